@@ -1,0 +1,37 @@
+"""The REST API under /api/v1, mounted on NiceGUI's FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.services.errors import DomainError, Unauthorized
+
+from . import auth, projects
+
+API_PREFIX = "/api/v1"
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(auth.router)
+    router.include_router(projects.router)
+    return router
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    body: dict[str, object] = {"detail": error.message}
+    if error.field:
+        body["field"] = error.field
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(build_router())
+    app.add_exception_handler(DomainError, _domain_error)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}

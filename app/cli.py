@@ -1,0 +1,138 @@
+"""The `storycanvas` command: serve (default), create-user, migrate, backup, restore, check."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def _prepare_environment() -> None:
+    """NiceGUI reads its storage folder at import, so point it into the data directory first."""
+    from app.config import get_settings
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", str(settings.storage_dir))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from app.main import run
+
+    run(host=args.host, port=args.port)
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from data import migrate
+
+    before = migrate.current_revision()
+    migrate.upgrade()
+    after = migrate.current_revision()
+    if before != after:
+        print(f"database schema: {before or 'empty'} → {after}")
+    else:
+        print(f"database schema current ({after})")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from app.services import users
+    from app.services.errors import DomainError
+    from data import migrate
+    from data.engine import session_scope
+
+    migrate.upgrade()
+    password = args.password or os.environ.get("STORYCANVAS_NEW_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password for the new account: ")
+    try:
+        data = users.validate_registration(args.username, args.email, password)
+        with session_scope() as session:
+            user = users.register(session, data, admin=args.admin, force=True)
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    print(f"created {'administrator' if user.is_admin else 'user'} {user.username} (id {user.id})")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from app.services import backup
+
+    archive = backup.create_backup(Path(args.archive) if args.archive else None)
+    print(f"backup written to {archive}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from app.services import backup
+    from app.services.errors import DomainError
+
+    if not args.yes:
+        answer = input("Restore replaces every project, user and media file here with the archive's. Type 'yes': ")
+        if answer.strip().lower() != "yes":
+            print("restore cancelled; nothing changed")
+            return 1
+    try:
+        summary = backup.restore_backup(Path(args.archive))
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    print(f"restored {summary}")
+    return 0
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from app.services import system_check
+
+    problems = system_check.run_checks()
+    for line in system_check.last_report():
+        print(line)
+    if problems:
+        for problem in problems:
+            print(f"problem: {problem}", file=sys.stderr)
+        return 1
+    print("all checks passed")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storycanvas", description="StoryCanvas studio server")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="start the web app (default)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+    create = sub.add_parser("create-user", help="create an account (no registration needed)")
+    create.add_argument("username")
+    create.add_argument("email")
+    create.add_argument("--admin", action="store_true", help="make the account an administrator")
+    create.add_argument("--password", help="otherwise asked for, or read from STORYCANVAS_NEW_PASSWORD")
+    create.set_defaults(func=cmd_create_user)
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(func=cmd_migrate)
+    backup = sub.add_parser("backup", help="write database and media to one archive (safe while running)")
+    backup.add_argument("archive", nargs="?", help="file to write (default: a dated file in the data dir)")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="replace database and media with an archive's")
+    restore.add_argument("archive")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.set_defaults(func=cmd_restore)
+    sub.add_parser("check", help="database reachable, schema current, data dir writable").set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv or [])])
+    return int(args.func(args))

@@ -1,0 +1,80 @@
+"""Settings from the environment and an optional `.env` file.
+
+Every runtime file lives in one data directory so a backup, a container volume or a
+test's temporary folder holds the whole state of an installation.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORYCANVAS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("storycanvas", appauthor=False)))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("STORYCANVAS_DATABASE_URL", "DATABASE_URL")
+    )
+    secret_key: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 8080
+    open_registration: bool = True
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    login_failures_before_delay: int = 3
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "nicegui-storage"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """SQLite in the data directory unless a server URL is given; plain postgres URLs use psycopg 3."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'storycanvas.db'}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+
+    def ensure_data_dir(self) -> None:
+        for folder in (self.data_dir, self.media_dir, self.storage_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated on first use and kept in the data directory.
+
+        Keeping it on disk means sessions, tokens and encrypted API keys survive restarts.
+        """
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.ensure_data_dir()
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()

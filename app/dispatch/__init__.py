@@ -1,0 +1,1 @@
+"""The dispatcher: feeds ComfyUI servers from the queue on an APScheduler tick."""

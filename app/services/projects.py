@@ -1,0 +1,279 @@
+"""Projects: who may see them, their life cycle (archive, duplicate, delete) and their dashboard figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import ValidationError
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from data.models import Activity, Clip, GalleryItem, Project, ProjectCreate, ProjectUpdate, Scene, User
+from data.models._common import utcnow
+
+from . import events, media_store
+from .errors import Invalid, NotFound
+
+SortKey = Literal["name", "updated", "created"]
+ArchivedFilter = Literal["active", "archived", "all"]
+
+
+def validation_error(error: ValidationError) -> Invalid:
+    """The first problem of a pydantic error, phrased for a form."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return Invalid(f"{field}: {message}" if field else message, field=field)
+
+
+def parse_create(**values: object) -> ProjectCreate:
+    try:
+        return ProjectCreate(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise validation_error(error) from error
+
+
+def parse_update(**values: object) -> ProjectUpdate:
+    try:
+        return ProjectUpdate(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise validation_error(error) from error
+
+
+def _visible(actor: User):  # type: ignore[no-untyped-def]
+    return select(Project) if actor.is_admin else select(Project).where(Project.owner_id == actor.id)
+
+
+def get_project(session: Session, actor: User, project_id: int) -> Project:
+    """Another user's project is NotFound, not Forbidden: its existence is not disclosed."""
+    project = session.get(Project, project_id)
+    if project is None or (project.owner_id != actor.id and not actor.is_admin):
+        raise NotFound(f"Project {project_id} does not exist or is not yours.")
+    return project
+
+
+def list_projects(
+    session: Session,
+    actor: User,
+    *,
+    text: str = "",
+    tag: str | None = None,
+    sort: SortKey = "updated",
+    archived: ArchivedFilter = "active",
+) -> list[Project]:
+    query = _visible(actor)
+    if archived != "all":
+        query = query.where(Project.archived == (archived == "archived"))
+    if text.strip():
+        pattern = f"%{text.strip().lower()}%"
+        query = query.where(or_(func.lower(Project.name).like(pattern), func.lower(Project.description).like(pattern)))
+    order = {
+        "name": func.lower(Project.name).asc(),
+        "updated": col(Project.updated_at).desc(),
+        "created": col(Project.created_at).desc(),
+    }[sort]
+    projects = list(session.exec(query.order_by(order, col(Project.id).desc())))
+    if tag:
+        projects = [p for p in projects if tag.lower() in (p.tags or [])]
+    return projects
+
+
+def all_tags(session: Session, actor: User) -> list[str]:
+    tags: set[str] = set()
+    for project in session.exec(_visible(actor)):
+        tags.update(project.tags or [])
+    return sorted(tags)
+
+
+def log_activity(session: Session, project_id: int, actor: User | None, kind: str, message: str) -> None:
+    session.add(Activity(project_id=project_id, user_id=actor.id if actor else None, kind=kind, message=message[:500]))
+
+
+def create_project(session: Session, actor: User, data: ProjectCreate) -> Project:
+    project = Project(**data.model_dump(), owner_id=actor.id)  # type: ignore[arg-type]
+    session.add(project)
+    session.flush()
+    log_activity(session, project.id, actor, "project.created", f"Created project “{project.name}”")  # type: ignore[arg-type]
+    session.commit()
+    session.refresh(project)
+    events.emit(events.project_changed, project.id)
+    return project
+
+
+def update_project(session: Session, actor: User, project_id: int, data: ProjectUpdate) -> Project:
+    project = get_project(session, actor, project_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        return project
+    old_name = project.name
+    for key, value in changes.items():
+        setattr(project, key, value)
+    project.updated_at = utcnow()
+    session.add(project)
+    if "archived" in changes and len(changes) == 1:
+        verb = "Archived" if project.archived else "Restored"
+        log_activity(session, project_id, actor, "project.archived", f"{verb} the project")
+    elif "name" in changes and changes["name"] != old_name:
+        log_activity(session, project_id, actor, "project.renamed", f"Renamed “{old_name}” to “{project.name}”")
+    else:
+        log_activity(session, project_id, actor, "project.updated", "Updated " + ", ".join(sorted(changes)))
+    session.commit()
+    session.refresh(project)
+    events.emit(events.project_changed, project.id)
+    return project
+
+
+def set_archived(session: Session, actor: User, project_ids: list[int], archived: bool) -> int:
+    """Archive or restore many at once; all are checked before any changes."""
+    projects = [get_project(session, actor, pid) for pid in project_ids]
+    for project in projects:
+        if project.archived == archived:
+            continue
+        project.archived = archived
+        project.updated_at = utcnow()
+        session.add(project)
+        verb = "Archived" if archived else "Restored"
+        log_activity(session, project.id, actor, "project.archived", f"{verb} the project")  # type: ignore[arg-type]
+    session.commit()
+    for project in projects:
+        events.emit(events.project_changed, project.id)
+    return len(projects)
+
+
+@dataclass(frozen=True)
+class DeletionSummary:
+    """What a deletion removes, said in the confirmation before it happens."""
+
+    projects: int
+    scenes: int
+    clips: int
+    gallery_items: int
+
+    def describe(self) -> str:
+        parts = [
+            f"{self.projects} project{'s' if self.projects != 1 else ''}",
+            f"{self.scenes} scene{'s' if self.scenes != 1 else ''}",
+            f"{self.clips} clip{'s' if self.clips != 1 else ''}",
+            f"{self.gallery_items} generated result{'s' if self.gallery_items != 1 else ''} and their files",
+        ]
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def deletion_summary(session: Session, actor: User, project_ids: list[int]) -> DeletionSummary:
+    ids = [get_project(session, actor, pid).id for pid in project_ids]
+
+    def count(model: type) -> int:
+        return session.exec(select(func.count()).select_from(model).where(model.project_id.in_(ids))).one()  # type: ignore[attr-defined]
+
+    return DeletionSummary(len(ids), count(Scene), count(Clip), count(GalleryItem))
+
+
+def delete_projects(session: Session, actor: User, project_ids: list[int]) -> int:
+    """Rows go by the database's cascades; media files go after the commit succeeds."""
+    projects = [get_project(session, actor, pid) for pid in project_ids]
+    ids = [p.id for p in projects]
+    session.exec(sql_delete(Project).where(col(Project.id).in_(ids)))  # type: ignore[call-overload]
+    session.commit()
+    for project_id in ids:
+        media_store.remove_project_media(project_id)  # type: ignore[arg-type]
+        events.emit(events.project_changed, project_id)  # type: ignore[arg-type]
+    return len(ids)
+
+
+def delete_project(session: Session, actor: User, project_id: int) -> None:
+    delete_projects(session, actor, [project_id])
+
+
+def duplicate_project(session: Session, actor: User, project_id: int, name: str | None = None) -> Project:
+    """Copies scenes and clips (prompts, timing); generated results stay with the original."""
+    source = get_project(session, actor, project_id)
+    copy = Project(
+        name=(name or f"{source.name} (copy)")[:200],
+        description=source.description,
+        fps=source.fps,
+        width=source.width,
+        height=source.height,
+        target_duration=source.target_duration,
+        tags=list(source.tags or []),
+        settings=dict(source.settings or {}),
+        owner_id=actor.id,  # type: ignore[arg-type]
+    )
+    session.add(copy)
+    session.flush()
+    scenes = session.exec(select(Scene).where(Scene.project_id == source.id).order_by(col(Scene.position)))
+    for scene in scenes:
+        new_scene = Scene(
+            project_id=copy.id,  # type: ignore[arg-type]
+            position=scene.position,
+            name=scene.name,
+            description=scene.description,
+            estimated_duration=scene.estimated_duration,
+        )
+        session.add(new_scene)
+        session.flush()
+        for clip in session.exec(select(Clip).where(Clip.scene_id == scene.id)):
+            session.add(
+                Clip(
+                    scene_id=new_scene.id,  # type: ignore[arg-type]
+                    project_id=copy.id,  # type: ignore[arg-type]
+                    **clip.model_dump(
+                        include={
+                            "start_frame",
+                            "duration_frames",
+                            "image_prompt",
+                            "video_prompt",
+                            "label",
+                            "notes",
+                            "color",
+                            "overlap_allowed",
+                        }
+                    ),
+                )
+            )
+    log_activity(session, copy.id, actor, "project.created", f"Duplicated from “{source.name}”")  # type: ignore[arg-type]
+    session.commit()
+    session.refresh(copy)
+    events.emit(events.project_changed, copy.id)
+    return copy
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    scenes: int
+    clips: int
+    generated_items: int
+    clips_with_selection: int
+
+    @property
+    def completion_percent(self) -> float:
+        """Clips that have a selected result, out of all clips."""
+        return round(100.0 * self.clips_with_selection / self.clips, 1) if self.clips else 0.0
+
+
+def project_stats(session: Session, actor: User, project_id: int) -> ProjectStats:
+    project = get_project(session, actor, project_id)
+
+    def count(model: type) -> int:
+        return session.exec(select(func.count()).select_from(model).where(model.project_id == project.id)).one()  # type: ignore[attr-defined]
+
+    selected = session.exec(
+        select(func.count(func.distinct(GalleryItem.clip_id))).where(
+            GalleryItem.project_id == project.id,
+            GalleryItem.selected == True,  # noqa: E712
+        )
+    ).one()
+    return ProjectStats(count(Scene), count(Clip), count(GalleryItem), selected)
+
+
+def recent_activity(session: Session, actor: User, project_id: int, limit: int = 20) -> list[Activity]:
+    get_project(session, actor, project_id)
+    return list(
+        session.exec(
+            select(Activity)
+            .where(Activity.project_id == project_id)
+            .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
+            .limit(limit)
+        )
+    )

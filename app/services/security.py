@@ -1,0 +1,89 @@
+"""Password hashing, signed tokens and encryption at rest, all keyed from the installation's secret."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from app.config import get_settings
+
+from .errors import Unauthorized
+
+TokenType = Literal["access", "refresh"]
+
+_hasher = PasswordHasher()
+# Verifying against a throwaway hash keeps unknown names as slow as wrong passwords.
+_DUMMY_HASH = _hasher.hash("storycanvas-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _derived_key(purpose: str) -> bytes:
+    return hashlib.sha256(f"{purpose}:{get_settings().resolved_secret_key}".encode()).digest()
+
+
+def _jwt_key() -> OctKey:
+    return OctKey.import_key(_derived_key("jwt"))
+
+
+def issue_token(user_id: int, token_version: int, token_type: TokenType) -> str:
+    settings = get_settings()
+    lifetime = settings.access_token_minutes * 60 if token_type == "access" else settings.refresh_token_days * 86400
+    now = int(time.time())
+    claims = {"sub": str(user_id), "type": token_type, "ver": token_version, "iat": now, "exp": now + lifetime}
+    return jwt.encode({"alg": "HS256"}, claims, _jwt_key())
+
+
+def read_token(token: str, expected_type: TokenType) -> dict[str, Any]:
+    """Signature, expiry and token type are all checked: a refresh token is no access token."""
+    try:
+        decoded = jwt.decode(token, _jwt_key(), algorithms=["HS256"])
+        registry = jwt.JWTClaimsRegistry(
+            exp={"essential": True},
+            sub={"essential": True},
+            type={"essential": True, "value": expected_type},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError) as error:
+        raise Unauthorized("The token is invalid or has expired: sign in again.") from error
+    return decoded.claims
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(_derived_key("fernet")))
+
+
+def encrypt_secret(value: str) -> str:
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_secret(value: str) -> str:
+    try:
+        return _fernet().decrypt(value.encode()).decode()
+    except InvalidToken as error:
+        raise Unauthorized("A stored key cannot be read with this installation's secret key.") from error
+
+
+def mask_secret(value: str) -> str:
+    """Enough to recognise a key, never enough to use it."""
+    if len(value) <= 8:
+        return "•" * len(value)
+    return f"{value[:3]}…{value[-4:]}"

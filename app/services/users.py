@@ -1,0 +1,161 @@
+"""Accounts: registration, sign-in, password changes and each user's third-party keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from data.models import ApiCredential, User, UserCreate
+from data.models._common import utcnow
+
+from .errors import Conflict, Forbidden, Invalid, Unauthorized
+from .security import decrypt_secret, encrypt_secret, hash_password, mask_secret, read_token, verify_password
+
+PROVIDERS = ("openai", "comfyui", "civitai")
+
+
+def validate_registration(username: str, email: str, password: str) -> UserCreate:
+    """Turns form input into a UserCreate, or an Invalid naming the first bad field."""
+    try:
+        return UserCreate(username=username.strip(), email=email.strip(), password=password)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else None
+        raise Invalid(_registration_message(field, first["msg"]), field=field) from error
+
+
+def _registration_message(field: str | None, detail: str) -> str:
+    if field == "username":
+        return "Username: 3–40 letters, digits, dots, dashes or underscores, starting with a letter or digit."
+    if field == "password":
+        return "Password: at least 8 characters."
+    if field == "email":
+        return "Email: enter a valid address, like name@studio.com."
+    return detail
+
+
+def count_users(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(User)).one()
+
+
+def register(session: Session, data: UserCreate, *, admin: bool | None = None, force: bool = False) -> User:
+    """The first account becomes admin; later ones need open registration (or an admin's CLI)."""
+    first = count_users(session) == 0
+    if not first and not force and not get_settings().open_registration:
+        raise Forbidden("Registration is closed on this server: ask an administrator for an account.")
+    username_taken = session.exec(select(User).where(func.lower(User.username) == data.username.lower())).first()
+    if username_taken:
+        raise Conflict("That username is taken: choose another.", field="username")
+    if session.exec(select(User).where(func.lower(User.email) == str(data.email).lower())).first():
+        raise Conflict("An account with that email exists: sign in instead.", field="email")
+    user = User(
+        username=data.username,
+        email=str(data.email).lower(),
+        password_hash=hash_password(data.password),
+        is_admin=first if admin is None else admin,
+    )
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def authenticate(session: Session, login: str, password: str) -> User | None:
+    """None for a wrong name and a wrong password alike, in about the same time."""
+    login = login.strip().lower()
+    user = session.exec(select(User).where(or_(func.lower(User.username) == login, User.email == login))).first()
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    session.add(user)
+    session.commit()
+    return user
+
+
+def get_active_user(session: Session, user_id: int, token_version: int | None = None) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("Your account is no longer available: sign in again.")
+    if token_version is not None and token_version != user.token_version:
+        raise Unauthorized("Your session ended because the password changed: sign in again.")
+    return user
+
+
+def user_from_token(session: Session, token: str, token_type: str = "access") -> User:
+    claims = read_token(token, token_type)  # type: ignore[arg-type]
+    return get_active_user(session, int(claims["sub"]), int(claims.get("ver", 0)))
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> User:
+    """Ends every other session and token: they carry the old token version."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid("The current password is wrong.", field="current_password")
+    if len(new) < 8:
+        raise Invalid("The new password needs at least 8 characters.", field="new_password")
+    user.password_hash = hash_password(new)
+    user.token_version += 1
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def set_theme(session: Session, user: User, theme: str) -> User:
+    if theme not in ("dark", "light"):
+        raise Invalid("Theme must be dark or light.", field="theme")
+    user.theme = theme
+    session.add(user)
+    session.commit()
+    return user
+
+
+@dataclass(frozen=True)
+class ApiKeyView:
+    provider: str
+    configured: bool
+    hint: str
+    base_url: str | None
+
+
+def list_api_keys(session: Session, user: User) -> list[ApiKeyView]:
+    stored = {c.provider: c for c in session.exec(select(ApiCredential).where(ApiCredential.user_id == user.id))}
+    return [
+        ApiKeyView(p, p in stored, stored[p].hint if p in stored else "", stored[p].base_url if p in stored else None)
+        for p in PROVIDERS
+    ]
+
+
+def set_api_key(session: Session, user: User, provider: str, key: str | None, base_url: str | None = None) -> None:
+    """An empty key removes the stored one; keys are only ever stored encrypted."""
+    if provider not in PROVIDERS:
+        raise Invalid(f"Unknown provider {provider!r}: use one of {', '.join(PROVIDERS)}.", field=provider)
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise Invalid("The base URL must start with http:// or https://.", field=f"{provider}_base_url")
+    existing = session.exec(
+        select(ApiCredential).where(ApiCredential.user_id == user.id, ApiCredential.provider == provider)
+    ).first()
+    if not key:
+        if existing:
+            session.delete(existing)
+        return
+    key = key.strip()
+    if existing is None:
+        existing = ApiCredential(user_id=user.id, provider=provider, encrypted_key="")  # type: ignore[arg-type]
+    existing.encrypted_key = encrypt_secret(key)
+    existing.hint = mask_secret(key)
+    existing.base_url = base_url or None
+    existing.updated_at = utcnow()
+    session.add(existing)
+
+
+def get_api_key(session: Session, user: User, provider: str) -> str | None:
+    """The decrypted key, for integrations only; never shown or returned by the API."""
+    stored = session.exec(
+        select(ApiCredential).where(ApiCredential.user_id == user.id, ApiCredential.provider == provider)
+    ).first()
+    return decrypt_secret(stored.encrypted_key) if stored else None

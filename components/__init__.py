@@ -1,0 +1,1 @@
+"""Reusable widgets; each takes entities or plain view-models."""

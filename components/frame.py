@@ -1,0 +1,84 @@
+"""The shared page frame: header, navigation, theme and the signed-in user's menu."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nicegui import ui
+
+from app.services import users
+from data.engine import session_scope
+from data.models import User
+
+from .feedback import attempt
+from .session import sign_out
+
+_CSS = (Path(__file__).parent / "theme.css").read_text()
+
+
+def apply_theme(theme: str = "dark") -> ui.dark_mode:
+    ui.add_css(_CSS)
+    ui.colors(
+        primary="#5c7cfa",
+        secondary="#495057",
+        accent="#7c9cff",
+        positive="#40c057",
+        negative="#fa5252",
+        warning="#fab005",
+    )
+    return ui.dark_mode(value=theme != "light")
+
+
+@contextmanager
+def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None = None) -> Iterator[None]:
+    """Every signed-in page opens this, then composes its own content inside."""
+    ui.page_title(f"{title} · StoryCanvas")
+    dark = apply_theme(user.theme)
+
+    def toggle_theme() -> None:
+        theme = "light" if dark.value else "dark"
+        dark.set_value(theme == "dark")
+
+        def save() -> None:
+            with session_scope() as session:
+                users.set_theme(session, session.merge(user), theme)
+
+        attempt(save)
+
+    def logout() -> None:
+        sign_out()
+        ui.navigate.to("/login")
+
+    with ui.header().classes("sc-header items-center px-4 py-1 gap-3"):
+        ui.link("StoryCanvas", "/projects").classes("sc-brand text-white no-underline text-base")
+        for label, target in breadcrumbs or []:
+            ui.label("/").classes("text-white sc-muted")
+            ui.link(label, target).classes("text-white no-underline")
+        ui.label("/").classes("text-white sc-muted")
+        ui.label(title).classes("text-white").props('data-testid="page-title"')
+        ui.space()
+        ui.button(icon="contrast", on_click=toggle_theme).props(
+            'flat dense round color=white aria-label="Toggle dark or light theme"'
+        ).tooltip("Dark / light")
+        with (
+            ui.button(icon="account_circle").props(
+                f'flat dense no-caps color=white label="{user.username}" data-testid="user-menu"'
+            ),
+            ui.menu(),
+        ):
+            ui.menu_item("Account", lambda: ui.navigate.to("/account"))
+            ui.menu_item("Sign out", logout).props('data-testid="sign-out"')
+    with ui.column().classes("w-full max-w-screen-2xl mx-auto p-4 gap-3"):
+        yield
+
+
+def not_found(message: str) -> None:
+    """Content for a project or page the user may not see; the page answers 404."""
+    ui.context.client.status_code = 404
+    with ui.column().classes("w-full items-center py-16 gap-2"):
+        ui.icon("search_off", size="48px").classes("sc-muted")
+        ui.label("Not found").classes("text-h6")
+        ui.label(message).classes("sc-muted")
+        ui.link("Back to your projects", "/projects")

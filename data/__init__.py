@@ -1,0 +1,1 @@
+"""Persistence: SQLModel entities, the engine and migrations. Knows nothing above it."""

@@ -1,0 +1,54 @@
+"""Every entity of the domain; importing this module registers them all on SQLModel.metadata."""
+
+from .generation import (
+    JOB_STATUSES,
+    Batch,
+    ComfyServer,
+    GenerationJob,
+    InferenceConfig,
+    ModelEntry,
+    ServerModel,
+    WorkflowTemplate,
+)
+from .library import Character, ClipCharacterLink, ClipStyleLink, MediaAsset, StyleTemplate
+from .projects import (
+    FRAME_RATES,
+    Activity,
+    Clip,
+    GalleryItem,
+    Project,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectUpdate,
+    Scene,
+)
+from .users import ApiCredential, User, UserCreate, UserPublic
+
+__all__ = [
+    "FRAME_RATES",
+    "JOB_STATUSES",
+    "Activity",
+    "ApiCredential",
+    "Batch",
+    "Character",
+    "Clip",
+    "ClipCharacterLink",
+    "ClipStyleLink",
+    "ComfyServer",
+    "GalleryItem",
+    "GenerationJob",
+    "InferenceConfig",
+    "MediaAsset",
+    "ModelEntry",
+    "Project",
+    "ProjectCreate",
+    "ProjectPublic",
+    "ProjectUpdate",
+    "Scene",
+    "ServerModel",
+    "StyleTemplate",
+    "User",
+    "UserCreate",
+    "UserPublic",
+    "WorkflowTemplate",
+]

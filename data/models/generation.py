@@ -1,0 +1,147 @@
+"""The generation engine's state: servers, models, configs, workflows, batches and jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ._common import big_int_column, json_column, utcnow
+
+JOB_STATUSES = ("queued", "dispatched", "running", "completed", "failed", "cancelled")
+
+
+class ComfyServer(SQLModel, table=True):
+    __tablename__ = "comfy_servers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    base_url: str = Field(max_length=500)
+    encrypted_api_key: str | None = None
+    runpod_endpoint_id: str | None = Field(default=None, max_length=100)
+    encrypted_runpod_key: str | None = None
+    max_jobs: int = Field(default=2, ge=1)
+    enabled: bool = Field(default=True)
+    status: str = Field(default="unknown", max_length=20)  # online | offline | degraded | unknown
+    queue_depth: int = Field(default=0)
+    gpu_name: str | None = Field(default=None, max_length=200)
+    vram_total: int | None = Field(default=None, sa_column=big_int_column())
+    vram_free: int | None = Field(default=None, sa_column=big_int_column())
+    ram_total: int | None = Field(default=None, sa_column=big_int_column())
+    ram_free: int | None = Field(default=None, sa_column=big_int_column())
+    comfy_version: str | None = Field(default=None, max_length=50)
+    last_error: str | None = None
+    last_checked_at: datetime | None = None
+    last_checkpoint: str | None = Field(default=None, max_length=500)
+    catalog_refreshed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelEntry(SQLModel, table=True):
+    __tablename__ = "model_entries"
+    __table_args__ = (UniqueConstraint("kind", "file_name", name="uq_model_entries_kind_file"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # checkpoint | lora | vae | embedding | upscaler
+    file_name: str = Field(max_length=500, index=True)
+    sha256: str | None = Field(default=None, max_length=64, index=True)
+    base_model: str | None = Field(default=None, max_length=100)
+    display_name: str | None = Field(default=None, max_length=300)
+    civitai_model_id: int | None = None
+    civitai_version_id: int | None = None
+    trigger_words: list[str] = Field(default_factory=list, sa_column=json_column())
+    info: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ServerModel(SQLModel, table=True):
+    """Which server has which model file: the dispatcher's routing table."""
+
+    __tablename__ = "server_models"
+
+    server_id: int = Field(foreign_key="comfy_servers.id", ondelete="CASCADE", primary_key=True)
+    model_id: int = Field(foreign_key="model_entries.id", ondelete="CASCADE", primary_key=True, index=True)
+
+
+class InferenceConfig(SQLModel, table=True):
+    __tablename__ = "inference_configs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE", index=True)
+    project_id: int | None = Field(default=None, foreign_key="projects.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=200)
+    model_id: int | None = Field(default=None, foreign_key="model_entries.id", ondelete="SET NULL")
+    base_model: str | None = Field(default=None, max_length=100)
+    sampler: str = Field(default="euler", max_length=50)
+    scheduler: str = Field(default="normal", max_length=50)
+    steps: int = Field(default=20, ge=1)
+    cfg: float = Field(default=7.0)
+    width: int = Field(default=1024)
+    height: int = Field(default=576)
+    seed_policy: str = Field(default="random", max_length=20)  # fixed | random | increment
+    seed: int | None = None
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    is_default: bool = Field(default=False)
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowTemplate(SQLModel, table=True):
+    __tablename__ = "workflow_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # image | img2img | video | faceswap
+    graph: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    bindings: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    builtin: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Batch(SQLModel, table=True):
+    __tablename__ = "batches"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    name: str = Field(default="", max_length=200)
+    priority: int = Field(default=0)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class GenerationJob(SQLModel, table=True):
+    __tablename__ = "generation_jobs"
+    __table_args__ = (
+        Index("ix_generation_jobs_claim", "status", "priority", "created_at"),
+        Index("ix_generation_jobs_server_status", "server_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # image | video | faceswap
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    clip_id: int | None = Field(default=None, foreign_key="clips.id", ondelete="CASCADE", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="batches.id", ondelete="CASCADE", index=True)
+    owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    depends_on_id: int | None = Field(default=None, foreign_key="generation_jobs.id", ondelete="SET NULL")
+    workflow_id: int | None = Field(default=None, foreign_key="workflow_templates.id", ondelete="SET NULL")
+    priority: int = Field(default=0)
+    status: str = Field(default="queued", max_length=20)
+    attempts: int = Field(default=0)
+    max_attempts: int = Field(default=3)
+    next_attempt_at: datetime | None = None
+    server_id: int | None = Field(default=None, foreign_key="comfy_servers.id", ondelete="SET NULL")
+    remote_prompt_id: str | None = Field(default=None, max_length=64, unique=True)
+    progress: float = Field(default=0.0)
+    current_node: str | None = Field(default=None, max_length=200)
+    preview_path: str | None = Field(default=None, max_length=1000)
+    error: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    resolved_graph: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    dispatched_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -1,0 +1,199 @@
+"""Projects and what they contain: scenes, clips, gallery items and an activity log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import field_validator
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from ._common import json_column, utcnow
+
+FRAME_RATES: tuple[float, ...] = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 60.0)
+
+
+def _clean_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    cleaned: list[str] = []
+    for tag in tags:
+        tag = tag.strip().lower()
+        if not tag:
+            continue
+        if len(tag) > 40:
+            raise ValueError("each tag is at most 40 characters")
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > 30:
+        raise ValueError("at most 30 tags")
+    return cleaned
+
+
+def _check_fps(fps: float | None) -> float | None:
+    if fps is None:
+        return None
+    for rate in FRAME_RATES:
+        if abs(fps - rate) < 0.0005:
+            return rate
+    allowed = ", ".join(f"{r:g}" for r in FRAME_RATES)
+    raise ValueError(f"frame rate must be one of {allowed}")
+
+
+class ProjectBase(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    fps: float = Field(default=24.0)
+    width: int = Field(default=1920, ge=64, le=8192)
+    height: int = Field(default=1080, ge=64, le=8192)
+    target_duration: float = Field(default=60.0, gt=0, le=36000)
+
+
+class Project(ProjectBase, table=True):
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_owner_archived_updated", "owner_id", "archived", "updated_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    tags: list[str] = Field(default_factory=list, sa_column=json_column())
+    archived: bool = Field(default=False)
+    # Generation defaults edited on the project settings page (later issues fill them).
+    settings: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectCreate(ProjectBase):
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("name must not be empty")
+        return value
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, value: float) -> float:
+        return _check_fps(value)  # type: ignore[return-value]
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return _clean_tags(value) or []
+
+
+class ProjectUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    fps: float | None = None
+    width: int | None = Field(default=None, ge=64, le=8192)
+    height: int | None = Field(default=None, ge=64, le=8192)
+    target_duration: float | None = Field(default=None, gt=0, le=36000)
+    tags: list[str] | None = None
+    archived: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise ValueError("name must not be empty")
+        return value
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, value: float | None) -> float | None:
+        return _check_fps(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return _clean_tags(value)
+
+
+class ProjectPublic(ProjectBase):
+    id: int
+    owner_id: int
+    tags: list[str]
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class Scene(SQLModel, table=True):
+    __tablename__ = "scenes"
+    __table_args__ = (Index("ix_scenes_project_position", "project_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
+    position: int = Field(default=0)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=5000)
+    estimated_duration: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Clip(SQLModel, table=True):
+    """A timeline clip; times are whole frames of the project's rate so edits never drift."""
+
+    __tablename__ = "clips"
+    __table_args__ = (Index("ix_clips_scene_start", "scene_id", "start_frame"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scene_id: int = Field(foreign_key="scenes.id", ondelete="CASCADE")
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    start_frame: int = Field(default=0, ge=0)
+    duration_frames: int = Field(default=1, ge=1)
+    image_prompt: str = Field(default="")
+    video_prompt: str = Field(default="")
+    label: str = Field(default="", max_length=200)
+    notes: str = Field(default="")
+    color: str = Field(default="#5c7cfa", max_length=20)
+    overlap_allowed: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class GalleryItem(SQLModel, table=True):
+    """A generated (or imported) image or video of a clip; `selected` marks the one the cut uses."""
+
+    __tablename__ = "gallery_items"
+    __table_args__ = (
+        Index("ix_gallery_items_clip_kind_created", "clip_id", "kind", "created_at"),
+        Index("ix_gallery_items_clip_selected", "clip_id", "selected"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: int = Field(foreign_key="clips.id", ondelete="CASCADE")
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    job_id: int | None = Field(default=None, foreign_key="generation_jobs.id", ondelete="SET NULL", index=True)
+    kind: str = Field(max_length=10)  # image | video
+    file_path: str = Field(max_length=1000)
+    thumbnail_path: str | None = Field(default=None, max_length=1000)
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    selected: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Activity(SQLModel, table=True):
+    """What happened in a project, newest first on its dashboard."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_project_created", "project_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    kind: str = Field(max_length=40)
+    message: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)

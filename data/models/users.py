@@ -1,0 +1,63 @@
+"""Accounts and their encrypted API credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import EmailStr
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ._common import utcnow
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$"
+
+
+class UserBase(SQLModel):
+    username: str = Field(max_length=40, min_length=3, regex=USERNAME_PATTERN)
+    email: str = Field(max_length=254)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=40, unique=True, index=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    is_admin: bool = Field(default=False)
+    is_active: bool = Field(default=True)
+    # Bumped on password change so older sessions and tokens stop working.
+    token_version: int = Field(default=0)
+    theme: str = Field(default="dark", max_length=10)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class UserCreate(SQLModel):
+    username: str = Field(min_length=3, max_length=40, regex=USERNAME_PATTERN)
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=256)
+
+
+class UserPublic(SQLModel):
+    id: int
+    username: str
+    email: str
+    is_admin: bool
+    created_at: datetime
+
+
+class ApiCredential(SQLModel, table=True):
+    """A third-party key, encrypted with a key derived from the installation's secret."""
+
+    __tablename__ = "api_credentials"
+    __table_args__ = (UniqueConstraint("user_id", "provider", name="uq_api_credentials_user_provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    provider: str = Field(max_length=20)  # openai | comfyui | civitai
+    encrypted_key: str
+    base_url: str | None = Field(default=None, max_length=500)
+    hint: str = Field(default="", max_length=20)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,46 @@
+"""One module per route. `register()` adds them all (again, in each simulated test app)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from urllib.parse import quote
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from components.session import current_user
+
+# Every page that needs a signed-in user; the ownership test walks this list.
+PROTECTED_ROUTES: list[str] = []
+
+
+def protected(path: str, builder: Callable[..., object]) -> None:
+    """Register a page whose builder takes the signed-in user first; others are sent to sign in."""
+    signature = inspect.signature(builder)
+    params = list(signature.parameters.values())[1:]
+
+    @functools.wraps(builder)
+    def page(*args: object, **kwargs: object) -> object:
+        user = current_user()
+        if user is None:
+            target = ui.context.client.request.url
+            next_path = target.path + (f"?{target.query}" if target.query else "")
+            return RedirectResponse(f"/login?next={quote(next_path)}", status_code=303)
+        return builder(user, *args, **kwargs)
+
+    page.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    if path not in PROTECTED_ROUTES:
+        PROTECTED_ROUTES.append(path)
+    ui.page(path)(page)
+
+
+def register() -> None:
+    from . import account, login, project_dashboard, projects
+
+    login.register()
+    protected("/", projects.index)
+    protected("/projects", projects.page)
+    protected("/projects/{project_id}", project_dashboard.page)
+    protected("/account", account.page)

@@ -1,0 +1,104 @@
+"""/account: change password, theme, and third-party API keys (stored encrypted, shown masked)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from app.services import users
+from app.services.errors import DomainError
+from components.feedback import success
+from components.frame import frame
+from components.session import sign_in
+from data.engine import session_scope
+from data.models import User
+
+PROVIDER_LABELS = {
+    "openai": "OpenAI-compatible (video generation)",
+    "comfyui": "ComfyUI (default bearer key)",
+    "civitai": "CivitAI (model metadata)",
+}
+
+
+def page(user: User) -> None:
+    with frame("Account", user), ui.row().classes("w-full gap-4 items-start"):
+        _password_card(user)
+        _api_keys_card(user)
+
+
+def _password_card(user: User) -> None:
+    with ui.card().classes("w-96 gap-2"):
+        ui.label("Change password").classes("text-subtitle1")
+        role = " · administrator" if user.is_admin else ""
+        ui.label(f"Signed in as {user.username} ({user.email}){role}").classes("sc-muted text-xs")
+        current = ui.input("Current password", password=True).props("outlined dense").classes("w-full")
+        new = ui.input("New password (8+ characters)", password=True).props("outlined dense").classes("w-full")
+        repeat = ui.input("Repeat new password", password=True).props("outlined dense").classes("w-full")
+        error = ui.label("").classes("text-negative").props('data-testid="password-error"')
+
+        def change() -> None:
+            error.set_text("")
+            if new.value != repeat.value:
+                error.set_text("The new passwords differ: type the same one twice.")
+                return
+            try:
+                with session_scope() as session:
+                    updated = users.change_password(session, session.merge(user), current.value, new.value)
+            except DomainError as failure:
+                error.set_text(failure.message)
+                return
+            sign_in(updated)  # this tab stays signed in; other sessions and tokens end
+            for field in (current, new, repeat):
+                field.set_value("")
+            success("Password changed. Other sessions were signed out.")
+
+        ui.button("Change password", on_click=change).props("unelevated")
+
+
+def _api_keys_card(user: User) -> None:
+    with ui.card().classes("w-[480px] gap-2"):
+        ui.label("API keys").classes("text-subtitle1")
+        ui.label("Stored encrypted; only the first and last characters are ever shown again.").classes(
+            "sc-muted text-xs"
+        )
+
+        @ui.refreshable
+        def keys() -> None:
+            with session_scope() as session:
+                views = users.list_api_keys(session, user)
+            for view in views:
+                with ui.column().classes("w-full gap-1"):
+                    with ui.row().classes("w-full items-center gap-2"):
+                        ui.label(PROVIDER_LABELS[view.provider]).classes("grow")
+                        ui.label(view.hint if view.configured else "not set").classes("sc-muted text-xs").props(
+                            f'data-testid="key-hint-{view.provider}"'
+                        )
+                    with ui.row().classes("w-full items-center gap-2 no-wrap"):
+                        key = (
+                            ui.input("New key", password=True, password_toggle_button=True)
+                            .props("outlined dense")
+                            .classes("grow")
+                        )
+                        base_url = None
+                        if view.provider == "openai":
+                            base_url = (
+                                ui.input("Base URL", value=view.base_url or "").props("outlined dense").classes("w-40")
+                            )
+
+                        def save(
+                            provider: str = view.provider, key: ui.input = key, base_url: ui.input | None = base_url
+                        ) -> None:
+                            try:
+                                with session_scope() as session:
+                                    users.set_api_key(
+                                        session, user, provider, key.value, base_url.value if base_url else None
+                                    )
+                                    session.commit()
+                            except DomainError as failure:
+                                ui.notify(failure.message, type="negative")
+                                return
+                            success("Key saved" if key.value else "Key removed")
+                            keys.refresh()
+
+                        ui.button(icon="save", on_click=save).props("flat dense").tooltip("Save (empty removes)")
+
+        keys()

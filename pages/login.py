@@ -1,0 +1,105 @@
+"""/login: sign in, or create an account (the very first one becomes the administrator)."""
+
+from __future__ import annotations
+
+from fastapi.responses import RedirectResponse
+from nicegui import run, ui
+
+from app.config import get_settings
+from app.services import login_throttle, users
+from app.services.errors import DomainError
+from components.frame import apply_theme
+from components.session import current_user, sign_in
+from data.engine import session_scope
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/projects"
+
+
+def page(next: str | None = None) -> RedirectResponse | None:
+    if current_user() is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    ui.page_title("Sign in · StoryCanvas")
+    apply_theme()
+    with session_scope() as session:
+        first_run = users.count_users(session) == 0
+    registration_open = first_run or get_settings().open_registration
+
+    async def do_login() -> None:
+        login_error.set_text("")
+        address = ui.context.client.ip or "unknown"
+        await login_throttle.wait_before_attempt(address)
+
+        def check() -> object:
+            with session_scope() as session:
+                return users.authenticate(session, login_name.value or "", login_password.value or "")
+
+        user = await run.io_bound(check)
+        if user is None:
+            login_throttle.record_failure(address)
+            login_error.set_text("Wrong username or password.")
+            return
+        login_throttle.record_success(address)
+        sign_in(user)  # type: ignore[arg-type]
+        ui.navigate.to(_safe_next(next))
+
+    async def do_register() -> None:
+        register_error.set_text("")
+        for field in (reg_name, reg_email, reg_password, reg_confirm):
+            field.props(remove="error")
+        if reg_password.value != reg_confirm.value:
+            register_error.set_text("The two passwords differ: type the same password twice.")
+            return
+
+        def create() -> object:
+            data = users.validate_registration(reg_name.value or "", reg_email.value or "", reg_password.value or "")
+            with session_scope() as session:
+                return users.register(session, data)
+
+        try:
+            user = await run.io_bound(create)
+        except DomainError as error:
+            register_error.set_text(error.message)
+            return
+        sign_in(user)  # type: ignore[arg-type]
+        ui.notify(f"Welcome, {user.username}!", type="positive")  # type: ignore[attr-defined]
+        ui.navigate.to("/projects")
+
+    with ui.column().classes("absolute-center items-center gap-4 w-96"):
+        ui.label("StoryCanvas").classes("text-h5 sc-brand")
+        ui.label("From idea to editor").classes("sc-muted -mt-3")
+        if first_run:
+            ui.label("No accounts yet: create the first one, it becomes the administrator.").classes(
+                "text-warning text-center"
+            ).props('data-testid="first-run"')
+        with ui.card().classes("w-full p-0"):
+            with ui.tabs().classes("w-full") as tabs:
+                sign_in_tab = ui.tab("Sign in")
+                register_tab = ui.tab("Create account")
+            with ui.tab_panels(tabs, value=register_tab if first_run else sign_in_tab).classes("w-full"):
+                with ui.tab_panel(sign_in_tab).classes("gap-2"):
+                    login_name = ui.input("Username or email").props("outlined dense autofocus").classes("w-full")
+                    login_password = ui.input("Password", password=True).props("outlined dense").classes("w-full")
+                    login_password.on("keydown.enter", do_login)
+                    login_error = ui.label("").classes("text-negative").props('data-testid="login-error"')
+                    ui.button("Sign in", on_click=do_login).props("unelevated").classes("w-full")
+                with ui.tab_panel(register_tab).classes("gap-2"):
+                    if not registration_open:
+                        ui.label("Registration is closed on this server: ask an administrator for an account.")
+                    reg_name = ui.input("Username").props("outlined dense").classes("w-full")
+                    reg_email = ui.input("Email").props("outlined dense type=email").classes("w-full")
+                    reg_password = (
+                        ui.input("Password (8+ characters)", password=True).props("outlined dense").classes("w-full")
+                    )
+                    reg_confirm = ui.input("Repeat password", password=True).props("outlined dense").classes("w-full")
+                    reg_confirm.on("keydown.enter", do_register)
+                    register_error = ui.label("").classes("text-negative").props('data-testid="register-error"')
+                    ui.button("Create account", on_click=do_register).props("unelevated").classes("w-full").set_enabled(
+                        registration_open
+                    )
+    return None
+
+
+def register() -> None:
+    ui.page("/login")(page)

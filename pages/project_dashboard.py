@@ -1,0 +1,175 @@
+"""/projects/{id}: a project's figures and recent activity; later issues add scenes and the timeline."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from app.services import events, projects
+from app.services.errors import NotFound
+from components.confirm import confirm
+from components.feedback import attempt, success
+from components.frame import frame, not_found
+from components.project_form import open_project_dialog
+from data.engine import session_scope
+from data.models import Project, User
+
+
+def page(user: User, project_id: int) -> None:
+    try:
+        with session_scope() as session:
+            project = projects.get_project(session, user, project_id)
+    except NotFound as error:
+        with frame("Not found", user):
+            not_found(error.message)
+        return
+
+    def reload_project() -> Project | None:
+        with session_scope() as session:
+            try:
+                return projects.get_project(session, user, project_id)
+            except NotFound:
+                return None
+
+    def on_saved(saved: Project) -> None:
+        success(f"Saved “{saved.name}”")
+        header.refresh()
+
+    def toggle_archive() -> None:
+        current = reload_project()
+        if current is None:
+            return
+
+        def run() -> int:
+            with session_scope() as session:
+                return projects.set_archived(session, user, [project_id], not current.archived)
+
+        if attempt(run):
+            success("Archived" if not current.archived else "Restored")
+            header.refresh()
+            activity.refresh()
+
+    def duplicate() -> None:
+        def run() -> Project:
+            with session_scope() as session:
+                return projects.duplicate_project(session, user, project_id)
+
+        copy = attempt(run)
+        if copy:
+            ui.navigate.to(f"/projects/{copy.id}")
+
+    def delete() -> None:
+        def summary() -> str:
+            with session_scope() as session:
+                return projects.deletion_summary(session, user, [project_id]).describe()
+
+        described = attempt(summary)
+        if described is None:
+            return
+
+        def run() -> None:
+            def remove() -> None:
+                with session_scope() as session:
+                    projects.delete_project(session, user, project_id)
+
+            attempt(remove)
+            ui.navigate.to("/projects")
+
+        confirm("Delete for good?", f"This removes {described}. It cannot be undone.", "Delete", run)
+
+    with frame(project.name, user, breadcrumbs=[("Projects", "/projects")]):
+
+        @ui.refreshable
+        def header() -> None:
+            current = reload_project()
+            if current is None:
+                not_found("This project was deleted.")
+                return
+            with ui.row().classes("w-full items-start gap-4"):
+                with ui.column().classes("gap-1 grow"):
+                    with ui.row().classes("items-center gap-2"):
+                        ui.label(current.name).classes("text-h5").props('data-testid="project-title"')
+                        if current.archived:
+                            ui.badge("archived", color="grey-7").props('data-testid="archived-badge"')
+                    ui.label(current.description or "No description yet.").classes("sc-muted")
+                    with ui.row().classes("gap-1"):
+                        for tag in current.tags or []:
+                            ui.badge(tag, color="blue-grey-8").classes("sc-tag")
+                with ui.row().classes("gap-1"):
+                    ui.button(
+                        "Settings", icon="tune", on_click=lambda: open_project_dialog(user, current, on_saved)
+                    ).props('flat dense data-testid="edit-project"')
+                    ui.button(
+                        "Restore" if current.archived else "Archive",
+                        icon="unarchive" if current.archived else "archive",
+                        on_click=toggle_archive,
+                    ).props('flat dense data-testid="archive-project"')
+                    ui.button("Duplicate", icon="content_copy", on_click=duplicate).props("flat dense")
+                    ui.button("Delete…", icon="delete", on_click=delete).props("flat dense color=negative")
+            stats = _stats(current)
+            with ui.row().classes("w-full gap-3"):
+                _stat("Scenes", str(stats.scenes), "stat-scenes")
+                _stat("Clips", str(stats.clips), "stat-clips")
+                _stat("Generated", str(stats.generated_items), "stat-generated")
+                with ui.card().classes("sc-stat p-3 gap-1"):
+                    ui.label("Completion").classes("sc-muted text-xs")
+                    ui.label(f"{stats.completion_percent:g} %").classes("text-h6").props(
+                        'data-testid="stat-completion"'
+                    )
+                    ui.linear_progress(stats.completion_percent / 100, show_value=False).props("rounded")
+                    ui.label(f"{stats.clips_with_selection} of {stats.clips} clips have a chosen result").classes(
+                        "sc-muted text-xs"
+                    )
+                minutes, seconds = divmod(int(current.target_duration), 60)
+                _stat(
+                    "Format",
+                    f"{current.width}×{current.height} · {current.fps:g} fps",
+                    "stat-format",
+                    f"target {minutes}:{seconds:02d}",
+                )
+            if stats.scenes == 0:
+                with ui.column().classes("sc-empty w-full items-center py-8 gap-1"):
+                    ui.icon("view_timeline", size="32px").classes("sc-muted")
+                    ui.label("No scenes yet.").classes("text-subtitle1")
+                    ui.label("Scenes and the timeline come next: break the film into scenes, then clips.").classes(
+                        "sc-muted"
+                    )
+
+        def _stats(current: Project) -> projects.ProjectStats:
+            with session_scope() as session:
+                return projects.project_stats(session, user, current.id)  # type: ignore[arg-type]
+
+        header()
+
+        ui.label("Recent activity").classes("text-subtitle1 mt-2")
+
+        @ui.refreshable
+        def activity() -> None:
+            with session_scope() as session:
+                try:
+                    entries = projects.recent_activity(session, user, project_id)
+                except NotFound:
+                    return
+            with ui.column().classes("w-full gap-0").props('data-testid="activity"'):
+                if not entries:
+                    ui.label("Nothing yet.").classes("sc-muted")
+                for entry in entries:
+                    with ui.row().classes("w-full gap-3 py-1 border-b border-gray-800"):
+                        ui.label(f"{entry.created_at:%Y-%m-%d %H:%M}").classes("sc-muted text-xs w-32")
+                        ui.label(entry.message)
+
+        activity()
+
+        def changed(changed_id: int) -> None:
+            if changed_id == project_id:
+                header.refresh()
+                activity.refresh()
+
+        events.project_changed.subscribe(changed)
+
+
+def _stat(title: str, value: str, testid: str, note: str = "") -> None:
+    with ui.card().classes("sc-stat p-3 gap-1"):
+        ui.label(title).classes("sc-muted text-xs")
+        ui.label(value).classes("text-h6").props(f'data-testid="{testid}"')
+        if note:
+            ui.label(note).classes("sc-muted text-xs")

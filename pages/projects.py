@@ -1,0 +1,208 @@
+"""/projects: every project of the user, as a grid or a list, with search, tags, sorting and bulk actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+
+from app.services import events, projects
+from components.confirm import confirm
+from components.feedback import attempt, success
+from components.frame import frame
+from components.project_card import ProjectActions, project_card, project_row
+from components.project_form import open_project_dialog
+from data.engine import session_scope
+from data.models import Project, User
+
+
+def index(user: User) -> RedirectResponse:
+    return RedirectResponse("/projects", status_code=303)
+
+
+@dataclass
+class ListState:
+    text: str = ""
+    tag: str | None = None
+    sort: str = "updated"
+    archived: str = "active"
+    view: str = "grid"
+    selected: set[int] = field(default_factory=set)
+
+
+def page(user: User) -> None:
+    prefs = app.storage.user.setdefault("projects_view", {})
+    state = ListState(view=prefs.get("view", "grid"), sort=prefs.get("sort", "updated"))
+
+    def remember() -> None:
+        prefs.update(view=state.view, sort=state.sort)
+
+    def open_project(project: Project) -> None:
+        ui.navigate.to(f"/projects/{project.id}")
+
+    def after_save(project: Project) -> None:
+        success(f"Saved “{project.name}”")
+        listing.refresh()
+
+    def edit(project: Project) -> None:
+        open_project_dialog(user, project, after_save)
+
+    def duplicate(project: Project) -> None:
+        def run() -> Project:
+            with session_scope() as session:
+                return projects.duplicate_project(session, user, project.id)  # type: ignore[arg-type]
+
+        copy = attempt(run)
+        if copy:
+            success(f"Duplicated as “{copy.name}”")
+            listing.refresh()
+
+    def set_archived(ids: list[int], archived: bool) -> None:
+        def run() -> int:
+            with session_scope() as session:
+                return projects.set_archived(session, user, ids, archived)
+
+        count = attempt(run)
+        if count:
+            state.selected -= set(ids)
+            verb = "Archived" if archived else "Restored"
+            success(f"{verb} {count} project{'s' if count != 1 else ''}")
+            listing.refresh()
+
+    def archive(project: Project) -> None:
+        set_archived([project.id], not project.archived)  # type: ignore[list-item]
+
+    def delete(ids: list[int]) -> None:
+        def summary() -> str:
+            with session_scope() as session:
+                return projects.deletion_summary(session, user, ids).describe()
+
+        described = attempt(summary)
+        if described is None:
+            return
+
+        def run() -> None:
+            def remove() -> int:
+                with session_scope() as session:
+                    return projects.delete_projects(session, user, ids)
+
+            count = attempt(remove)
+            if count:
+                state.selected -= set(ids)
+                success(f"Deleted {count} project{'s' if count != 1 else ''}")
+                listing.refresh()
+
+        confirm("Delete for good?", f"This removes {described}. It cannot be undone.", "Delete", run)
+
+    def toggle(project: Project, value: bool) -> None:
+        (state.selected.add if value else state.selected.discard)(project.id)  # type: ignore[arg-type]
+        bulk_bar.refresh()
+
+    actions = ProjectActions(
+        open=open_project,
+        edit=edit,
+        duplicate=duplicate,
+        archive=archive,
+        delete=lambda p: delete([p.id]),  # type: ignore[list-item]
+        toggle_selected=toggle,
+    )
+
+    def new_project() -> None:
+        open_project_dialog(user, None, lambda p: ui.navigate.to(f"/projects/{p.id}"))
+
+    with frame("Projects", user):
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.button("New project", icon="add", on_click=new_project).props(
+                'unelevated data-testid="new-project"'
+            ).tooltip("New project (N)")
+            search = (
+                ui.input(placeholder="Search name or description")
+                .props('outlined dense clearable debounce=250 data-testid="search"')
+                .classes("w-64")
+                .bind_value(state, "text")
+                .on_value_change(lambda: listing.refresh())
+            )
+            search.props("prepend-icon=search")
+            tag_select = (
+                ui.select([], label="Tag", clearable=True)
+                .props("outlined dense")
+                .classes("w-40")
+                .bind_value(state, "tag")
+            )
+            tag_select.on_value_change(lambda: listing.refresh())
+            ui.select({"active": "Active", "archived": "Archived", "all": "All"}, label="Show").props(
+                "outlined dense"
+            ).classes("w-32").bind_value(state, "archived").on_value_change(lambda: listing.refresh())
+            ui.select({"updated": "Last updated", "created": "Newest", "name": "Name"}, label="Sort").props(
+                "outlined dense"
+            ).classes("w-36").bind_value(state, "sort").on_value_change(lambda: (remember(), listing.refresh()))
+            ui.space()
+            ui.toggle({"grid": "Grid", "list": "List"}).props("dense no-caps").bind_value(
+                state, "view"
+            ).on_value_change(lambda: (remember(), listing.refresh()))
+
+        @ui.refreshable
+        def bulk_bar() -> None:
+            if not state.selected:
+                return
+            ids = sorted(state.selected)
+            with ui.row().classes("w-full items-center gap-2 px-2 py-1 rounded bg-blue-grey-9 text-white"):
+                ui.label(f"{len(ids)} selected").props('data-testid="selection-count"')
+                ui.button("Archive", icon="archive", on_click=lambda: set_archived(ids, True)).props("flat dense")
+                ui.button("Restore", icon="unarchive", on_click=lambda: set_archived(ids, False)).props("flat dense")
+                ui.button("Delete…", icon="delete", on_click=lambda: delete(ids)).props(
+                    'flat dense color=red-3 data-testid="bulk-delete"'
+                )
+                ui.space()
+                ui.button("Clear", on_click=lambda: (state.selected.clear(), listing.refresh())).props("flat dense")
+
+        bulk_bar()
+
+        @ui.refreshable
+        def listing() -> None:
+            with session_scope() as session:
+                found = projects.list_projects(
+                    session,
+                    user,
+                    text=state.text or "",
+                    tag=state.tag,
+                    sort=state.sort,  # type: ignore[arg-type]
+                    archived=state.archived,  # type: ignore[arg-type]
+                )
+                tags = projects.all_tags(session, user)
+            tag_select.set_options(tags, value=state.tag if state.tag in tags else None)
+            state.selected &= {p.id for p in found}  # type: ignore[misc]
+            bulk_bar.refresh()
+            if not found:
+                _empty_state(state, new_project)
+                return
+            if state.view == "grid":
+                with ui.row().classes("w-full gap-3"):
+                    for project in found:
+                        project_card(project, project.id in state.selected, actions)
+            else:
+                with ui.column().classes("w-full gap-1"):
+                    for project in found:
+                        project_row(project, project.id in state.selected, actions)
+
+        listing()
+        events.project_changed.subscribe(lambda _pid: listing.refresh())
+        ui.keyboard(
+            lambda e: new_project() if e.action.keydown and e.key == "n" and not e.modifiers.ctrl else None,
+            ignore=["input", "select", "button", "textarea"],
+        )
+
+
+def _empty_state(state: ListState, new_project: object) -> None:
+    with ui.column().classes("sc-empty w-full items-center py-12 gap-2").props('data-testid="empty-state"'):
+        ui.icon("movie_filter", size="40px").classes("sc-muted")
+        if state.text or state.tag or state.archived != "active":
+            ui.label("No project matches these filters.").classes("text-subtitle1")
+            ui.label("Clear the search or tag, or show all projects.").classes("sc-muted")
+        else:
+            ui.label("No projects yet.").classes("text-subtitle1")
+            ui.label("Create one to start: name it, pick the frame rate and resolution of the film.").classes(
+                "sc-muted"
+            )
+            ui.button("New project", icon="add", on_click=new_project).props("unelevated")  # type: ignore[arg-type]
