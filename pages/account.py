@@ -77,6 +77,7 @@ def _api_keys_card(user: User) -> None:
                             ui.input("New key", password=True, password_toggle_button=True)
                             .props("outlined dense")
                             .classes("grow")
+                            .mark(f"key-{view.provider}")
                         )
                         base_url = None
                         if view.provider == "openai":
@@ -99,6 +100,8 @@ def _api_keys_card(user: User) -> None:
                             success("Key saved" if key.value else "Key removed")
                             keys.refresh()
 
-                        ui.button(icon="save", on_click=save).props("flat dense").tooltip("Save (empty removes)")
+                        ui.button(icon="save", on_click=save).props(
+                            f'flat dense data-testid="save-key-{view.provider}"'
+                        ).mark(f"save-key-{view.provider}").tooltip("Save (empty removes)")
 
         keys()

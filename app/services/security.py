@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from functools import cache
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
@@ -21,8 +22,12 @@ from .errors import Unauthorized
 TokenType = Literal["access", "refresh"]
 
 _hasher = PasswordHasher()
-# Verifying against a throwaway hash keeps unknown names as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash("storycanvas-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against a throwaway hash keeps unknown names as slow as wrong passwords."""
+    return _hasher.hash("storycanvas-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -31,7 +36,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

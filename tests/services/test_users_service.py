@@ -1,0 +1,78 @@
+import pytest
+
+from app.services import users
+from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.security import decrypt_secret
+
+
+def test_first_account_is_admin_and_later_ones_are_not(db) -> None:
+    first = users.register(db, users.validate_registration("ada", "ada@example.com", "long-enough"))
+    second = users.register(db, users.validate_registration("bob", "bob@example.com", "long-enough"))
+    assert first.is_admin and not second.is_admin
+    assert first.password_hash != "long-enough" and first.password_hash.startswith("$argon2")
+
+
+def test_names_and_emails_are_unique_ignoring_case(db, make_user) -> None:
+    make_user("ada")
+    with pytest.raises(Conflict, match="username is taken"):
+        users.register(db, users.validate_registration("ADA", "other@example.com", "long-enough"))
+    with pytest.raises(Conflict, match="email exists"):
+        users.register(db, users.validate_registration("other", "Ada@Example.com", "long-enough"))
+
+
+def test_closed_registration_refuses_everyone_but_the_first(db, make_user, monkeypatch) -> None:
+    monkeypatch.setenv("STORYCANVAS_OPEN_REGISTRATION", "false")
+    from app.config import reset_settings
+
+    reset_settings()
+    try:
+        users.register(db, users.validate_registration("first", "first@example.com", "long-enough"))
+        with pytest.raises(Forbidden, match="closed"):
+            users.register(db, users.validate_registration("second", "second@example.com", "long-enough"))
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+def test_registration_input_errors_name_the_field(db) -> None:
+    with pytest.raises(Invalid) as error:
+        users.validate_registration("ok-name", "not-an-email", "long-enough")
+    assert error.value.field == "email"
+    with pytest.raises(Invalid) as error:
+        users.validate_registration("ok-name", "a@example.com", "short")
+    assert error.value.field == "password"
+
+
+def test_sign_in_by_name_or_email_and_none_for_wrong_password(db, make_user) -> None:
+    make_user("ada")
+    assert users.authenticate(db, "ada", "correct-horse-1") is not None
+    assert users.authenticate(db, "ADA@example.com", "correct-horse-1") is not None
+    assert users.authenticate(db, "ada", "wrong-horse") is None
+    assert users.authenticate(db, "nobody", "correct-horse-1") is None
+
+
+def test_change_password_checks_the_current_one_and_bumps_the_token_version(db, make_user) -> None:
+    user = make_user("ada")
+    with pytest.raises(Invalid, match="current password is wrong"):
+        users.change_password(db, user, "nope", "new-password-1")
+    changed = users.change_password(db, user, "correct-horse-1", "new-password-1")
+    assert changed.token_version == 1
+    assert users.authenticate(db, "ada", "new-password-1") is not None
+
+
+def test_api_keys_round_trip_encrypted(db, make_user) -> None:
+    user = make_user("ada")
+    users.set_api_key(db, user, "comfyui", "comfy-secret-123456")
+    db.commit()
+    views = {v.provider: v for v in users.list_api_keys(db, user)}
+    assert views["comfyui"].configured and views["comfyui"].hint == "com…3456"
+    assert users.get_api_key(db, user, "comfyui") == "comfy-secret-123456"
+    from sqlmodel import select
+
+    from data.models import ApiCredential
+
+    row = db.exec(select(ApiCredential)).one()
+    assert "comfy-secret" not in row.encrypted_key
+    assert decrypt_secret(row.encrypted_key) == "comfy-secret-123456"
+    with pytest.raises(Invalid):
+        users.set_api_key(db, user, "midjourney", "x")

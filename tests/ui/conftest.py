@@ -1,0 +1,46 @@
+"""Page tests with NiceGUI's simulated user; signing in goes through the real login form."""
+
+from __future__ import annotations
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+
+
+@pytest.fixture
+def sign_in(make_user):
+    """await sign_in(user, "alice") → the stored account, signed in through /login."""
+
+    async def do(user: User, username: str = "alice", *, admin: bool = False):
+        account = make_user(username, admin=admin)
+        await user.open("/login")
+        user.find("Username or email").type(username)
+        user.find("Password").type("correct-horse-1")
+        user.find(kind=ui.button, content="Sign in").click()
+        await user.should_see("New project", retries=50)
+        return account
+
+    return do
+
+
+def click_exact(user: User, label: str) -> None:
+    """Click the one button labelled exactly so (find() also matches "Delete…" when asked for "Delete")."""
+    matches = [b for b in user.find(kind=ui.button).elements if getattr(b, "text", None) == label]
+    assert len(matches) == 1, f"expected one button {label!r}, found {len(matches)}"
+    from nicegui.testing.user_interaction import UserInteraction
+
+    UserInteraction(user, {matches[0]}, label).click()
+
+
+def click_menu_item(user: User, label: str) -> None:
+    """Open the menus (the browser would on a click) and pick the item labelled exactly so."""
+    from nicegui.testing.user_interaction import UserInteraction
+
+    for menu in user.find(kind=ui.menu).elements:
+        menu.open()
+    items = [
+        item for item in user.find(kind=ui.menu_item).elements
+        if any(getattr(child, "text", None) == label for child in item.descendants())
+    ]
+    assert len(items) == 1, f"expected one menu item {label!r}, found {len(items)}"
+    UserInteraction(user, {items[0]}, label).click()

@@ -1,0 +1,36 @@
+"""Walks every signed-in page with another user's session: a page without the ownership check fails here."""
+
+from __future__ import annotations
+
+import re
+
+from nicegui.testing import User
+
+import pages
+
+
+async def test_every_page_hides_another_users_project(user: User, sign_in, make_user, make_project) -> None:
+    owner = make_user("owner")
+    project = make_project(owner, "Owner's secret film")
+    await sign_in(user, "intruder")
+    ids = {"project_id": project.id}
+    walked = 0
+    for route in pages.PROTECTED_ROUTES:
+        params = re.findall(r"{(\w+)}", route)
+        if not params:
+            continue
+        missing = [p for p in params if p not in ids]
+        assert not missing, f"{route}: teach this test to make a {missing}"
+        url = route.format(**ids)
+        response = await user.http_client.get(url)
+        assert response.status_code in (403, 404), f"{url} answered {response.status_code} to another user"
+        assert "Owner's secret film" not in response.text
+        walked += 1
+    assert walked >= 1
+
+
+async def test_every_page_sends_visitors_to_sign_in(user: User) -> None:
+    for route in pages.PROTECTED_ROUTES:
+        url = re.sub(r"{\w+}", "1", route)
+        response = await user.http_client.get(url)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login"), url
