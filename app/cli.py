@@ -65,8 +65,13 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     _prepare_environment()
     from app.services import backup
+    from app.services.errors import DomainError
 
-    archive = backup.create_backup(Path(args.archive) if args.archive else None)
+    try:
+        archive = backup.create_backup(Path(args.archive) if args.archive else None)
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
     print(f"backup written to {archive}")
     return 0
 

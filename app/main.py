@@ -48,6 +48,7 @@ def build() -> None:
     app.redoc_url = "/api/redoc"
     app.openapi_url = "/api/openapi.json"
     api.mount(app)
+    ui.button.default_props("no-caps")  # calm, editor-like labels rather than Material's capitals
     pages.register()
     app.on_startup(on_startup)
     app.on_shutdown(on_shutdown)

@@ -106,7 +106,7 @@ def page(user: User, project_id: int) -> None:
                     ui.button("Duplicate", icon="content_copy", on_click=duplicate).props("flat dense")
                     ui.button("Delete…", icon="delete", on_click=delete).props("flat dense color=negative")
             stats = _stats(current)
-            with ui.row().classes("w-full gap-3"):
+            with ui.row().classes("w-full gap-3 items-stretch"):
                 _stat("Scenes", str(stats.scenes), "stat-scenes")
                 _stat("Clips", str(stats.clips), "stat-clips")
                 _stat("Generated", str(stats.generated_items), "stat-generated")

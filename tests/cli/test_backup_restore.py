@@ -1,0 +1,335 @@
+"""Backup and restore: one archive brings back database and media exactly, or is refused and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import SQLModel
+
+import data.models  # noqa: F401
+from app.config import get_settings, reset_settings
+from app.services import backup, media_store, projects
+from app.services.errors import Invalid
+from data import migrate
+from data.engine import dispose_engine, get_engine, session_scope
+from data.models import Clip, GalleryItem, GenerationJob, Project, Scene, User
+from tests.conftest import create_pg_database, drop_pg_database
+
+Snapshot = dict[str, list[dict[str, Any]]]
+
+
+def database_snapshot() -> Snapshot:
+    """Every row of every table, in key order, read fresh from the database."""
+    with get_engine().connect() as connection:
+        return {
+            table.name: [
+                dict(row)
+                for row in connection.execute(table.select().order_by(*table.primary_key.columns)).mappings()
+            ]
+            for table in SQLModel.metadata.sorted_tables
+        }
+
+
+def media_snapshot() -> dict[str, bytes]:
+    root = get_settings().media_dir
+    if not root.exists():
+        return {}
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture
+def fresh_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Path]]:
+    """Switches the process to an empty data directory (and an empty database on PostgreSQL runs)."""
+    databases: list[str] = []
+
+    def switch() -> Path:
+        data_dir = tmp_path / f"install-{len(databases)}-{os.urandom(3).hex()}"
+        monkeypatch.setenv("STORYCANVAS_DATA_DIR", str(data_dir))
+        if os.environ.get("DATABASE_URL"):
+            databases.append(create_pg_database())
+            monkeypatch.setenv("DATABASE_URL", databases[-1])
+        dispose_engine()
+        reset_settings()
+        return data_dir
+
+    yield switch
+    dispose_engine()
+    monkeypatch.undo()
+    reset_settings()
+    for url in databases:
+        drop_pg_database(url)
+
+
+def build_studio(db, make_user, make_project) -> dict[str, Any]:
+    """Users, projects with scenes, clips, gallery items, jobs that point at each other, and a media file."""
+    alice, bob = make_user("alice", admin=True), make_user("bob")
+    film = make_project(alice, "Film", tags=["noir", "short"], description="Ünïcode ✓")
+    other = make_project(bob, "Other")
+    scene = Scene(project_id=film.id, name="Opening", position=0, estimated_duration=12.5)
+    db.add(scene)
+    db.flush()
+    clip = Clip(scene_id=scene.id, project_id=film.id, start_frame=0, duration_frames=48, image_prompt="a cat")
+    db.add(clip)
+    db.flush()
+    first = GenerationJob(kind="image", project_id=film.id, clip_id=clip.id, owner_id=alice.id, params={"seed": 7})
+    second = GenerationJob(kind="video", project_id=film.id, clip_id=clip.id, owner_id=alice.id, progress=0.25)
+    db.add_all([first, second])
+    db.flush()
+    first.depends_on_id = second.id  # points at a later row of its own table
+    db.add(GalleryItem(clip_id=clip.id, project_id=film.id, job_id=second.id, kind="image", file_path="images/a.png",
+                       params={"cfg": 7.5, "loras": [{"name": "ink", "weight": 0.8}]}, selected=True, width=1920))
+    db.commit()
+    media = media_store.project_media_dir(film.id) / "images" / "a.png"
+    media.parent.mkdir(parents=True)
+    media.write_bytes(b"\x89PNG fake image bytes \x00\xff")
+    return {"alice": alice, "bob": bob, "film": film, "other": other, "media": media}
+
+
+def test_restore_brings_back_database_and_media_exactly_as_backed_up(db, make_user, make_project, tmp_path) -> None:
+    studio = build_studio(db, make_user, make_project)
+    rows_before, media_before = database_snapshot(), media_snapshot()
+
+    archive = backup.create_backup(tmp_path / "studio.tar.gz")
+
+    projects.delete_projects(db, studio["alice"], [studio["film"].id])
+    make_project(studio["bob"], "Made after the backup")
+    studio["media"].unlink(missing_ok=True)
+    (media_store.project_media_dir(studio["other"].id)).mkdir(parents=True)
+    (media_store.project_media_dir(studio["other"].id) / "stray.txt").write_text("not in the backup")
+    db.rollback()
+    assert database_snapshot() != rows_before
+
+    summary = backup.restore_backup(archive)
+
+    assert summary == "2 users, 2 projects, 1 media file"
+    assert database_snapshot() == rows_before
+    assert media_snapshot() == media_before
+    assert studio["media"].read_bytes() == b"\x89PNG fake image bytes \x00\xff"
+    restored = db.get(Project, studio["film"].id)
+    assert restored.tags == ["noir", "short"] and restored.created_at.tzinfo is not None
+    assert db.get(GenerationJob, rows_before["generation_jobs"][0]["id"]).depends_on_id is not None
+
+
+def test_restore_onto_a_fresh_installation_migrates_it_and_continues_ids(
+    db, make_user, make_project, tmp_path, fresh_install
+) -> None:
+    studio = build_studio(db, make_user, make_project)
+    rows_before, media_before = database_snapshot(), media_snapshot()
+    archive = backup.create_backup(tmp_path / "studio.tar.gz")
+
+    fresh_install()
+    assert migrate.current_revision() is None
+
+    assert backup.restore_backup(archive) == "2 users, 2 projects, 1 media file"
+
+    assert migrate.current_revision() == migrate.head_revision()
+    assert database_snapshot() == rows_before
+    assert media_snapshot() == media_before
+    with session_scope() as session:
+        owner = session.get(User, studio["alice"].id)
+        created = projects.create_project(session, owner, projects.parse_create(name="After restore"))
+        scene = Scene(project_id=created.id, name="New scene")
+        session.add(scene)
+        session.commit()
+    assert created.id == max(row["id"] for row in rows_before["projects"]) + 1
+    assert scene.id == max(row["id"] for row in rows_before["scenes"]) + 1
+
+
+def test_backup_defaults_to_a_dated_archive_in_the_data_dir_with_a_manifest(db, make_user, make_project) -> None:
+    make_project(make_user("dora"))
+
+    archive = backup.create_backup()
+
+    folder = get_settings().data_dir / "backups"
+    assert archive.parent == folder.resolve()
+    assert re.fullmatch(r"storycanvas-backup-\d{8}-\d{6}\.tar\.gz", archive.name)
+    assert [p.name for p in folder.iterdir()] == [archive.name]  # no half-written leftovers
+    with tarfile.open(archive, "r:gz") as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+        names = tar.getnames()
+    assert manifest["format"] == 1 and manifest["revision"] == migrate.head_revision()
+    assert manifest["dialect"] == get_engine().dialect.name and manifest["app_version"]
+    assert manifest["tables"]["users"] == 1 and manifest["tables"]["projects"] == 1
+    assert manifest["tables"]["activities"] == 1 and set(manifest["tables"]) == set(SQLModel.metadata.tables)
+    assert {f"database/{name}.jsonl" for name in SQLModel.metadata.tables} <= set(names)
+
+
+def test_backup_of_a_database_without_schema_says_to_migrate(fresh_install) -> None:
+    fresh_install()
+    with pytest.raises(Invalid, match="storycanvas migrate"):
+        backup.create_backup()
+
+
+def _repack(archive: Path, target: Path, edit: Callable[[Path], None]) -> Path:
+    """A copy of a real archive with something changed, to test what restore does with a damaged one."""
+    unpacked = target.with_suffix(".d")
+    with tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(unpacked, filter="data")
+    edit(unpacked)
+    with tarfile.open(target, "w:gz") as tar:
+        for path in sorted(unpacked.rglob("*")):
+            tar.add(path, str(path.relative_to(unpacked)), recursive=False)
+    return target
+
+
+def _edit_manifest(**changes: Any) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        manifest = json.loads((root / "manifest.json").read_text())
+        manifest.update(changes)
+        (root / "manifest.json").write_text(json.dumps(manifest))
+
+    return edit
+
+
+def _empty_users(root: Path) -> None:
+    (root / "database" / "users.jsonl").write_text("")
+
+
+def _orphan_projects(root: Path) -> None:
+    """Same row counts as the manifest says, but every project now belongs to nobody."""
+    path = root / "database" / "projects.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({**row, "owner_id": 999_999}) + "\n" for row in rows))
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+BROKEN_ARCHIVES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
+    "missing file": (lambda good, tmp: tmp / "nothing-here.tar.gz", "does not exist"),
+    "not an archive": (lambda good, tmp: _write(tmp / "notes.tar.gz", b"just some text\n"), "not a readable tar.gz"),
+    "truncated": (lambda good, tmp: _write(tmp / "cut.tar.gz", good.read_bytes()[:-200]), "not a readable tar.gz"),
+    "no manifest": (
+        lambda good, tmp: _repack(good, tmp / "nomanifest.tar.gz", lambda root: (root / "manifest.json").unlink()),
+        "no readable manifest.json",
+    ),
+    "other format": (lambda good, tmp: _repack(good, tmp / "v2.tar.gz", _edit_manifest(format=2)), "backup format 2"),
+    "other schema": (
+        lambda good, tmp: _repack(good, tmp / "old.tar.gz", _edit_manifest(revision="0000")),
+        "made by a different version",
+    ),
+    "rows missing": (lambda good, tmp: _repack(good, tmp / "rows.tar.gz", _empty_users), "is incomplete"),
+    "rows that do not fit": (
+        lambda good, tmp: _repack(good, tmp / "orphans.tar.gz", _orphan_projects),
+        "holds rows this database rejects",
+    ),
+}
+WHAT_TO_DO = ("choose an archive written by 'storycanvas backup'", "give the path", "run it with the matching version",
+              "nothing was changed")
+
+
+@pytest.mark.parametrize("case", list(BROKEN_ARCHIVES))
+def test_a_broken_or_foreign_archive_is_refused_with_a_reason_and_changes_nothing(
+    case, db, make_user, make_project, tmp_path
+) -> None:
+    studio = build_studio(db, make_user, make_project)
+    good = backup.create_backup(tmp_path / "good.tar.gz")
+    projects.delete_projects(db, studio["alice"], [studio["film"].id])  # now differs from the archive
+    db.rollback()
+    rows_before, media_before = database_snapshot(), media_snapshot()
+    make_broken, expected = BROKEN_ARCHIVES[case]
+
+    with pytest.raises(Invalid) as error:
+        backup.restore_backup(make_broken(good, tmp_path))
+
+    assert expected in error.value.message
+    assert any(advice in error.value.message for advice in WHAT_TO_DO)
+    assert database_snapshot() == rows_before
+    assert media_snapshot() == media_before
+    assert not [p for p in get_settings().data_dir.iterdir() if p.name.startswith(".restore-")]
+
+
+def _tar_with_member(good: Path, target: Path, member: tarfile.TarInfo, payload: bytes = b"") -> Path:
+    with tarfile.open(good, "r:gz") as source, tarfile.open(target, "w:gz") as tar:
+        for item in source.getmembers():
+            tar.addfile(item, source.extractfile(item) if item.isfile() else None)
+        tar.addfile(member, io.BytesIO(payload) if member.isfile() else None)
+    return target
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, link, 5 if kind == tarfile.REGTYPE else 0
+    return info
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        _member("../evil"),
+        _member("media/../../evil"),
+        _member("/tmp/storycanvas-evil-absolute"),
+        _member("media/link", tarfile.SYMTYPE, "../../evil"),
+    ],
+    ids=["parent", "nested-parent", "absolute", "symlink"],
+)
+def test_an_archive_with_a_path_outside_its_folder_is_refused(member, db, make_user, tmp_path) -> None:
+    make_user("erin")
+    good = backup.create_backup(tmp_path / "good.tar.gz")
+    make_user("frank")
+    rows_before = database_snapshot()
+    data_dir = get_settings().data_dir
+
+    with pytest.raises(Invalid, match="was not restored"):
+        backup.restore_backup(_tar_with_member(good, tmp_path / "evil.tar.gz", member, b"pwned"))
+
+    assert database_snapshot() == rows_before
+    assert not (data_dir / "evil").exists() and not (data_dir.parent / "evil").exists()
+    assert not Path("/tmp/storycanvas-evil-absolute").exists()
+
+
+def test_backup_while_another_connection_writes_is_one_consistent_snapshot(db, make_user, make_project, tmp_path):
+    """Right after the backup has read `users` and before it reads `projects`, another thread commits a new
+    user with a project. A snapshot holds neither; reading table by table without one would hold a project
+    whose owner is missing, and that archive could not be restored."""
+    make_project(make_user("gina"), "Before")
+    db.rollback()
+    rows_before = database_snapshot()
+    writer_errors: list[BaseException] = []
+
+    def write_in_another_thread() -> None:
+        try:
+            with session_scope() as session:
+                late = User(username="latecomer", email="late@example.com", password_hash="x")
+                session.add(late)
+                session.flush()
+                session.add(Project(name="Written during backup", owner_id=late.id))
+                session.commit()
+        except BaseException as error:  # reported by the test below
+            writer_errors.append(error)
+
+    fired = threading.Event()
+
+    def before_reading_projects(_conn, _cursor, statement: str, *_args: Any) -> None:
+        if not fired.is_set() and re.search(r"\bFROM projects\b", statement):
+            fired.set()
+            writer = threading.Thread(target=write_in_another_thread)
+            writer.start()
+            writer.join(timeout=30)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", before_reading_projects)
+    try:
+        archive = backup.create_backup(tmp_path / "during-writes.tar.gz")
+    finally:
+        event.remove(engine, "before_cursor_execute", before_reading_projects)
+
+    assert fired.is_set() and writer_errors == []
+    assert {row["username"] for row in database_snapshot()["users"]} == {"gina", "latecomer"}  # the write happened
+    with tarfile.open(archive, "r:gz") as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert manifest["tables"]["users"] == 1 and manifest["tables"]["projects"] == 1
+    assert backup.restore_backup(archive) == "1 user, 1 project, 0 media files"
+    assert database_snapshot() == rows_before
