@@ -48,7 +48,9 @@ def build() -> None:
     app.redoc_url = "/api/redoc"
     app.openapi_url = "/api/openapi.json"
     api.mount(app)
-    ui.button.default_props("no-caps")  # calm, editor-like labels rather than Material's capitals
+    # Calm, editor-like labels rather than Material's capitals.
+    ui.button.default_props("no-caps")
+    ui.tab.default_props("no-caps")
     pages.register()
     app.on_startup(on_startup)
     app.on_shutdown(on_shutdown)

@@ -27,12 +27,25 @@ def apply_theme(theme: str = "dark") -> ui.dark_mode:
         positive="#40c057",
         negative="#fa5252",
         warning="#fab005",
+        dark="#1d2027",
+        dark_page="#15171c",
     )
     return ui.dark_mode(value=theme != "light")
 
 
+class FrameTitle:
+    """The frame's title in the header and the browser tab, kept in step when what it names is renamed."""
+
+    def __init__(self, label: ui.label) -> None:
+        self._label = label
+
+    def set(self, title: str) -> None:
+        self._label.set_text(title)
+        ui.page_title(f"{title} · StoryCanvas")
+
+
 @contextmanager
-def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None = None) -> Iterator[None]:
+def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None = None) -> Iterator[FrameTitle]:
     """Every signed-in page opens this, then composes its own content inside."""
     ui.page_title(f"{title} · StoryCanvas")
     dark = apply_theme(user.theme)
@@ -57,7 +70,7 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
             ui.label("/").classes("text-white sc-muted")
             ui.link(label, target).classes("text-white no-underline")
         ui.label("/").classes("text-white sc-muted")
-        ui.label(title).classes("text-white").props('data-testid="page-title"')
+        title_label = ui.label(title).classes("text-white").props('data-testid="page-title"')
         ui.space()
         ui.button(icon="contrast", on_click=toggle_theme).props(
             'flat dense round color=white aria-label="Toggle dark or light theme"'
@@ -68,10 +81,10 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
             ),
             ui.menu(),
         ):
-            ui.menu_item("Account", lambda: ui.navigate.to("/account"))
-            ui.menu_item("Sign out", logout).props('data-testid="sign-out"')
+            ui.menu_item("Account", lambda: ui.navigate.to("/account")).props("dense")
+            ui.menu_item("Sign out", logout).props('dense data-testid="sign-out"')
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-4 gap-3"):
-        yield
+        yield FrameTitle(title_label)
 
 
 def not_found(message: str) -> None:

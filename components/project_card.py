@@ -27,12 +27,12 @@ def _menu(project: Project, actions: ProjectActions) -> None:
         .on("click.stop", lambda: None),
         ui.menu(),
     ):
-        ui.menu_item("Open", lambda: actions.open(project))
-        ui.menu_item("Settings…", lambda: actions.edit(project))
-        ui.menu_item("Duplicate", lambda: actions.duplicate(project))
-        ui.menu_item("Restore" if project.archived else "Archive", lambda: actions.archive(project))
+        ui.menu_item("Open", lambda: actions.open(project)).props("dense")
+        ui.menu_item("Settings…", lambda: actions.edit(project)).props("dense")
+        ui.menu_item("Duplicate", lambda: actions.duplicate(project)).props("dense")
+        ui.menu_item("Restore" if project.archived else "Archive", lambda: actions.archive(project)).props("dense")
         ui.separator()
-        ui.menu_item("Delete…", lambda: actions.delete(project)).classes("text-negative")
+        ui.menu_item("Delete…", lambda: actions.delete(project)).props("dense").classes("text-negative")
 
 
 def _meta(project: Project) -> str:
@@ -52,7 +52,9 @@ def project_card(project: Project, selected: bool, actions: ProjectActions) -> N
             ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value)).props(
                 'dense aria-label="Select"'
             ).on("click.stop", lambda: None)
-            ui.label(project.name).classes("text-subtitle1 grow ellipsis").props('data-testid="project-name"')
+            ui.label(project.name).classes("text-subtitle1 grow ellipsis").props('data-testid="project-name"').tooltip(
+                project.name
+            )
             _menu(project, actions)
         ui.label(project.description or "No description").classes("sc-muted ellipsis-2-lines text-xs h-8")
         ui.label(_meta(project)).classes("text-xs")

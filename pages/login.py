@@ -63,7 +63,6 @@ def page(next: str | None = None) -> RedirectResponse | None:
             register_error.set_text(error.message)
             return
         sign_in(user)  # type: ignore[arg-type]
-        ui.notify(f"Welcome, {user.username}!", type="positive")  # type: ignore[attr-defined]
         ui.navigate.to("/projects")
 
     with ui.column().classes("absolute-center items-center gap-4 w-96"):

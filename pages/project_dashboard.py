@@ -74,9 +74,9 @@ def page(user: User, project_id: int) -> None:
             attempt(remove)
             ui.navigate.to("/projects")
 
-        confirm("Delete for good?", f"This removes {described}. It cannot be undone.", "Delete", run)
+        confirm(f"Delete “{project.name}”?", f"This removes {described}. It cannot be undone.", "Delete", run)
 
-    with frame(project.name, user, breadcrumbs=[("Projects", "/projects")]):
+    with frame(project.name, user, breadcrumbs=[("Projects", "/projects")]) as title:
 
         @ui.refreshable
         def header() -> None:
@@ -84,6 +84,7 @@ def page(user: User, project_id: int) -> None:
             if current is None:
                 not_found("This project was deleted.")
                 return
+            title.set(current.name)
             with ui.row().classes("w-full items-start gap-4"):
                 with ui.column().classes("gap-1 grow"):
                     with ui.row().classes("items-center gap-2"):
@@ -112,9 +113,7 @@ def page(user: User, project_id: int) -> None:
                 _stat("Generated", str(stats.generated_items), "stat-generated")
                 with ui.card().classes("sc-stat p-3 gap-1"):
                     ui.label("Completion").classes("sc-muted text-xs")
-                    ui.label(f"{stats.completion_percent:g} %").classes("text-h6").props(
-                        'data-testid="stat-completion"'
-                    )
+                    ui.label(f"{stats.completion_percent:g}%").classes("text-h6").props('data-testid="stat-completion"')
                     ui.linear_progress(stats.completion_percent / 100, show_value=False).props("rounded")
                     ui.label(f"{stats.clips_with_selection} of {stats.clips} clips have a chosen result").classes(
                         "sc-muted text-xs"

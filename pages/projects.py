@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi.responses import RedirectResponse
@@ -74,13 +75,16 @@ def page(user: User) -> None:
         set_archived([project.id], not project.archived)  # type: ignore[list-item]
 
     def delete(ids: list[int]) -> None:
-        def summary() -> str:
+        def summary() -> tuple[str, str]:
             with session_scope() as session:
-                return projects.deletion_summary(session, user, ids).describe()
+                described = projects.deletion_summary(session, user, ids).describe()
+                first = projects.get_project(session, user, ids[0]).name
+            return described, (f"Delete “{first}”?" if len(ids) == 1 else f"Delete {len(ids)} projects?")
 
-        described = attempt(summary)
-        if described is None:
+        found = attempt(summary)
+        if found is None:
             return
+        described, title = found
 
         def run() -> None:
             def remove() -> int:
@@ -93,7 +97,7 @@ def page(user: User) -> None:
                 success(f"Deleted {count} project{'s' if count != 1 else ''}")
                 listing.refresh()
 
-        confirm("Delete for good?", f"This removes {described}. It cannot be undone.", "Delete", run)
+        confirm(title, f"This removes {described}. It cannot be undone.", "Delete", run)
 
     def toggle(project: Project, value: bool) -> None:
         (state.selected.add if value else state.selected.discard)(project.id)  # type: ignore[arg-type]
@@ -107,6 +111,10 @@ def page(user: User) -> None:
         delete=lambda p: delete([p.id]),  # type: ignore[list-item]
         toggle_selected=toggle,
     )
+
+    def show_archived() -> None:
+        state.archived = "archived"
+        listing.refresh()
 
     def new_project() -> None:
         open_project_dialog(user, None, lambda p: ui.navigate.to(f"/projects/{p.id}"))
@@ -123,7 +131,8 @@ def page(user: User) -> None:
                 .bind_value(state, "text")
                 .on_value_change(lambda: listing.refresh())
             )
-            search.props("prepend-icon=search")
+            with search.add_slot("prepend"):
+                ui.icon("search", size="xs")
             tag_select = (
                 ui.select([], label="Tag", clearable=True)
                 .props("outlined dense")
@@ -175,7 +184,11 @@ def page(user: User) -> None:
             state.selected &= {p.id for p in found}  # type: ignore[misc]
             bulk_bar.refresh()
             if not found:
-                _empty_state(state, new_project)
+                archived_count = 0
+                if state.archived == "active" and not state.text and not state.tag:
+                    with session_scope() as session:
+                        archived_count = len(projects.list_projects(session, user, archived="archived"))
+                _empty_state(state, new_project, archived_count, show_archived)
                 return
             if state.view == "grid":
                 with ui.row().classes("w-full gap-3"):
@@ -194,10 +207,17 @@ def page(user: User) -> None:
         )
 
 
-def _empty_state(state: ListState, new_project: object) -> None:
+def _empty_state(
+    state: ListState, new_project: Callable[[], None], archived_count: int, show_archived: Callable[[], None]
+) -> None:
     with ui.column().classes("sc-empty w-full items-center py-12 gap-2").props('data-testid="empty-state"'):
         ui.icon("movie_filter", size="40px").classes("sc-muted")
-        if state.text or state.tag or state.archived != "active":
+        if archived_count:
+            ui.label(f"No active projects — {archived_count} archived.").classes("text-subtitle1")
+            with ui.row().classes("gap-2"):
+                ui.button("Show archived", icon="inventory_2", on_click=show_archived).props("outline")
+                ui.button("New project", icon="add", on_click=new_project).props("unelevated")
+        elif state.text or state.tag or state.archived != "active":
             ui.label("No project matches these filters.").classes("text-subtitle1")
             ui.label("Clear the search or tag, or show all projects.").classes("sc-muted")
         else:
@@ -205,4 +225,4 @@ def _empty_state(state: ListState, new_project: object) -> None:
             ui.label("Create one to start: name it, pick the frame rate and resolution of the film.").classes(
                 "sc-muted"
             )
-            ui.button("New project", icon="add", on_click=new_project).props("unelevated")  # type: ignore[arg-type]
+            ui.button("New project", icon="add", on_click=new_project).props("unelevated")

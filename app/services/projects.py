@@ -152,13 +152,16 @@ class DeletionSummary:
     gallery_items: int
 
     def describe(self) -> str:
-        parts = [
-            f"{self.projects} project{'s' if self.projects != 1 else ''}",
-            f"{self.scenes} scene{'s' if self.scenes != 1 else ''}",
-            f"{self.clips} clip{'s' if self.clips != 1 else ''}",
-            f"{self.gallery_items} generated result{'s' if self.gallery_items != 1 else ''} and their files",
+        """ "2 projects, 3 scenes, 12 clips and 40 generated results (with their files)"; zero counts left out."""
+        counts = [
+            (self.projects, "project"),
+            (self.scenes, "scene"),
+            (self.clips, "clip"),
+            (self.gallery_items, "generated result"),
         ]
-        return ", ".join(parts[:-1]) + " and " + parts[-1]
+        parts = [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in counts if n]
+        text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return text + (" (with their files)" if self.gallery_items else "")
 
 
 def deletion_summary(session: Session, actor: User, project_ids: list[int]) -> DeletionSummary:

@@ -14,8 +14,15 @@ def _scene_with_clips(db, project, clips: int = 2, selected: int = 1) -> Scene:
         clip = Clip(scene_id=scene.id, project_id=project.id, start_frame=index * 24, duration_frames=24)
         db.add(clip)
         db.flush()
-        db.add(GalleryItem(clip_id=clip.id, project_id=project.id, kind="image", file_path=f"c{index}.png",
-                           selected=index < selected))
+        db.add(
+            GalleryItem(
+                clip_id=clip.id,
+                project_id=project.id,
+                kind="image",
+                file_path=f"c{index}.png",
+                selected=index < selected,
+            )
+        )
     db.commit()
     return scene
 
@@ -63,7 +70,7 @@ def test_deleting_a_project_removes_scenes_clips_results_activity_and_files(db, 
     (media / "result.png").write_bytes(b"png")
     summary = projects.deletion_summary(db, owner, [project.id])
     assert (summary.scenes, summary.clips, summary.gallery_items) == (1, 3, 3)
-    assert "3 clips" in summary.describe()
+    assert summary.describe() == "1 project, 1 scene, 3 clips and 3 generated results (with their files)"
     projects.delete_project(db, owner, project.id)
     for model in (Scene, Clip, GalleryItem, Activity):
         assert db.exec(select(model).where(model.project_id == project.id)).all() == []

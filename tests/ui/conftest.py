@@ -39,7 +39,8 @@ def click_menu_item(user: User, label: str) -> None:
     for menu in user.find(kind=ui.menu).elements:
         menu.open()
     items = [
-        item for item in user.find(kind=ui.menu_item).elements
+        item
+        for item in user.find(kind=ui.menu_item).elements
         if any(getattr(child, "text", None) == label for child in item.descendants())
     ]
     assert len(items) == 1, f"expected one menu item {label!r}, found {len(items)}"

@@ -49,7 +49,7 @@ async def test_bulk_delete_confirms_what_goes_then_removes(user: User, sign_in, 
         checkbox.set_value(True)
     await user.should_see("2 selected")
     click_exact(user, "Delete…")
-    await user.should_see("This removes 2 projects, 0 scenes, 0 clips and 0 generated results")
+    await user.should_see("This removes 2 projects. It cannot be undone.")
     click_exact(user, "Delete")
     await user.should_see("Deleted 2 projects")
     assert projects.list_projects(db, account, archived="all") == []
