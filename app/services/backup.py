@@ -204,8 +204,9 @@ def _reset_sequences(connection: Connection) -> None:
         if "id" in table.columns and table.columns["id"].primary_key:
             quoted = connection.dialect.identifier_preparer.quote(table.name)
             connection.execute(
-                text(f"SELECT setval(pg_get_serial_sequence(:name, 'id'), COALESCE(MAX(id), 0) + 1, false) "
-                     f"FROM {quoted}"),
+                text(
+                    f"SELECT setval(pg_get_serial_sequence(:name, 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {quoted}"
+                ),
                 {"name": table.name},
             )
 
@@ -261,5 +262,7 @@ def restore_backup(archive: Path) -> str:
         restored_media.rename(settings.media_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ", ".join(_plural(n, word) for n, word in ((counts["users"], "user"), (counts["projects"], "project"),
-                                                      (media_count, "media file")))
+    return ", ".join(
+        _plural(n, word)
+        for n, word in ((counts["users"], "user"), (counts["projects"], "project"), (media_count, "media file"))
+    )

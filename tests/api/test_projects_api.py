@@ -6,15 +6,31 @@ def test_create_read_update_delete_a_project(client: TestClient, login) -> None:
     created = client.post(
         "/api/v1/projects",
         headers=headers,
-        json={"name": "  The Lighthouse ", "description": "short film", "fps": 23.976, "width": 2048,
-              "height": 858, "target_duration": 420, "tags": ["Short", "noir", "short"]},
+        json={
+            "name": "  The Lighthouse ",
+            "description": "short film",
+            "fps": 23.976,
+            "width": 2048,
+            "height": 858,
+            "target_duration": 420,
+            "tags": ["Short", "noir", "short"],
+        },
     )
     assert created.status_code == 201, created.text
     project = created.json()
     assert project["name"] == "The Lighthouse" and project["fps"] == 23.976
     assert project["tags"] == ["short", "noir"] and project["archived"] is False
-    assert set(project) >= {"id", "name", "description", "fps", "width", "height", "target_duration", "tags",
-                            "archived"}
+    assert set(project) >= {
+        "id",
+        "name",
+        "description",
+        "fps",
+        "width",
+        "height",
+        "target_duration",
+        "tags",
+        "archived",
+    }
     pid = project["id"]
     assert client.get(f"/api/v1/projects/{pid}", headers=headers).json()["width"] == 2048
     patched = client.patch(f"/api/v1/projects/{pid}", headers=headers, json={"name": "Lighthouse", "archived": True})
@@ -50,7 +66,9 @@ def test_listing_filters_by_text_and_tag_and_sorts(client: TestClient, login) ->
     newest = [p["name"] for p in client.get("/api/v1/projects?sort=created", headers=headers).json()]
     assert newest == ["Gamma", "alpha", "Beta film"]
     assert [p["name"] for p in client.get("/api/v1/projects?tag=noir&sort=name", headers=headers).json()] == [
-        "Beta film", "Gamma"]
+        "Beta film",
+        "Gamma",
+    ]
     assert [p["name"] for p in client.get("/api/v1/projects?q=FILM", headers=headers).json()] == ["Beta film"]
 
 
@@ -61,8 +79,13 @@ def test_duplicate_copies_settings_and_stats_report_completion(client: TestClien
     assert copy.status_code == 201
     assert copy.json()["name"] == "Orig (copy)" and copy.json()["fps"] == 25 and copy.json()["tags"] == ["x"]
     stats = client.get(f"/api/v1/projects/{pid}/stats", headers=headers).json()
-    assert stats == {"scenes": 0, "clips": 0, "generated_items": 0, "clips_with_selection": 0,
-                     "completion_percent": 0.0}
+    assert stats == {
+        "scenes": 0,
+        "clips": 0,
+        "generated_items": 0,
+        "clips_with_selection": 0,
+        "completion_percent": 0.0,
+    }
 
 
 def test_admin_sees_every_project_users_only_their_own(client: TestClient, login) -> None:

@@ -33,8 +33,7 @@ def database_snapshot() -> Snapshot:
     with get_engine().connect() as connection:
         return {
             table.name: [
-                dict(row)
-                for row in connection.execute(table.select().order_by(*table.primary_key.columns)).mappings()
+                dict(row) for row in connection.execute(table.select().order_by(*table.primary_key.columns)).mappings()
             ]
             for table in SQLModel.metadata.sorted_tables
         }
@@ -86,8 +85,18 @@ def build_studio(db, make_user, make_project) -> dict[str, Any]:
     db.add_all([first, second])
     db.flush()
     first.depends_on_id = second.id  # points at a later row of its own table
-    db.add(GalleryItem(clip_id=clip.id, project_id=film.id, job_id=second.id, kind="image", file_path="images/a.png",
-                       params={"cfg": 7.5, "loras": [{"name": "ink", "weight": 0.8}]}, selected=True, width=1920))
+    db.add(
+        GalleryItem(
+            clip_id=clip.id,
+            project_id=film.id,
+            job_id=second.id,
+            kind="image",
+            file_path="images/a.png",
+            params={"cfg": 7.5, "loras": [{"name": "ink", "weight": 0.8}]},
+            selected=True,
+            width=1920,
+        )
+    )
     db.commit()
     media = media_store.project_media_dir(film.id) / "images" / "a.png"
     media.parent.mkdir(parents=True)
@@ -226,8 +235,12 @@ BROKEN_ARCHIVES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
         "holds rows this database rejects",
     ),
 }
-WHAT_TO_DO = ("choose an archive written by 'storycanvas backup'", "give the path", "run it with the matching version",
-              "nothing was changed")
+WHAT_TO_DO = (
+    "choose an archive written by 'storycanvas backup'",
+    "give the path",
+    "run it with the matching version",
+    "nothing was changed",
+)
 
 
 @pytest.mark.parametrize("case", list(BROKEN_ARCHIVES))

@@ -24,5 +24,4 @@ def test_database_is_at_the_newest_revision() -> None:
 
 def test_deleting_a_project_cascades_in_the_database_schema() -> None:
     foreign_keys = inspect(get_engine()).get_foreign_keys("scenes")
-    assert any(fk["referred_table"] == "projects" and fk["options"].get("ondelete") == "CASCADE"
-               for fk in foreign_keys)
+    assert any(fk["referred_table"] == "projects" and fk["options"].get("ondelete") == "CASCADE" for fk in foreign_keys)
