@@ -37,10 +37,11 @@ def protected(path: str, builder: Callable[..., object]) -> None:
 
 
 def register() -> None:
-    from . import account, login, project_dashboard, projects
+    from . import account, login, project_dashboard, projects, scene_timeline
 
     login.register()
     protected("/", projects.index)
     protected("/projects", projects.page)
     protected("/projects/{project_id}", project_dashboard.page)
+    protected("/scenes/{scene_id}", scene_timeline.page)
     protected("/account", account.page)

@@ -10,6 +10,7 @@ from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame, not_found
 from components.project_form import open_project_dialog
+from components.scene_list import SceneList
 from data.engine import session_scope
 from data.models import Project, User
 
@@ -125,19 +126,13 @@ def page(user: User, project_id: int) -> None:
                     "stat-format",
                     f"target {minutes}:{seconds:02d}",
                 )
-            if stats.scenes == 0:
-                with ui.column().classes("sc-empty w-full items-center py-8 gap-1"):
-                    ui.icon("view_timeline", size="32px").classes("sc-muted")
-                    ui.label("No scenes yet.").classes("text-subtitle1")
-                    ui.label("Scenes and the timeline come next: break the film into scenes, then clips.").classes(
-                        "sc-muted"
-                    )
 
         def _stats(current: Project) -> projects.ProjectStats:
             with session_scope() as session:
                 return projects.project_stats(session, user, current.id)  # type: ignore[arg-type]
 
         header()
+        scene_list = SceneList(user, project_id, lambda scene_id: ui.navigate.to(f"/scenes/{scene_id}"))
 
         ui.label("Recent activity").classes("text-subtitle1 mt-2")
 
@@ -161,6 +156,7 @@ def page(user: User, project_id: int) -> None:
         def changed(changed_id: int) -> None:
             if changed_id == project_id:
                 header.refresh()
+                scene_list.refresh()
                 activity.refresh()
 
         events.project_changed.subscribe(changed)

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.services.errors import DomainError, Unauthorized
 
-from . import auth, projects
+from . import auth, projects, scenes
 
 API_PREFIX = "/api/v1"
 
@@ -16,6 +16,7 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
     router.include_router(projects.router)
+    router.include_router(scenes.router)
     return router
 
 

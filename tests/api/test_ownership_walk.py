@@ -26,6 +26,17 @@ USER_SCOPED = {
     ("GET", "/api/v1/projects"),
     ("POST", "/api/v1/projects"),
 }
+# Valid bodies, so the ownership check (not validation) answers; {} where every field is optional.
+EXAMPLE_BODIES = {
+    ("POST", "/api/v1/projects/{project_id}/scenes"): {"name": "Intruder's scene"},
+    ("POST", "/api/v1/projects/{project_id}/scenes/reorder"): {"scene_ids": []},
+    ("POST", "/api/v1/clips/{clip_id}/split"): {"at": 0.5},
+}
+# Routes whose objects travel in the body: walked with the owner's ids in it.
+BODY_IDS = {
+    ("POST", "/api/v1/clips/merge"): lambda ids: {"clip_ids": [ids["clip_id"], ids["clip_id"]]},
+    ("POST", "/api/v1/clips/move"): lambda ids: {"clip_ids": [ids["clip_id"]], "delta": 1},
+}
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -40,7 +51,9 @@ def _routes(app: FastAPI) -> list[tuple[str, str]]:
 def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
     """The owner's objects, one per kind of path parameter the API uses."""
     project = client.post("/api/v1/projects", headers=owner, json={"name": "Private"}).json()
-    return {"project_id": project["id"]}
+    scene = client.post(f"/api/v1/projects/{project['id']}/scenes", headers=owner, json={"name": "S"}).json()
+    clip = client.post(f"/api/v1/scenes/{scene['id']}/clips", headers=owner, json={"duration": 2}).json()
+    return {"project_id": project["id"], "scene_id": scene["id"], "clip_id": clip["id"]}
 
 
 def test_every_api_route_refuses_another_users_objects(client: TestClient, api_app: FastAPI, login) -> None:
@@ -52,6 +65,13 @@ def test_every_api_route_refuses_another_users_objects(client: TestClient, api_a
         if (method, path) in PUBLIC:
             continue
         params = re.findall(r"{(\w+)}", path)
+        if (method, path) in BODY_IDS:
+            body = BODY_IDS[(method, path)](ids)
+            as_intruder = client.request(method, path, headers=intruder, json=body)
+            assert as_intruder.status_code in (403, 404), f"{method} {path} let another user in: {as_intruder.text}"
+            assert client.request(method, path, json=body).status_code == 401
+            checked += 1
+            continue
         if not params:
             assert (method, path) in USER_SCOPED, f"{method} {path}: add the ownership check, then list it here"
             assert client.request(method, path).status_code == 401, f"{method} {path} answers without a token"
@@ -59,7 +79,9 @@ def test_every_api_route_refuses_another_users_objects(client: TestClient, api_a
         missing = [p for p in params if p not in ids]
         assert not missing, f"{method} {path}: teach _owned_objects to make a {missing}"
         url = path.format(**ids)
-        as_intruder = client.request(method, url, headers=intruder, json={})
+        body = EXAMPLE_BODIES.get((method, path), {})
+        as_intruder = client.request(method, url, headers=intruder, json=body)
+        assert as_intruder.status_code != 422, f"{method} {path}: add a valid body to EXAMPLE_BODIES"
         assert as_intruder.status_code in (403, 404), f"{method} {url} let another user in: {as_intruder.text}"
         assert client.request(method, url, json={}).status_code == 401, f"{method} {url} answers without a token"
         checked += 1

@@ -45,3 +45,23 @@ def click_menu_item(user: User, label: str) -> None:
     ]
     assert len(items) == 1, f"expected one menu item {label!r}, found {len(items)}"
     UserInteraction(user, {items[0]}, label).click()
+
+
+def click_testid(user: User, testid: str, index: int = 0) -> None:
+    """Click the index-th element (in page order) whose data-testid is so."""
+    from nicegui.testing.user_interaction import UserInteraction
+
+    matches = [e for e in user.client.layout.descendants() if e.props.get("data-testid") == testid]
+    assert len(matches) > index, f"expected at least {index + 1} elements {testid!r}, found {len(matches)}"
+    UserInteraction(user, {matches[index]}, testid).click()
+
+
+async def eventually(check, timeout: float = 5.0) -> None:
+    """Wait until check() is true: event handlers of simulated clicks finish on the event loop."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)

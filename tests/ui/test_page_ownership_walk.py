@@ -9,11 +9,15 @@ from nicegui.testing import User
 import pages
 
 
-async def test_every_page_hides_another_users_project(user: User, sign_in, make_user, make_project) -> None:
+async def test_every_page_hides_another_users_project(user: User, sign_in, make_user, make_project, db) -> None:
+    from app.services import clips, scenes
+
     owner = make_user("owner")
     project = make_project(owner, "Owner's secret film")
+    scene = scenes.create_scene(db, owner, project.id, "Owner's secret scene")
+    clip = clips.create_clip(db, owner, scene.id, label="secret clip")
     await sign_in(user, "intruder")
-    ids = {"project_id": project.id}
+    ids = {"project_id": project.id, "scene_id": scene.id, "clip_id": clip.id}
     walked = 0
     for route in pages.PROTECTED_ROUTES:
         params = re.findall(r"{(\w+)}", route)
@@ -24,7 +28,7 @@ async def test_every_page_hides_another_users_project(user: User, sign_in, make_
         url = route.format(**ids)
         response = await user.http_client.get(url)
         assert response.status_code in (403, 404), f"{url} answered {response.status_code} to another user"
-        assert "Owner's secret film" not in response.text
+        assert "Owner's secret" not in response.text and "secret clip" not in response.text
         walked += 1
     assert walked >= 1
 

@@ -1,0 +1,214 @@
+"""Scenes and clips over REST. Times travel as seconds and are snapped to the project's frames."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from app.services import clips, projects, scenes, timeline_analysis
+from app.services.frames import frames_to_seconds, seconds_to_frames
+from data.models import Clip, Scene
+
+from .deps import SessionDep, UserDep
+
+router = APIRouter(tags=["scenes and clips"])
+
+OverlapPolicy = Literal["allow", "ripple", "trim"]
+
+
+class SceneCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    estimated_duration: float | None = Field(default=None, ge=0)
+
+
+class SceneUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    estimated_duration: float | None = Field(default=None, ge=0)
+
+
+class ScenePublic(BaseModel):
+    id: int
+    project_id: int
+    position: int
+    name: str
+    description: str
+    estimated_duration: float | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReorderRequest(BaseModel):
+    scene_ids: list[int]
+
+
+class DuplicateSceneRequest(BaseModel):
+    include_results: bool = False
+
+
+class ClipCreate(BaseModel):
+    start: float | None = Field(default=None, description="seconds from the scene start; empty: first free")
+    duration: float | None = Field(default=None, description="seconds; empty: the project's default")
+    image_prompt: str = ""
+    video_prompt: str = ""
+    label: str = Field(default="", max_length=200)
+    notes: str = ""
+    color: str | None = Field(default=None, max_length=20)
+    overlap: OverlapPolicy = "allow"
+
+
+class ClipUpdate(BaseModel):
+    start: float | None = None
+    duration: float | None = None
+    image_prompt: str | None = None
+    video_prompt: str | None = None
+    label: str | None = Field(default=None, max_length=200)
+    notes: str | None = None
+    color: str | None = Field(default=None, max_length=20)
+    overlap: OverlapPolicy = "allow"
+
+
+class ClipPublic(BaseModel):
+    id: int
+    scene_id: int
+    project_id: int
+    start: float
+    duration: float
+    start_frame: int
+    duration_frames: int
+    image_prompt: str
+    video_prompt: str
+    label: str
+    notes: str
+    color: str
+    overlap: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SplitRequest(BaseModel):
+    at: float = Field(description="seconds from the scene start (like the playhead)")
+
+
+class MergeRequest(BaseModel):
+    clip_ids: list[int] = Field(min_length=2)
+    keep_result_id: int | None = None
+
+
+class MoveRequest(BaseModel):
+    clip_ids: list[int] = Field(min_length=1)
+    delta: float = Field(description="seconds; snapped to whole frames")
+    overlap: OverlapPolicy = "allow"
+    target_scene_id: int | None = None
+
+
+def _scene(scene: Scene) -> ScenePublic:
+    return ScenePublic.model_validate(scene, from_attributes=True)
+
+
+def _clip(clip: Clip, fps: float) -> ClipPublic:
+    return ClipPublic(
+        **clip.model_dump(include={"id", "scene_id", "project_id", "start_frame", "duration_frames", "image_prompt",
+                                   "video_prompt", "label", "notes", "color", "created_at", "updated_at"}),
+        start=frames_to_seconds(clip.start_frame, fps),
+        duration=frames_to_seconds(clip.duration_frames, fps),
+        overlap=clip.overlap_allowed,
+    )
+
+
+def _fps(session: Session, user: Any, project_id: int) -> float:
+    return projects.get_project(session, user, project_id).fps
+
+
+@router.get("/projects/{project_id}/scenes", response_model=list[ScenePublic])
+def list_scenes(project_id: int, user: UserDep, session: SessionDep) -> list[ScenePublic]:
+    return [_scene(s) for s in scenes.list_scenes(session, user, project_id)]
+
+
+@router.post("/projects/{project_id}/scenes", response_model=ScenePublic, status_code=status.HTTP_201_CREATED)
+def create_scene(project_id: int, body: SceneCreate, user: UserDep, session: SessionDep) -> ScenePublic:
+    return _scene(scenes.create_scene(session, user, project_id, body.name, body.description,
+                                      body.estimated_duration))
+
+
+@router.post("/projects/{project_id}/scenes/reorder", response_model=list[ScenePublic])
+def reorder_scenes(project_id: int, body: ReorderRequest, user: UserDep, session: SessionDep) -> list[ScenePublic]:
+    return [_scene(s) for s in scenes.reorder_scenes(session, user, project_id, body.scene_ids)]
+
+
+@router.patch("/scenes/{scene_id}", response_model=ScenePublic)
+def update_scene(scene_id: int, body: SceneUpdate, user: UserDep, session: SessionDep) -> ScenePublic:
+    return _scene(scenes.update_scene(session, user, scene_id, **body.model_dump(exclude_unset=True)))
+
+
+@router.delete("/scenes/{scene_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_scene(scene_id: int, user: UserDep, session: SessionDep) -> Response:
+    scenes.delete_scene(session, user, scene_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/scenes/{scene_id}/duplicate", response_model=ScenePublic, status_code=status.HTTP_201_CREATED)
+def duplicate_scene(
+    scene_id: int, user: UserDep, session: SessionDep, body: DuplicateSceneRequest | None = None
+) -> ScenePublic:
+    include = body.include_results if body else False
+    return _scene(scenes.duplicate_scene(session, user, scene_id, include_results=include))
+
+
+@router.get("/scenes/{scene_id}/clips", response_model=list[ClipPublic])
+def list_clips(scene_id: int, user: UserDep, session: SessionDep) -> list[ClipPublic]:
+    scene = scenes.get_scene(session, user, scene_id)
+    fps = _fps(session, user, scene.project_id)
+    return [_clip(c, fps) for c in clips.list_clips(session, user, scene_id)]
+
+
+@router.post("/scenes/{scene_id}/clips", response_model=ClipPublic, status_code=status.HTTP_201_CREATED)
+def create_clip(scene_id: int, body: ClipCreate, user: UserDep, session: SessionDep) -> ClipPublic:
+    clip = clips.create_clip(session, user, scene_id, **body.model_dump())
+    return _clip(clip, _fps(session, user, clip.project_id))
+
+
+@router.patch("/clips/{clip_id}", response_model=ClipPublic)
+def update_clip(clip_id: int, body: ClipUpdate, user: UserDep, session: SessionDep) -> ClipPublic:
+    changes = body.model_dump(exclude_unset=True)
+    changes["overlap"] = body.overlap
+    clip = clips.update_clip(session, user, clip_id, **changes)
+    return _clip(clip, _fps(session, user, clip.project_id))
+
+
+@router.delete("/clips/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_clip(clip_id: int, user: UserDep, session: SessionDep) -> Response:
+    clips.delete_clips(session, user, [clip_id])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/clips/{clip_id}/split", response_model=list[ClipPublic])
+def split_clip(clip_id: int, body: SplitRequest, user: UserDep, session: SessionDep) -> list[ClipPublic]:
+    left, right = clips.split_clip(session, user, clip_id, at=body.at)
+    fps = _fps(session, user, left.project_id)
+    return [_clip(left, fps), _clip(right, fps)]
+
+
+@router.post("/clips/merge", response_model=ClipPublic)
+def merge_clips(body: MergeRequest, user: UserDep, session: SessionDep) -> ClipPublic:
+    merged = clips.merge_clips(session, user, body.clip_ids, keep_result_id=body.keep_result_id)
+    return _clip(merged, _fps(session, user, merged.project_id))
+
+
+@router.post("/clips/move", response_model=list[ClipPublic])
+def move_clips(body: MoveRequest, user: UserDep, session: SessionDep) -> list[ClipPublic]:
+    first = clips.get_clip(session, user, body.clip_ids[0])
+    fps = _fps(session, user, first.project_id)
+    moved = clips.move_clips(session, user, body.clip_ids, seconds_to_frames(body.delta, fps), body.overlap,
+                             body.target_scene_id)
+    return [_clip(c, fps) for c in moved]
+
+
+@router.get("/projects/{project_id}/timeline/analysis")
+def timeline_analysis_route(project_id: int, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    return timeline_analysis.analyse_project(session, user, project_id)

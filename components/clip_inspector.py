@@ -1,0 +1,63 @@
+"""The selected clip's fields — label, colour, timing and both prompts — edited and saved as one undoable edit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nicegui import ui
+
+from app.services.frames import frames_to_seconds
+from data.models import Clip
+
+
+@dataclass
+class ClipDraft:
+    label: str
+    color: str
+    start: float
+    duration: float
+    image_prompt: str
+    video_prompt: str
+    notes: str
+
+    @classmethod
+    def of(cls, clip: Clip, fps: float) -> ClipDraft:
+        return cls(clip.label, clip.color, frames_to_seconds(clip.start_frame, fps),
+                   frames_to_seconds(clip.duration_frames, fps), clip.image_prompt, clip.video_prompt, clip.notes)
+
+
+def clip_inspector(clip: Clip, fps: float, on_save: Callable[[dict[str, Any]], None]) -> None:
+    """Only fields that changed are sent, so a prompt edit never nudges the clip's timing."""
+    original = ClipDraft.of(clip, fps)
+    draft = ClipDraft.of(clip, fps)
+
+    def save() -> None:
+        changes = {key: value for key, value in vars(draft).items() if value != getattr(original, key)}
+        if changes:
+            on_save(changes)
+
+    with ui.column().classes("w-full gap-2").props('data-testid="clip-inspector"'):
+        with ui.row().classes("w-full items-center gap-2 no-wrap"):
+            ui.input("Label").bind_value(draft, "label").props("outlined dense").classes("grow")
+            ui.color_input("Colour").bind_value(draft, "color").props("outlined dense").classes("w-36")
+            ui.number("Start (s)", min=0, step=0.5, format="%.3f").bind_value(
+                draft, "start", forward=lambda v: float(v or 0)
+            ).props("outlined dense").classes("w-28")
+            ui.number("Duration (s)", min=0.001, step=0.5, format="%.3f").bind_value(
+                draft, "duration", forward=lambda v: float(v or 0)
+            ).props("outlined dense").classes("w-28")
+        with ui.row().classes("w-full gap-2 no-wrap"):
+            ui.textarea("Image prompt").bind_value(draft, "image_prompt").props(
+                'outlined dense autogrow data-testid="image-prompt"'
+            ).classes("w-1/2")
+            ui.textarea("Video prompt").bind_value(draft, "video_prompt").props(
+                'outlined dense autogrow data-testid="video-prompt"'
+            ).classes("w-1/2")
+        with ui.row().classes("w-full items-start gap-2 no-wrap"):
+            ui.textarea("Notes").bind_value(draft, "notes").props("outlined dense autogrow").classes("grow")
+            ui.button("Save clip", icon="save", on_click=save).props('unelevated data-testid="save-clip"').tooltip(
+                "Save (Ctrl+Enter)"
+            )
+        ui.keyboard(lambda e: save() if e.action.keydown and e.key == "Enter" and e.modifiers.ctrl else None)

@@ -1,0 +1,355 @@
+"""/scenes/{id}: one scene's timeline — drag, trim, split, merge, gaps, copy/paste, undo — and the clip inspector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import app, ui
+from nicegui.events import GenericEventArguments
+from sqlmodel import Session, select
+
+from app.services import clips, events, projects, scenes
+from app.services.editor_settings import editor_settings, update_editor_settings
+from app.services.errors import DomainError, NotFound
+from app.services.frames import frames_to_seconds, seconds_to_frames
+from app.services.timeline_history import History
+from app.services.timeline_view import clip_cards, neighbours
+from components.clip_inspector import clip_inspector
+from components.confirm import confirm
+from components.feedback import success
+from components.frame import frame, not_found
+from components.timeline import TimelineEditor, format_frames
+from data.engine import session_scope
+from data.models import GalleryItem, User
+
+MIN_VISIBLE_SECONDS = 10
+
+
+def page(user: User, scene_id: int) -> None:
+    try:
+        with session_scope() as session:
+            scene = scenes.get_scene(session, user, scene_id)
+            project = projects.get_project(session, user, scene.project_id)
+            cards = clip_cards(session, user, scene_id)
+            before, after = neighbours(session, user, scene_id)
+    except NotFound as error:
+        with frame("Not found", user):
+            not_found(error.message)
+        return
+    settings = editor_settings(project)
+    fps = project.fps
+    history = History()
+
+    def scene_frames(current: list[dict[str, Any]]) -> int:
+        end = max((c["start_frame"] + c["duration_frames"] for c in current), default=0)
+        return max(end + seconds_to_frames(2, fps), seconds_to_frames(MIN_VISIBLE_SECONDS, fps))
+
+    def reload() -> None:
+        with session_scope() as session:
+            try:
+                current = clip_cards(session, user, scene_id)
+            except NotFound:
+                ui.navigate.to(f"/projects/{project.id}")
+                return
+        editor.set_scene_frames(scene_frames(current))
+        editor.set_clips(current)
+        toolbar_state.refresh()
+        inspector.refresh()
+
+    def edit(label: str, action: Callable[[Session], object]) -> bool:
+        """Every timeline edit goes through here: one transaction, one undo step, one redraw."""
+        try:
+            with session_scope() as session, history.track(session, [scene_id], label):
+                action(session)
+        except DomainError as error:
+            ui.notify(error.message, type="negative", position="top", multi_line=True)
+            reload()  # the widget snaps back to what is stored
+            return False
+        reload()
+        return True
+
+    def ask_overlap(apply: Callable[[str], None]) -> None:
+        """On a drop that overlaps: keep it (flagged), push what follows, or trim the neighbour."""
+        with ui.dialog() as dialog, ui.card().classes("w-[420px]"):
+            ui.label("The clip overlaps its neighbour").classes("text-h6")
+            ui.label("Choose how to land it:").classes("sc-muted")
+
+            def choose(policy: str) -> None:
+                dialog.close()
+                apply(policy)
+
+            with ui.column().classes("w-full gap-1"):
+                ui.button("Push following clips (ripple)", icon="keyboard_double_arrow_right",
+                          on_click=lambda: choose("ripple")).props('flat align=left data-testid="overlap-ripple"')
+                ui.button("Trim the neighbour", icon="content_cut",
+                          on_click=lambda: choose("trim")).props('flat align=left data-testid="overlap-trim"')
+                ui.button("Allow the overlap (marked with a warning)", icon="warning_amber",
+                          on_click=lambda: choose("allow")).props('flat align=left data-testid="overlap-allow"')
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=lambda: (dialog.close(), reload())).props(
+                    'flat data-testid="overlap-cancel"'
+                )
+        dialog.on("hide", lambda: None)
+        dialog.open()
+
+    def on_move(e: GenericEventArguments) -> None:
+        ids, delta = list(e.args["clip_ids"]), int(e.args["delta_frames"])
+        label = "Move clip" if len(ids) == 1 else f"Move {len(ids)} clips"
+
+        def apply(policy: str) -> None:
+            edit(label, lambda s: clips.move_clips(s, user, ids, delta, policy))  # type: ignore[arg-type]
+
+        if delta == 0:
+            return
+        ask_overlap(apply) if e.args.get("overlaps") else apply("allow")
+
+    def on_trim(e: GenericEventArguments) -> None:
+        clip_id = int(e.args["clip_id"])
+
+        def apply(policy: str) -> None:
+            edit("Trim clip", lambda s: clips.update_clip(
+                s, user, clip_id, start_frame=int(e.args["start_frame"]),
+                duration_frames=int(e.args["duration_frames"]), overlap=policy))  # type: ignore[arg-type]
+
+        ask_overlap(apply) if e.args.get("overlaps") else apply("allow")
+
+    def selected() -> list[int]:
+        return list(editor.selected)
+
+    def add_clip() -> None:
+        edit("Add clip", lambda s: editor.select([clips.create_clip(s, user, scene_id).id]))  # type: ignore[list-item]
+
+    def split() -> None:
+        playhead = editor.playhead_frame
+        targets = [c for c in editor.clips if c["start_frame"] < playhead < c["start_frame"] + c["duration_frames"]]
+        chosen = [c for c in targets if c["id"] in selected()] or targets
+        if not chosen:
+            ui.notify("Put the playhead inside a clip to split it there.", type="warning")
+            return
+        edit("Split clip", lambda s: clips.split_clip(s, user, chosen[0]["id"], at_frame=playhead))
+
+    def merge() -> None:
+        ids = selected()
+        if len(ids) < 2:
+            ui.notify("Select two or more adjacent clips to merge (Shift+click).", type="warning")
+            return
+        with session_scope() as session:
+            results = session.exec(
+                select(GalleryItem).where(GalleryItem.clip_id.in_(ids), GalleryItem.selected == True)  # type: ignore[attr-defined]  # noqa: E712
+            ).all()
+        if len(results) <= 1:
+            edit("Merge clips", lambda s: clips.merge_clips(s, user, ids))
+            return
+        with ui.dialog() as dialog, ui.card().classes("w-[420px]"):
+            ui.label("Which chosen result does the merged clip keep?").classes("text-h6")
+            labels = {c["id"]: c["label"] for c in editor.clips}
+            choice = ui.radio({r.id: f"{labels.get(r.clip_id, r.clip_id)} — {r.kind}" for r in results},
+                              value=results[0].id)
+
+            def go() -> None:
+                dialog.close()
+                edit("Merge clips", lambda s: clips.merge_clips(s, user, ids, keep_result_id=choice.value))
+
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Merge", on_click=go).props("unelevated")
+        dialog.open()
+
+    def delete() -> None:
+        ids = selected()
+        if not ids:
+            return
+        with session_scope() as session:
+            summary = clips.clip_deletion_summary(session, user, ids)
+        if summary.gallery_items:  # results cannot come back with undo: say so first
+            confirm("Delete clips with results?", f"This removes {summary.describe()}. Undo brings the clips "
+                    "back, not their results.", "Delete", lambda: edit("Delete clips",
+                                                                        lambda s: clips.delete_clips(s, user, ids)))
+        else:
+            edit("Delete clip" if len(ids) == 1 else f"Delete {len(ids)} clips",
+                 lambda s: clips.delete_clips(s, user, ids))
+
+    def copy(cut: bool = False) -> None:
+        ids = selected()
+        if not ids:
+            return
+        with session_scope() as session:
+            app.storage.user["clipboard"] = clips.copy_clips(session, user, ids)
+        if cut:
+            edit("Cut clips", lambda s: clips.delete_clips(s, user, ids))
+        ui.notify(f"{'Cut' if cut else 'Copied'} {len(ids)} clip{'s' if len(ids) != 1 else ''}", position="bottom")
+
+    def paste() -> None:
+        payload = app.storage.user.get("clipboard")
+        if not payload:
+            ui.notify("Nothing to paste: copy clips first (Ctrl+C).", type="warning")
+            return
+        edit("Paste clips", lambda s: editor.select(
+            [c.id for c in clips.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]))  # type: ignore[misc]
+
+    def duplicate() -> None:
+        ids = selected()
+        if not ids:
+            return
+        chosen = [c for c in editor.clips if c["id"] in ids]
+        end = max(c["start_frame"] + c["duration_frames"] for c in chosen)
+        with session_scope() as session:
+            payload = clips.copy_clips(session, user, ids)
+        edit("Duplicate clips", lambda s: clips.paste_clips(s, user, scene_id, payload, end, "ripple"))
+
+    def insert_gap() -> None:
+        frames = seconds_to_frames(gap_seconds.value or 1, fps)
+        edit("Insert gap", lambda s: clips.insert_gap(s, user, scene_id, editor.playhead_frame, frames))
+
+    def close_gap() -> None:
+        edit("Close gap", lambda s: clips.close_gap(s, user, scene_id, editor.playhead_frame))
+
+    def undo() -> None:
+        try:
+            with session_scope() as session:
+                label = history.undo(session, user)
+        except DomainError as error:
+            ui.notify(error.message, type="negative")
+            label = None
+        if label:
+            ui.notify(f"Undid: {label}", position="bottom")
+        reload()
+
+    def redo() -> None:
+        try:
+            with session_scope() as session:
+                label = history.redo(session, user)
+        except DomainError as error:
+            ui.notify(error.message, type="negative")
+            label = None
+        if label:
+            ui.notify(f"Redid: {label}", position="bottom")
+        reload()
+
+    def set_snap(value: bool) -> None:
+        editor.set_snap(value)
+        with session_scope() as session:
+            update_editor_settings(session, user, project.id, snap=value)
+
+    def set_ruler(value: str) -> None:
+        editor.set_ruler(value)  # type: ignore[arg-type]
+        with session_scope() as session:
+            update_editor_settings(session, user, project.id, ruler=value)
+        toolbar_state.refresh()
+
+    keys: dict[str, Callable[[], None]] = {
+        "delete": delete, "copy": copy, "cut": lambda: copy(cut=True), "paste": paste, "duplicate": duplicate,
+        "split": split, "undo": undo, "redo": redo,
+    }
+
+    def on_key(e: GenericEventArguments) -> None:
+        key = e.args.get("key")
+        if key == "toggle_snap":
+            set_snap(bool(e.args.get("snap", not editor.snap)))
+            snap_switch.set_value(editor.snap)
+        elif key in keys:
+            keys[key]()
+
+    crumbs = [("Projects", "/projects"), (project.name, f"/projects/{project.id}")]
+    with frame(scene.name, user, breadcrumbs=crumbs):
+        with ui.row().classes("w-full items-center gap-1 no-wrap"):
+            ui.button(icon="chevron_left", on_click=lambda: ui.navigate.to(f"/scenes/{before.id}")).props(
+                "flat dense round"
+            ).tooltip(f"Previous scene: {before.name}" if before else "First scene").set_enabled(before is not None)
+            ui.label(scene.name).classes("text-h6").props('data-testid="scene-title"')
+            ui.button(icon="chevron_right", on_click=lambda: ui.navigate.to(f"/scenes/{after.id}")).props(
+                "flat dense round"
+            ).tooltip(f"Next scene: {after.name}" if after else "Last scene").set_enabled(after is not None)
+            ui.space()
+            ui.link("Whole-project timeline", f"/projects/{project.id}/timeline").classes("text-xs")
+
+        with ui.row().classes("w-full items-center gap-1 no-wrap"):
+            def tool(icon: str, tip: str, action: Callable[[], None], testid: str) -> ui.button:
+                return ui.button(icon=icon, on_click=action).props(
+                    f'flat dense size=sm data-testid="{testid}" aria-label="{tip}"'
+                ).tooltip(tip)
+
+            ui.button("Add clip", icon="add", on_click=add_clip).props(
+                'unelevated dense size=sm data-testid="timeline-add-clip"'
+            )
+            ui.separator().props("vertical")
+            undo_button = tool("undo", "Undo (Ctrl+Z)", undo, "undo")
+            redo_button = tool("redo", "Redo (Ctrl+Shift+Z)", redo, "redo")
+            ui.separator().props("vertical")
+            tool("content_cut", "Split at the playhead (S)", split, "split")
+            tool("merge", "Merge selected adjacent clips", merge, "merge")
+            tool("content_copy", "Copy (Ctrl+C)", copy, "copy")
+            tool("content_paste", "Paste at the playhead (Ctrl+V)", paste, "paste")
+            tool("delete", "Delete selected (Del)", delete, "delete-clips")
+            ui.separator().props("vertical")
+            tool("space_bar", "Insert a gap at the playhead", insert_gap, "insert-gap")
+            gap_seconds = ui.number(value=1, min=0.04, step=0.5, format="%.2f").props(
+                'dense borderless suffix="s" style="width:56px"'
+            ).tooltip("Gap length (seconds)")
+            tool("compress", "Close the gap at the playhead", close_gap, "close-gap")
+            ui.space()
+
+            @ui.refreshable
+            def toolbar_state() -> None:
+                undo_button.set_enabled(history.can_undo)
+                redo_button.set_enabled(history.can_redo)
+                undo_button.tooltip(f"Undo {history.undo_label.lower()} (Ctrl+Z)" if history.undo_label else "Undo")
+                ui.label(format_frames(editor.playhead_frame, fps, editor.ruler)).classes(
+                    "text-xs font-mono w-24 text-right"
+                ).props('data-testid="playhead-readout"')
+
+            snap_switch = ui.switch("Snap", value=settings.snap, on_change=lambda e: set_snap(e.value)).props(
+                "dense"
+            )
+            ui.select({"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"}, value=settings.ruler,
+                      on_change=lambda e: set_ruler(e.value)).props("dense options-dense borderless").classes("w-28")
+            tool("zoom_out", "Zoom out (Ctrl+wheel)", lambda: editor.zoom_out(), "zoom-out")
+            tool("zoom_in", "Zoom in (Ctrl+wheel)", lambda: editor.zoom_in(), "zoom-in")
+            tool("fit_screen", "Whole scene", lambda: editor.zoom_to_fit(), "zoom-fit")
+
+        editor = TimelineEditor(cards, fps=fps, scene_frames=scene_frames(cards), ruler=settings.ruler,  # type: ignore[arg-type]
+                                snap=settings.snap).classes("w-full")
+        with ui.row().classes("w-full"):
+            toolbar_state()
+        editor.on("move", on_move)
+        editor.on("trim", on_trim)
+        editor.on("key", on_key)
+        editor.on("playhead", lambda: toolbar_state.refresh())
+        editor.on("select", lambda: inspector.refresh())
+        editor.on("open", lambda e: (editor.select([int(e.args["clip_id"])]), inspector.refresh()))
+        if not cards:
+            ui.label("This scene has no clips yet: “Add clip” puts one at the first free position; then drag "
+                     "it, trim its edges, and write its prompts below.").classes("sc-muted")
+
+        @ui.refreshable
+        def inspector() -> None:
+            ids = selected()
+            if len(ids) != 1:
+                text = ("Select a clip to edit its label, timing and prompts; Shift+click or drag a box to select "
+                        "several." if not ids else f"{len(ids)} clips selected: drag to move them together, "
+                        "Delete to remove, Merge if they are adjacent.")
+                ui.label(text).classes("sc-muted text-xs").props('data-testid="inspector-hint"')
+                return
+            with session_scope() as session:
+                try:
+                    clip = clips.get_clip(session, user, ids[0])
+                except NotFound:
+                    return
+            ui.label(f"{clip.label or f'Clip {clip.id}'} · starts {frames_to_seconds(clip.start_frame, fps):g} s · "
+                     f"{clip.duration_frames} frames").classes("text-subtitle2")
+
+            def save(changes: dict[str, Any]) -> None:
+                if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]
+                    success("Clip saved")
+
+            clip_inspector(clip, fps, save)
+
+        with ui.card().classes("w-full"):
+            inspector()
+
+        def changed(project_id: int) -> None:
+            if project_id == project.id:
+                reload()
+
+        events.project_changed.subscribe(changed)

@@ -1,0 +1,42 @@
+from nicegui.testing import User
+from sqlmodel import select
+
+from app.services import clips, scenes
+from data.models import Clip
+
+from .conftest import click_testid, eventually
+
+
+async def test_timeline_page_adds_splits_and_undoes(user: User, sign_in, make_project, db) -> None:
+    account = await sign_in(user)
+    project = make_project(account, "Moonrise", fps=24)
+    scene = scenes.create_scene(db, account, project.id, "Harbour")
+    await user.open(f"/scenes/{scene.id}")
+    await user.should_see("This scene has no clips yet")
+
+    def stored() -> list[tuple[int, int]]:
+        db.expire_all()
+        return [(c.start_frame, c.duration_frames) for c in db.exec(select(Clip).where(Clip.scene_id == scene.id))]
+
+    def enabled(testid: str) -> bool:
+        return any(e.props.get("data-testid") == testid and e.enabled for e in user.client.layout.descendants())
+
+    click_testid(user, "timeline-add-clip")
+    await eventually(lambda: enabled("undo"))
+    assert stored() == [(0, 72)]
+    click_testid(user, "undo")
+    await eventually(lambda: enabled("redo"))
+    assert stored() == []
+    click_testid(user, "redo")
+    await eventually(lambda: stored() == [(0, 72)])
+
+
+async def test_other_scene_navigation_and_inspector_hint(user: User, sign_in, make_project, db) -> None:
+    account = await sign_in(user)
+    project = make_project(account, "Moonrise")
+    first = scenes.create_scene(db, account, project.id, "One")
+    scenes.create_scene(db, account, project.id, "Two")
+    clips.create_clip(db, account, first.id, label="Opening shot", image_prompt="a harbour", video_prompt="pan")
+    await user.open(f"/scenes/{first.id}")
+    await user.should_see("One")
+    await user.should_see("Select a clip to edit")
