@@ -54,7 +54,7 @@ def page(user: User, scene_id: int) -> None:
                 return
         editor.set_scene_frames(scene_frames(current))
         editor.set_clips(current)
-        toolbar_state.refresh()
+        toolbar_state()
         inspector.refresh()
 
     def edit(label: str, action: Callable[[Session], object]) -> bool:
@@ -236,7 +236,7 @@ def page(user: User, scene_id: int) -> None:
         editor.set_ruler(value)  # type: ignore[arg-type]
         with session_scope() as session:
             update_editor_settings(session, user, project.id, ruler=value)
-        toolbar_state.refresh()
+        toolbar_state()
 
     keys: dict[str, Callable[[], None]] = {
         "delete": delete, "copy": copy, "cut": lambda: copy(cut=True), "paste": paste, "duplicate": duplicate,
@@ -290,32 +290,35 @@ def page(user: User, scene_id: int) -> None:
             tool("compress", "Close the gap at the playhead", close_gap, "close-gap")
             ui.space()
 
-            @ui.refreshable
-            def toolbar_state() -> None:
-                undo_button.set_enabled(history.can_undo)
-                redo_button.set_enabled(history.can_redo)
-                undo_button.tooltip(f"Undo {history.undo_label.lower()} (Ctrl+Z)" if history.undo_label else "Undo")
-                ui.label(format_frames(editor.playhead_frame, fps, editor.ruler)).classes(
-                    "text-xs font-mono w-24 text-right"
-                ).props('data-testid="playhead-readout"')
-
+            readout = ui.label("").classes("text-xs font-mono w-24 text-right sc-muted").props(
+                'data-testid="playhead-readout"'
+            ).tooltip("Playhead")
             snap_switch = ui.switch("Snap", value=settings.snap, on_change=lambda e: set_snap(e.value)).props(
                 "dense"
-            )
-            ui.select({"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"}, value=settings.ruler,
-                      on_change=lambda e: set_ruler(e.value)).props("dense options-dense borderless").classes("w-28")
+            ).tooltip("Snap to frames, clip edges and the playhead (hold Shift to bypass)")
+            ruler_select = ui.select({"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"},
+                                     value=settings.ruler, on_change=lambda e: set_ruler(e.value)).props(
+                "dense options-dense borderless"
+            ).classes("w-32").tooltip("Ruler units")
+            with ruler_select.add_slot("prepend"):
+                ui.icon("straighten", size="xs")
             tool("zoom_out", "Zoom out (Ctrl+wheel)", lambda: editor.zoom_out(), "zoom-out")
             tool("zoom_in", "Zoom in (Ctrl+wheel)", lambda: editor.zoom_in(), "zoom-in")
             tool("fit_screen", "Whole scene", lambda: editor.zoom_to_fit(), "zoom-fit")
 
         editor = TimelineEditor(cards, fps=fps, scene_frames=scene_frames(cards), ruler=settings.ruler,  # type: ignore[arg-type]
                                 snap=settings.snap).classes("w-full")
-        with ui.row().classes("w-full"):
-            toolbar_state()
+
+        def toolbar_state() -> None:
+            undo_button.set_enabled(history.can_undo)
+            redo_button.set_enabled(history.can_redo)
+            readout.set_text(format_frames(editor.playhead_frame, fps, editor.ruler))
+
+        toolbar_state()
         editor.on("move", on_move)
         editor.on("trim", on_trim)
         editor.on("key", on_key)
-        editor.on("playhead", lambda: toolbar_state.refresh())
+        editor.on("playhead", lambda: toolbar_state())
         editor.on("select", lambda: inspector.refresh())
         editor.on("open", lambda e: (editor.select([int(e.args["clip_id"])]), inspector.refresh()))
         if not cards:

@@ -160,6 +160,8 @@ class DeletionSummary:
             (self.gallery_items, "generated result"),
         ]
         parts = [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in counts if n]
+        if not parts:
+            return "nothing"
         text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         return text + (" (with their files)" if self.gallery_items else "")
 

@@ -1,9 +1,9 @@
 import pytest
 from sqlmodel import select
 
-from app.services import clips, frames, media_store, scenes, timeline_history
+from app.services import clips, events, frames, media_store, scenes, timeline_history
 from app.services.errors import Invalid, NotFound
-from data.models import Clip, GalleryItem, GenerationJob
+from data.models import Activity, Clip, GalleryItem, GenerationJob
 
 
 @pytest.fixture
@@ -236,6 +236,19 @@ def test_a_thousand_small_moves_do_not_drift(timeline, db, fps) -> None:
         seconds -= one_frame
         clips.update_clip(db, owner, clip.id, start=seconds)
     assert _spans(db, owner, scene.id) == [(0, 100)]
+
+
+def test_repeated_drags_fold_into_one_activity_entry_and_every_edit_is_announced(timeline, db) -> None:
+    owner, project, _, add = timeline()
+    clip = add(0, 10)
+    seen: list[int] = []
+    events.project_changed.subscribe(seen.append)
+    for _ in range(5):
+        clips.move_clips(db, owner, [clip.id], 2)
+    clips.update_clip(db, owner, clip.id, label="Renamed")
+    moved = db.exec(select(Activity).where(Activity.project_id == project.id, Activity.kind == "clip.moved")).all()
+    assert [a.message for a in moved] == ["Moved 1 clip in “Scene”"]
+    assert seen == [project.id] * 6
 
 
 # --- split and merge ------------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""Timeline speed on a big project (50 scenes x 20 clips), measured by hand.
+
+Why: the project page and a scene's timeline are where a director spends the day; a drag must
+feel immediate (the widget moves locally, then the server's answer lands without a page rebuild).
+
+It seeds a temporary SQLite installation, starts `python -m app serve`, signs in with chromium
+(Debian's /usr/bin/chromium) and prints, as medians:
+
+    project_page_ms: server-side render of /projects/{id} (the dashboard with 50 scene cards)
+    scene_timeline_ms: server-side render of /scenes/{id} (a timeline with 20 clips)
+    drag_roundtrip_ms: in the browser, mouse-up of a clip drag until the server's new clips are drawn
+
+    .venv/bin/python bench/timeline.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from startup import free_port, server_env
+
+SCENES, CLIPS_PER_SCENE = 50, 20
+USERNAME, PASSWORD = "bench", "bench-password-1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def seed(data_dir: Path) -> tuple[int, int]:
+    """A project of 50 scenes x 20 clips, written straight through the models (seeding is not what we time)."""
+    env = server_env(data_dir)
+    os.environ.update({k: v for k, v in env.items() if k.startswith(("STORYCANVAS_", "NICEGUI_"))})
+    from app.services import projects, users
+    from data import migrate
+    from data.engine import dispose_engine, session_scope
+    from data.models import Clip, Scene
+
+    migrate.upgrade()
+    with session_scope() as session:
+        user = users.register(session, users.validate_registration(USERNAME, "bench@example.com", PASSWORD))
+        project = projects.create_project(session, user, projects.parse_create(name="Bench film", fps=24))
+        first_scene = 0
+        for index in range(SCENES):
+            scene = Scene(project_id=project.id, position=index, name=f"Scene {index + 1}")
+            session.add(scene)
+            session.flush()
+            first_scene = first_scene or scene.id
+            session.add_all(
+                Clip(scene_id=scene.id, project_id=project.id, start_frame=n * 72, duration_frames=60,
+                     label=f"Shot {n + 1}", image_prompt="a harbour at dawn", video_prompt="slow pan")
+                for n in range(CLIPS_PER_SCENE)
+            )
+        session.commit()
+        ids = (project.id, first_scene)
+    dispose_engine()
+    return ids  # type: ignore[return-value]
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_env(data_dir), cwd=data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+def timed_get(client: httpx.Client, url: str, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="storycanvas-bench-"))
+    process = None
+    try:
+        project_id, scene_id = seed(data_dir)
+        port = free_port()
+        process = start_server(data_dir, port)
+        base = f"http://127.0.0.1:{port}"
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(f"{base}/login")
+            page.get_by_label("Username or email").fill(USERNAME)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"{base}/projects")
+            cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+            with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
+                print(f"project_page_ms: {timed_get(client, f'/projects/{project_id}', args.runs):.0f}")
+                print(f"scene_timeline_ms: {timed_get(client, f'/scenes/{scene_id}', args.runs):.0f}")
+            print(f"drag_roundtrip_ms: {drag_roundtrip(page, f'{base}/scenes/{scene_id}', args.runs):.0f}")
+            browser.close()
+    finally:
+        if process:
+            process.terminate()
+            process.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def drag_roundtrip(page, url: str, runs: int) -> float:  # type: ignore[no-untyped-def]
+    """Drag the last clip right by a few frames; time from mouse-up until the server's redraw arrives."""
+    page.goto(url)
+    page.wait_for_selector("[data-clip-id]")
+    samples = []
+    for _ in range(runs):
+        clip = page.locator("[data-clip-id]").last
+        box = clip.bounding_box()
+        assert box is not None
+        revision = page.locator("[data-revision]").first.get_attribute("data-revision")
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 20, y, steps=4)
+        started = time.perf_counter()
+        page.mouse.up()
+        page.wait_for_function(
+            "r => document.querySelector('[data-revision]').getAttribute('data-revision') !== r", arg=revision
+        )
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+if __name__ == "__main__":
+    main()

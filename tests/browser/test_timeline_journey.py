@@ -1,0 +1,97 @@
+"""A director on a scene's timeline with a real mouse: move, trim, overlap resolved by ripple, split, undo."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from .conftest import LiveServer, shot, sign_in, wait_ready
+
+USERNAME = "dora"
+PASSWORD = "storyboard-42"
+PX_PER_FRAME = 4.0  # the editor's default zoom
+
+
+def _api(server: LiveServer) -> httpx.Client:
+    token = httpx.post(f"{server.url}/api/v1/auth/token", data={"username": USERNAME, "password": PASSWORD}).json()
+    return httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token['access_token']}"})
+
+
+def _frames(api: httpx.Client, scene_id: int) -> dict[str, tuple[int, int]]:
+    return {c["label"]: (c["start_frame"], c["duration_frames"]) for c in api.get(f"/scenes/{scene_id}/clips").json()}
+
+
+def _drag(page: Page, selector: str, dx: float, *, screenshot: str | None = None) -> None:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y, steps=5)
+    page.mouse.move(x + dx, y, steps=5)
+    if screenshot:
+        shot(page, screenshot)
+    page.mouse.up()
+
+
+def test_move_trim_ripple_split_and_undo_with_the_mouse(live_server: LiveServer, page: Page) -> None:
+    live_server.create_user(USERNAME, PASSWORD)
+    api = _api(live_server)
+    project = api.post("/projects", json={"name": "Harbour", "fps": 24}).json()
+    scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Dawn"}).json()
+    ids = {}
+    for label, start in (("A", 0), ("B", 3), ("C", 6)):
+        ids[label] = api.post(f"/scenes/{scene['id']}/clips", json={
+            "start": start, "duration": 2, "label": label, "image_prompt": "harbour", "video_prompt": "pan"}).json()["id"]
+    sign_in(page, live_server, USERNAME, PASSWORD)
+    page.goto(f"{live_server.url}/scenes/{scene['id']}")
+    wait_ready(page)
+    expect(page.locator(f"[data-clip-id='{ids['C']}']")).to_be_visible()
+    shot(page, "timeline")
+
+    # Move C right by 12 frames.
+    _drag(page, f"[data-clip-id='{ids['C']}']", 12 * PX_PER_FRAME)
+    _wait(lambda: _frames(api, scene["id"])["C"] == (156, 48))
+
+    # Trim B's end edge out by 6 frames.
+    _drag(page, f"[data-clip-id='{ids['B']}'] [data-edge='end']", 6 * PX_PER_FRAME)
+    _wait(lambda: _frames(api, scene["id"])["B"] == (72, 54))
+    shot(page, "moved-and-trimmed")
+
+    # Drag A onto B: the overlap shows while dragging; on drop choose ripple.
+    _drag(page, f"[data-clip-id='{ids['A']}']", 48 * PX_PER_FRAME, screenshot="overlap-while-dragging")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("The clip overlaps its neighbour")).to_be_visible()
+    shot(page, "overlap-dialog")
+    dialog.get_by_test_id("overlap-ripple").click()
+    _wait(lambda: _frames(api, scene["id"])["A"] == (48, 48))
+    after = _frames(api, scene["id"])
+    assert after["B"][0] >= 96, after  # pushed to the end of A
+    assert api.get(f"/projects/{project['id']}/timeline/analysis").json()["overlaps"] == []
+    shot(page, "after-ripple")
+
+    # Split B at the playhead: click the ruler 10 frames into B, then Split.
+    b_start = after["B"][0]
+    ruler = page.get_by_test_id("timeline-ruler").bounding_box()
+    clip_b = page.locator(f"[data-clip-id='{ids['B']}']").bounding_box()
+    assert ruler is not None and clip_b is not None
+    page.mouse.click(clip_b["x"] + 10 * PX_PER_FRAME + 1, ruler["y"] + ruler["height"] / 2)
+    expect(page.get_by_test_id("timeline-playhead")).to_have_attribute("data-frame", str(b_start + 10))
+    page.get_by_test_id("split").click()
+    _wait(lambda: len(api.get(f"/scenes/{scene['id']}/clips").json()) == 4)
+    shot(page, "after-split")
+
+    # Undo brings the single clip back.
+    page.get_by_test_id("undo").click()
+    _wait(lambda: len(api.get(f"/scenes/{scene['id']}/clips").json()) == 3)
+    assert _frames(api, scene["id"])["B"] == after["B"]
+    shot(page, "after-undo")
+
+
+def _wait(check, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the timeline edit did not reach the server in time"
+        time.sleep(0.1)
