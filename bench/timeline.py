@@ -125,26 +125,37 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+# Timed inside the page: pointer-up on the clip until the widget's revision (bumped when the server's
+# new clips arrive) changes, both on the page's own clock.
+_WATCH = """() => {
+  const root = document.querySelector('[data-revision]');
+  window.__drag = {up: null, seen: null, revision: root.getAttribute('data-revision')};
+  document.addEventListener('pointerup', () => { window.__drag.up = performance.now(); }, {capture: true, once: true});
+  new MutationObserver((changes, observer) => {
+    if (root.getAttribute('data-revision') !== window.__drag.revision) {
+      window.__drag.seen = performance.now();
+      observer.disconnect();
+    }
+  }).observe(root, {attributes: true, attributeFilter: ['data-revision']});
+}"""
+
+
 def drag_roundtrip(page, url: str, runs: int) -> float:  # type: ignore[no-untyped-def]
-    """Drag the last clip right by a few frames; time from mouse-up until the server's redraw arrives."""
+    """Drag the first clip by five frames, right then back; from pointer-up until the server's redraw lands."""
     page.goto(url)
     page.wait_for_selector("[data-clip-id]")
     samples = []
-    for _ in range(runs):
-        clip = page.locator("[data-clip-id]").last
-        box = clip.bounding_box()
+    for run in range(runs):
+        box = page.locator("[data-clip-id]").first.bounding_box()
         assert box is not None
-        revision = page.locator("[data-revision]").first.get_attribute("data-revision")
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.evaluate(_WATCH)
         page.mouse.move(x, y)
         page.mouse.down()
-        page.mouse.move(x + 20, y, steps=4)
-        started = time.perf_counter()
+        page.mouse.move(x + (20 if run % 2 == 0 else -20), y, steps=4)
         page.mouse.up()
-        page.wait_for_function(
-            "r => document.querySelector('[data-revision]').getAttribute('data-revision') !== r", arg=revision
-        )
-        samples.append((time.perf_counter() - started) * 1000)
+        page.wait_for_function("() => window.__drag.seen !== null", polling=5)
+        samples.append(page.evaluate("() => window.__drag.seen - window.__drag.up"))
     return statistics.median(samples)
 
 

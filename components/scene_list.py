@@ -21,7 +21,9 @@ def format_seconds(seconds: float) -> str:
     return f"{int(minutes)}:{rest:04.1f}"
 
 
-def open_scene_dialog(user: User, project_id: int, summary: SceneSummary | None = None) -> None:
+def open_scene_dialog(
+    user: User, project_id: int, summary: SceneSummary | None = None, on_saved: Callable[[], None] | None = None
+) -> None:
     """Create a scene (summary None) or rename / describe / estimate an existing one."""
     with ui.dialog() as dialog, ui.card().classes("w-[460px] gap-2"):
         ui.label("Scene" if summary else "New scene").classes("text-h6")
@@ -56,6 +58,8 @@ def open_scene_dialog(user: User, project_id: int, summary: SceneSummary | None 
                 return
             dialog.close()
             success("Scene saved" if summary else f"Added scene “{name.value}”")
+            if on_saved:
+                on_saved()
 
         name.on("keydown.enter", save)
         with ui.row().classes("w-full justify-end gap-2"):
@@ -86,7 +90,7 @@ class SceneList:
             ui.label("Scenes").classes("text-subtitle1")
             ui.label(f"{len(summaries)}").classes("sc-muted")
             ui.space()
-            ui.button("Add scene", icon="add", on_click=lambda: open_scene_dialog(self.user, self.project_id)).props(
+            ui.button("Add scene", icon="add", on_click=self._new_scene).props(
                 'outline dense data-testid="add-scene"'
             )
         if not summaries:
@@ -96,8 +100,7 @@ class SceneList:
                 ui.label("Break the film into scenes, then lay out each scene's clips on its timeline.").classes(
                     "sc-muted"
                 )
-                ui.button("Add the first scene", icon="add",
-                          on_click=lambda: open_scene_dialog(self.user, self.project_id)).props("unelevated")
+                ui.button("Add the first scene", icon="add", on_click=self._new_scene).props("unelevated")
             return
         with ui.column().classes("w-full gap-1").props('data-testid="scene-list"') as container:
             for summary in summaries:
@@ -126,7 +129,7 @@ class SceneList:
                 self._action("add_box", "Add a clip at the first free position", lambda: self._add_clip(summary),
                              "add-clip")
                 self._action("edit", "Rename, describe, estimate", lambda: open_scene_dialog(
-                    self.user, self.project_id, summary), "edit-scene")
+                    self.user, self.project_id, summary, self.refresh), "edit-scene")
                 self._action("content_copy", "Duplicate with its clips", lambda: self._duplicate(summary),
                              "duplicate-scene")
                 self._action("arrow_upward", "Move up", lambda: self._move(summary, -1), "scene-up",
@@ -134,6 +137,9 @@ class SceneList:
                 self._action("arrow_downward", "Move down", lambda: self._move(summary, 1), "scene-down",
                              enabled=summary.position < count - 1)
                 self._action("delete", "Delete…", lambda: self._delete(summary), "delete-scene", color="red-4")
+
+    def _new_scene(self) -> None:
+        open_scene_dialog(self.user, self.project_id, on_saved=self.refresh)
 
     @staticmethod
     def _action(icon: str, tip: str, handler: Callable[[], None], testid: str, *, enabled: bool = True,
@@ -161,6 +167,7 @@ class SceneList:
 
         if attempt(run):
             success(f"Added a clip to “{summary.name}”")
+            self.refresh()
 
     def _duplicate(self, summary: SceneSummary) -> None:
         def run() -> None:
@@ -168,6 +175,7 @@ class SceneList:
                 scenes.duplicate_scene(session, self.user, summary.id)
 
         attempt(run)
+        self.refresh()
 
     def _move(self, summary: SceneSummary, delta: int) -> None:
         def run() -> None:
@@ -175,6 +183,7 @@ class SceneList:
                 scenes.move_scene(session, self.user, summary.id, delta)
 
         attempt(run)
+        self.refresh()
 
     def _delete(self, summary: SceneSummary) -> None:
         def describe() -> str:
@@ -189,6 +198,7 @@ class SceneList:
             with session_scope() as session:
                 scenes.delete_scene(session, self.user, summary.id)
             success(f"Deleted scene “{summary.name}”")
+            self.refresh()
 
         confirm(f"Delete scene “{summary.name}”?", f"This removes {described}. It cannot be undone.", "Delete",
                 lambda: attempt(run))

@@ -154,31 +154,32 @@ const ClipCard = {
       };
     },
   },
+  // State is shown through data attributes and v-show, never through class changes or added nodes:
+  // NiceGUI's Tailwind runtime watches those and restyles the whole page, which would stall a drag.
   template: `
-    <div class="sc-tl-clip" :class="['sc-tl-' + size, {'sc-tl-sel': sel, 'sc-tl-live': !!live, 'sc-tl-hot': hot > 0}]"
-         :style="cardStyle" :data-clip-id="clip.id" :data-start-frame="start" :data-duration-frames="dur"
-         :data-selected="sel ? 'true' : 'false'" :data-overlap="hot > 0 ? 'true' : 'false'"
+    <div class="sc-tl-clip" :style="cardStyle" :data-clip-id="clip.id" :data-start-frame="start"
+         :data-duration-frames="dur" :data-size="size" :data-selected="sel ? 'true' : 'false'"
+         :data-live="live ? 'true' : 'false'" :data-overlap="hot > 0 ? 'true' : 'false'"
          role="listitem" :aria-label="tip" :aria-selected="sel ? 'true' : 'false'" :title="live ? null : tip">
-      <img v-if="clip.thumbnail && size === 'large'" class="sc-tl-thumb" :src="clip.thumbnail" alt=""
+      <img v-if="clip.thumbnail" v-show="size === 'large'" class="sc-tl-thumb" :src="clip.thumbnail" alt=""
            draggable="false" loading="lazy">
-      <div v-if="size !== 'tiny'" class="sc-tl-body">
+      <div v-show="size !== 'tiny'" class="sc-tl-body">
         <div class="sc-tl-title">
           <span class="sc-tl-label">{{ clip.label || 'Clip ' + clip.id }}</span>
-          <i v-if="warnings.length" class="material-icons sc-tl-warn" data-testid="clip-warning"
+          <i v-show="warnings.length" class="material-icons sc-tl-warn" data-testid="clip-warning"
              :aria-label="warnings.join(', ')">warning_amber</i>
         </div>
-        <div v-if="size !== 'small'" class="sc-tl-meta">
+        <div v-show="size !== 'small'" class="sc-tl-meta">
           <span class="sc-tl-dur">{{ durText }}</span>
-          <span v-if="clip.status" class="sc-tl-status" :class="'sc-tl-status-' + kind"
+          <span v-show="clip.status" class="sc-tl-status" :data-kind="kind"
                 data-testid="clip-status">{{ clip.status }}</span>
         </div>
       </div>
-      <div v-if="progress !== null && kind === 'running'" class="sc-tl-progress" :style="{width: progress + '%'}"></div>
-      <div v-if="hot === 2" class="sc-tl-overlap-tag" data-testid="overlap-marker">overlap</div>
-      <template v-if="edgeWidth">
-        <div class="sc-tl-edge sc-tl-edge-start" data-edge="start" :style="{width: edgeWidth + 'px'}"></div>
-        <div class="sc-tl-edge sc-tl-edge-end" data-edge="end" :style="{width: edgeWidth + 'px'}"></div>
-      </template>
+      <div v-show="progress !== null && kind === 'running'" class="sc-tl-progress"
+           :style="{width: (progress || 0) + '%'}"></div>
+      <div v-show="hot === 2" class="sc-tl-overlap-tag" data-testid="overlap-marker">overlap</div>
+      <div v-show="edgeWidth" class="sc-tl-edge sc-tl-edge-start" data-edge="start" :style="{width: edgeWidth + 'px'}"></div>
+      <div v-show="edgeWidth" class="sc-tl-edge sc-tl-edge-end" data-edge="end" :style="{width: edgeWidth + 'px'}"></div>
     </div>`,
 };
 
@@ -186,9 +187,9 @@ export default {
   components: { "sc-tl-clip": ClipCard },
   template: `
     <div class="sc-tl" ref="root" tabindex="0" role="application" aria-label="Timeline" @keydown="onKey"
-         :data-px-per-frame="ppf" :data-ruler="rulerMode" :data-snap="snapOn ? 'true' : 'false'">
+         :data-revision="revision" :data-px-per-frame="ppf" :data-ruler="rulerMode" :data-snap="snapOn ? 'true' : 'false'">
       <canvas ref="canvas" class="sc-tl-canvas"></canvas>
-      <div ref="scroller" class="sc-tl-scroller" @scroll="scheduleDraw">
+      <div ref="scroller" class="sc-tl-scroller" @scroll="onScroll">
         <div class="sc-tl-content" :style="{width: contentWidth + 'px'}">
           <div class="sc-tl-ruler" ref="ruler" data-testid="timeline-ruler"
                @pointerdown="rulerDown" @pointermove="rulerMove" @pointerup="rulerUp" @pointercancel="rulerUp"></div>
@@ -197,10 +198,10 @@ export default {
                @contextmenu="onContext">
             <sc-tl-clip v-for="c in items" :key="c.id" :clip="c" :ppf="ppf" :fps="fps" :unit="rulerMode"
                         :sel="selSet.has(c.id)" :live="live[c.id]" :hot="hot[c.id] || 0"></sc-tl-clip>
-            <div v-if="box" class="sc-tl-box" data-testid="timeline-box" :style="boxStyle"></div>
+            <div v-show="box" class="sc-tl-box" data-testid="timeline-box" :style="boxStyle"></div>
           </div>
-          <div v-if="snapX !== null" class="sc-tl-snapline" data-testid="timeline-snapline"
-               :style="{left: origin + snapX + 'px'}"></div>
+          <div v-show="snapX !== null" class="sc-tl-snapline" data-testid="timeline-snapline"
+               :style="{left: origin + (snapX || 0) + 'px'}"></div>
           <div class="sc-tl-playhead" data-testid="timeline-playhead" :data-frame="head"
                :style="{left: origin + head * ppf + 'px'}"></div>
         </div>
@@ -254,6 +255,7 @@ export default {
     },
     boxStyle() {
       const b = this.box;
+      if (!b) return {};
       return {
         left: `${ORIGIN + Math.min(b.x0, b.x1)}px`,
         width: `${Math.abs(b.x1 - b.x0)}px`,
@@ -280,9 +282,14 @@ export default {
     },
   },
   mounted() {
+    // geometry kept out of Vue's reactivity and read without forcing a layout during drags
     this.drag = null;
     this.scrub = null;
     this.lastTap = null;
+    this.scrollX = 0;
+    this.viewportW = this.$refs.scroller.clientWidth;
+    this.trackBottom = this.$refs.scroller.clientHeight;
+    this.rulerH = this.$refs.ruler.offsetHeight;
     this.onWheel = (e) => this.wheel(e);
     this.$refs.scroller.addEventListener("wheel", this.onWheel, { passive: false });
     this.resizer = new ResizeObserver(() => this.resize());
@@ -339,12 +346,11 @@ export default {
       if (d.moved) this.updateDrag();
     },
     setPlayhead(frame) {
-      const sc = this.$refs.scroller;
-      const before = ORIGIN + this.head * this.ppf - sc.scrollLeft;
+      const before = ORIGIN + this.head * this.ppf - this.scrollX;
       this.head = Math.max(0, Math.round(frame));
-      const x = ORIGIN + this.head * this.ppf - sc.scrollLeft;
-      if (before >= 0 && before <= sc.clientWidth && (x < 0 || x > sc.clientWidth)) {
-        sc.scrollLeft = ORIGIN + this.head * this.ppf - sc.clientWidth * 0.1; // follow playback
+      const x = ORIGIN + this.head * this.ppf - this.scrollX;
+      if (before >= 0 && before <= this.viewportW && (x < 0 || x > this.viewportW)) {
+        this.setScroll(ORIGIN + this.head * this.ppf - this.viewportW * 0.1); // follow playback
       }
     },
     setZoom(ppf) {
@@ -358,9 +364,9 @@ export default {
     },
     zoomToFit() {
       const frames = Math.max(1, this.endFrame);
-      this.ppf = roundZoom((this.$refs.scroller.clientWidth - ORIGIN - 24) / frames);
+      this.ppf = roundZoom((this.viewportW - ORIGIN - 24) / frames);
       this.$nextTick(() => {
-        this.$refs.scroller.scrollLeft = 0;
+        this.setScroll(0);
         this.scheduleDraw();
       });
       this.emitZoomSoon();
@@ -385,12 +391,26 @@ export default {
     byId(id) {
       return this.items.find((c) => c.id === id);
     },
+    viewLeft() {
+      // the scroller's screen x: measured once per gesture, not on every pointer move
+      const g = this.drag || this.scrub;
+      return g ? g.viewLeft : this.$refs.scroller.getBoundingClientRect().left;
+    },
     contentX(e) {
-      const sc = this.$refs.scroller;
-      return e.clientX - sc.getBoundingClientRect().left + sc.scrollLeft - ORIGIN;
+      return e.clientX - this.viewLeft() + this.scrollX - ORIGIN;
     },
     trackY(e) {
-      return e.clientY - this.$refs.track.getBoundingClientRect().top;
+      return e.clientY - (this.drag ? this.drag.trackTop : this.$refs.track.getBoundingClientRect().top);
+    },
+    setScroll(x) {
+      const sc = this.$refs.scroller;
+      sc.scrollLeft = x;
+      this.scrollX = sc.scrollLeft;
+    },
+    onScroll() {
+      this.scrollX = this.$refs.scroller.scrollLeft;
+      this.scheduleDraw();
+      if (this.drag && this.drag.moved) this.updateDrag();
     },
     setSelection(ids, emit) {
       const next = [...new Set(ids)];
@@ -406,25 +426,23 @@ export default {
       this.zoomTimer = setTimeout(() => this.$emit("zoom", { px_per_frame: this.ppf }), ZOOM_EMIT_MS);
     },
     zoomAt(ppf, anchorX) {
-      const sc = this.$refs.scroller;
       const next = roundZoom(ppf);
       if (anchorX === null) {
-        const headX = ORIGIN + this.head * this.ppf - sc.scrollLeft;
-        anchorX = headX >= 0 && headX <= sc.clientWidth ? headX : sc.clientWidth / 2;
+        const headX = ORIGIN + this.head * this.ppf - this.scrollX;
+        anchorX = headX >= 0 && headX <= this.viewportW ? headX : this.viewportW / 2;
       }
-      const frame = (sc.scrollLeft + anchorX - ORIGIN) / this.ppf;
+      const frame = (this.scrollX + anchorX - ORIGIN) / this.ppf;
       this.ppf = next;
       this.$nextTick(() => {
-        sc.scrollLeft = ORIGIN + frame * next - anchorX;
+        this.setScroll(ORIGIN + frame * next - anchorX);
         this.scheduleDraw();
       });
       this.emitZoomSoon();
     },
     ensureVisible(frame) {
-      const sc = this.$refs.scroller;
       const x = ORIGIN + frame * this.ppf;
-      if (x < sc.scrollLeft + 16) sc.scrollLeft = x - 16;
-      else if (x > sc.scrollLeft + sc.clientWidth - 16) sc.scrollLeft = x - sc.clientWidth + 16;
+      if (x < this.scrollX + 16) this.setScroll(x - 16);
+      else if (x > this.scrollX + this.viewportW - 16) this.setScroll(x - this.viewportW + 16);
     },
     moveHead(frame) {
       this.head = clamp(Math.round(frame), 0, Math.max(this.endFrame, 0));
@@ -437,12 +455,13 @@ export default {
       const sc = this.$refs.scroller;
       if (e.ctrlKey || e.metaKey) {
         e.preventDefault();
+        if (this.drag && this.drag.moved) return; // no zooming under a clip being dragged
         const delta = e.deltaMode === 1 ? e.deltaY * 33 : e.deltaY;
         const anchor = e.clientX - sc.getBoundingClientRect().left;
         this.zoomAt(this.ppf * Math.exp(-clamp(delta, -600, 600) * 0.0025), anchor);
       } else if (Math.abs(e.deltaY) > Math.abs(e.deltaX) && !e.shiftKey && sc.scrollWidth > sc.clientWidth) {
         e.preventDefault();
-        sc.scrollLeft += e.deltaMode === 1 ? e.deltaY * 33 : e.deltaY;
+        this.setScroll(this.scrollX + (e.deltaMode === 1 ? e.deltaY * 33 : e.deltaY));
       }
     },
 
@@ -451,7 +470,7 @@ export default {
       if (e.button !== 0) return;
       this.$refs.root.focus({ preventScroll: true });
       this.$refs.ruler.setPointerCapture(e.pointerId);
-      this.scrub = { pointerId: e.pointerId };
+      this.scrub = { pointerId: e.pointerId, viewLeft: this.$refs.scroller.getBoundingClientRect().left };
       this.head = clamp(Math.round(this.contentX(e) / this.ppf), 0, this.endFrame);
     },
     rulerMove(e) {
@@ -476,9 +495,11 @@ export default {
       if (this.drag) return;
       this.$refs.root.focus({ preventScroll: true });
       this.$refs.track.setPointerCapture(e.pointerId);
-      const x = this.contentX(e);
+      const viewLeft = this.$refs.scroller.getBoundingClientRect().left;
+      const trackTop = this.$refs.track.getBoundingClientRect().top;
+      const x = e.clientX - viewLeft + this.scrollX - ORIGIN;
       const additive = e.shiftKey || e.ctrlKey || e.metaKey;
-      const base = { pointerId: e.pointerId, x0: x, moved: false, last: e };
+      const base = { pointerId: e.pointerId, viewLeft, trackTop, x0: x, moved: false, last: e };
       if (id === null) {
         const y = this.trackY(e);
         const prev = [...this.selected];
@@ -602,7 +623,7 @@ export default {
       d.overlaps = this.markOverlaps([{ id: d.id, start, end: stop }]);
     },
     dragBox(d, x, y) {
-      const h = this.$refs.track.clientHeight;
+      const h = this.trackBottom - this.rulerH;
       this.box = { x0: d.x0, x1: x, y0: clamp(d.y0, 0, h), y1: clamp(y, 0, h) };
       const lo = Math.min(d.x0, x) / this.ppf;
       const hi = Math.max(d.x0, x) / this.ppf;
@@ -636,16 +657,17 @@ export default {
         this.scrollFrame = null;
         const d = this.drag;
         if (!d || !d.moved) return;
-        const sc = this.$refs.scroller;
-        const r = sc.getBoundingClientRect();
+        const left = d.viewLeft;
+        const right = left + this.viewportW;
         const cx = d.last.clientX;
         let v = 0;
-        if (cx < r.left + AUTOSCROLL_PX) v = -Math.min(24, (r.left + AUTOSCROLL_PX - cx) / 2);
-        else if (cx > r.right - AUTOSCROLL_PX) v = Math.min(24, (cx - r.right + AUTOSCROLL_PX) / 2);
+        if (cx < left + AUTOSCROLL_PX) v = -Math.min(24, (left + AUTOSCROLL_PX - cx) / 2);
+        else if (cx > right - AUTOSCROLL_PX) v = Math.min(24, (cx - right + AUTOSCROLL_PX) / 2);
         if (!v) return;
-        const before = sc.scrollLeft;
-        sc.scrollLeft += v;
-        if (sc.scrollLeft === before) return;
+        const next = clamp(this.scrollX + v, 0, Math.max(0, this.contentWidth - this.viewportW));
+        if (next === this.scrollX) return;
+        this.scrollX = next;
+        this.$refs.scroller.scrollLeft = next;
         this.updateDrag();
         this.scrollFrame = requestAnimationFrame(step);
       };
@@ -784,6 +806,10 @@ export default {
       const dpr = window.devicePixelRatio || 1;
       const w = root.clientWidth;
       const h = root.clientHeight;
+      this.viewportW = this.$refs.scroller.clientWidth;
+      this.trackBottom = this.$refs.scroller.clientHeight;
+      this.rulerH = this.$refs.ruler.offsetHeight;
+      this.scrollX = this.$refs.scroller.scrollLeft;
       this.viewW = w;
       canvas.width = Math.max(1, Math.round(w * dpr));
       canvas.height = Math.max(1, Math.round(h * dpr));
@@ -806,9 +832,9 @@ export default {
       const dpr = window.devicePixelRatio || 1;
       const w = canvas.width / dpr;
       const h = canvas.height / dpr;
-      const trackBottom = sc.clientHeight;
-      const rulerH = this.$refs.ruler.offsetHeight;
-      const left = sc.scrollLeft - ORIGIN;
+      const trackBottom = this.trackBottom;
+      const rulerH = this.rulerH;
+      const left = this.scrollX - ORIGIN;
       const ppf = this.ppf;
       const X = (frame) => Math.round(frame * ppf - left) + 0.5;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);

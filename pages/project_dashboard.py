@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from app.services import events, projects
+from app.services import projects
 from app.services.errors import NotFound
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame, not_found
+from components.live_updates import ProjectWatch
 from components.project_form import open_project_dialog
 from components.scene_list import SceneList
 from data.engine import session_scope
@@ -34,6 +35,7 @@ def page(user: User, project_id: int) -> None:
     def on_saved(saved: Project) -> None:
         success(f"Saved “{saved.name}”")
         header.refresh()
+        activity.refresh()
 
     def toggle_archive() -> None:
         current = reload_project()
@@ -153,13 +155,12 @@ def page(user: User, project_id: int) -> None:
 
         activity()
 
-        def changed(changed_id: int) -> None:
-            if changed_id == project_id:
-                header.refresh()
-                scene_list.refresh()
-                activity.refresh()
+        def changed() -> None:
+            header.refresh()
+            scene_list.refresh()
+            activity.refresh()
 
-        events.project_changed.subscribe(changed)
+        ProjectWatch(project_id, changed)
 
 
 def _stat(title: str, value: str, testid: str, note: str = "") -> None:

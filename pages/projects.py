@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from app.services import events, projects
+from app.services import projects
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame
+from components.live_updates import ProjectWatch
 from components.project_card import ProjectActions, project_card, project_row
 from components.project_form import open_project_dialog
 from data.engine import session_scope
@@ -200,7 +201,7 @@ def page(user: User) -> None:
                         project_row(project, project.id in state.selected, actions)
 
         listing()
-        events.project_changed.subscribe(lambda _pid: listing.refresh())
+        ProjectWatch(None, listing.refresh)
         ui.keyboard(
             lambda e: new_project() if e.action.keydown and e.key == "n" and not e.modifiers.ctrl else None,
             ignore=["input", "select", "button", "textarea"],

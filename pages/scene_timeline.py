@@ -9,7 +9,7 @@ from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 from sqlmodel import Session, select
 
-from app.services import clips, events, projects, scenes
+from app.services import clips, projects, scenes
 from app.services.editor_settings import editor_settings, update_editor_settings
 from app.services.errors import DomainError, NotFound
 from app.services.frames import frames_to_seconds, seconds_to_frames
@@ -19,7 +19,8 @@ from components.clip_inspector import clip_inspector
 from components.confirm import confirm
 from components.feedback import success
 from components.frame import frame, not_found
-from components.timeline import TimelineEditor, format_frames
+from components.live_updates import ProjectWatch
+from components.timeline import TimelineEditor, format_position
 from data.engine import session_scope
 from data.models import GalleryItem, User
 
@@ -60,7 +61,7 @@ def page(user: User, scene_id: int) -> None:
     def edit(label: str, action: Callable[[Session], object]) -> bool:
         """Every timeline edit goes through here: one transaction, one undo step, one redraw."""
         try:
-            with session_scope() as session, history.track(session, [scene_id], label):
+            with watch.mute(), session_scope() as session, history.track(session, [scene_id], label):
                 action(session)
         except DomainError as error:
             ui.notify(error.message, type="negative", position="top", multi_line=True)
@@ -207,7 +208,7 @@ def page(user: User, scene_id: int) -> None:
 
     def undo() -> None:
         try:
-            with session_scope() as session:
+            with watch.mute(), session_scope() as session:
                 label = history.undo(session, user)
         except DomainError as error:
             ui.notify(error.message, type="negative")
@@ -218,7 +219,7 @@ def page(user: User, scene_id: int) -> None:
 
     def redo() -> None:
         try:
-            with session_scope() as session:
+            with watch.mute(), session_scope() as session:
                 label = history.redo(session, user)
         except DomainError as error:
             ui.notify(error.message, type="negative")
@@ -312,7 +313,7 @@ def page(user: User, scene_id: int) -> None:
         def toolbar_state() -> None:
             undo_button.set_enabled(history.can_undo)
             redo_button.set_enabled(history.can_redo)
-            readout.set_text(format_frames(editor.playhead_frame, fps, editor.ruler))
+            readout.set_text(format_position(editor.playhead_frame, fps, editor.ruler))
 
         toolbar_state()
         editor.on("move", on_move)
@@ -351,8 +352,4 @@ def page(user: User, scene_id: int) -> None:
         with ui.card().classes("w-full"):
             inspector()
 
-        def changed(project_id: int) -> None:
-            if project_id == project.id:
-                reload()
-
-        events.project_changed.subscribe(changed)
+        watch = ProjectWatch(project.id, reload)

@@ -18,7 +18,7 @@ from data.models import Clip, ClipCharacterLink, ClipStyleLink, GalleryItem, Gen
 from data.models._common import utcnow
 
 from . import events, frames, projects, scenes
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .scenes import atomic
 
 OverlapPolicy = Literal["allow", "ripple", "trim"]
@@ -194,6 +194,13 @@ def _scene_clips(session: Session, scene_id: int) -> list[Clip]:
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 
+def _check_still_in(scene_clips: list[Clip], chosen: list[Clip]) -> None:
+    """Clips read before the lock may have been moved to another scene by someone else meanwhile."""
+    present = {id(clip) for clip in scene_clips}
+    if any(id(clip) not in present for clip in chosen):
+        raise Conflict("Some of these clips were just moved elsewhere; look again and retry.", field="clip_ids")
+
+
 def _begin(session: Session, project_id: int) -> tuple[Project, int]:
     project = scenes.lock_project(session, project_id)
     return project, frames.seconds_to_frames(MAX_SECONDS, project.fps)
@@ -359,6 +366,7 @@ def move_clips(
         raise Invalid("Clips can only move to a scene of the same project.", field="target_scene_id")
     project, limit = _begin(session, source.project_id)
     source_clips = _scene_clips(session, source.id)
+    _check_still_in(source_clips, moving)
     for clip in sorted(moving, key=lambda c: c.start_frame):
         if clip.start_frame + delta_frames < 0:
             raise Invalid(
@@ -463,6 +471,7 @@ def merge_clips(session: Session, actor: User, clip_ids: list[int], keep_result_
         raise Invalid("Only clips of one scene can be merged.", field="clip_ids")
     _begin(session, chosen[0].project_id)
     scene_clips = _scene_clips(session, chosen[0].scene_id)
+    _check_still_in(scene_clips, chosen)
     index = {id(clip): position for position, clip in enumerate(scene_clips)}
     positions = sorted(index[id(clip)] for clip in chosen)
     between = [scene_clips[i] for i in range(positions[0], positions[-1] + 1) if i not in positions]

@@ -57,7 +57,9 @@ def lock_project(session: Session, project_id: int) -> Project:
     editor waits there, and every read after it sees the others' committed edits.
     """
     query = select(Project).where(Project.id == project_id).with_for_update(key_share=True)
-    project = session.exec(query.execution_options(populate_existing=True)).one()
+    project = session.exec(query.execution_options(populate_existing=True)).first()
+    if project is None:  # deleted since the caller looked it up
+        raise NotFound(f"Project {project_id} does not exist any more.")
     project.updated_at = utcnow()
     session.add(project)
     session.flush()

@@ -41,8 +41,8 @@ def test_move_trim_ripple_split_and_undo_with_the_mouse(live_server: LiveServer,
     scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Dawn"}).json()
     ids = {}
     for label, start in (("A", 0), ("B", 3), ("C", 6)):
-        ids[label] = api.post(f"/scenes/{scene['id']}/clips", json={
-            "start": start, "duration": 2, "label": label, "image_prompt": "harbour", "video_prompt": "pan"}).json()["id"]
+        body = {"start": start, "duration": 2, "label": label, "image_prompt": "harbour", "video_prompt": "pan"}
+        ids[label] = api.post(f"/scenes/{scene['id']}/clips", json=body).json()["id"]
     sign_in(page, live_server, USERNAME, PASSWORD)
     page.goto(f"{live_server.url}/scenes/{scene['id']}")
     wait_ready(page)
