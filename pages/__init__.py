@@ -37,11 +37,13 @@ def protected(path: str, builder: Callable[..., object]) -> None:
 
 
 def register() -> None:
-    from . import account, login, project_dashboard, projects, scene_timeline
+    from . import account, login, project_dashboard, project_settings, project_timeline, projects, scene_timeline
 
     login.register()
     protected("/", projects.index)
     protected("/projects", projects.page)
     protected("/projects/{project_id}", project_dashboard.page)
+    protected("/projects/{project_id}/timeline", project_timeline.page)
+    protected("/projects/{project_id}/settings", project_settings.page)
     protected("/scenes/{scene_id}", scene_timeline.page)
     protected("/account", account.page)

@@ -99,9 +99,18 @@ def page(user: User, project_id: int) -> None:
                         for tag in current.tags or []:
                             ui.badge(tag, color="blue-grey-8").classes("sc-tag")
                 with ui.row().classes("gap-1"):
-                    ui.button(
-                        "Settings", icon="tune", on_click=lambda: open_project_dialog(user, current, on_saved)
-                    ).props('flat dense data-testid="edit-project"')
+                    ui.button("Timeline", icon="view_timeline",
+                              on_click=lambda: ui.navigate.to(f"/projects/{project_id}/timeline")).props(
+                        'flat dense data-testid="project-timeline-link"'
+                    ).tooltip("All scenes end to end, with the timeline analysis")
+                    ui.button("Settings", icon="settings",
+                              on_click=lambda: ui.navigate.to(f"/projects/{project_id}/settings")).props(
+                        'flat dense data-testid="project-settings-link"'
+                    ).tooltip("Frame rate, resolution, editor settings")
+                    ui.button("Edit", icon="edit", on_click=lambda: open_project_dialog(
+                        user, current, on_saved)).props('flat dense data-testid="edit-project"').tooltip(
+                        "Edit the title, description, format and tags"
+                    )
                     ui.button(
                         "Restore" if current.archived else "Archive",
                         icon="unarchive" if current.archived else "archive",

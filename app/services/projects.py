@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import ValidationError
@@ -107,11 +108,13 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
         return project
-    old_name = project.name
+    old_name, old_fps = project.name, project.fps
     for key, value in changes.items():
         setattr(project, key, value)
     project.updated_at = utcnow()
     session.add(project)
+    if project.fps != old_fps:
+        _retime_clips(session, project.id, old_fps, project.fps)  # type: ignore[arg-type]
     if "archived" in changes and len(changes) == 1:
         verb = "Archived" if project.archived else "Restored"
         log_activity(session, project_id, actor, "project.archived", f"{verb} the project")
@@ -123,6 +126,24 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     session.refresh(project)
     events.emit(events.project_changed, project.id)
     return project
+
+
+def _retime_clips(session: Session, project_id: int, old_fps: float, new_fps: float) -> None:
+    """A new frame rate keeps every clip where it is in seconds, rounded to the new frames.
+
+    Start and end are converted separately, so clips that touched still touch; a clip keeps at least one frame.
+    """
+    from .frames import frame_rate
+
+    ratio = frame_rate(new_fps) / frame_rate(old_fps)
+
+    def convert(frame: int) -> int:
+        return int((frame * ratio + Fraction(1, 2)) // 1)
+
+    for clip in session.exec(select(Clip).where(Clip.project_id == project_id)):
+        start, end = convert(clip.start_frame), convert(clip.start_frame + clip.duration_frames)
+        clip.start_frame, clip.duration_frames = start, max(1, end - start)
+        session.add(clip)
 
 
 def set_archived(session: Session, actor: User, project_ids: list[int], archived: bool) -> int:

@@ -117,3 +117,19 @@ def test_listing_hides_archived_unless_asked_and_filters(db, make_user, make_pro
     assert len(projects.list_projects(db, owner, archived="all")) == 2
     assert [p.name for p in projects.list_projects(db, owner, archived="all", tag="b")] == ["Shelved"]
     assert projects.all_tags(db, owner) == ["a", "b"]
+
+
+def test_a_new_frame_rate_keeps_clips_in_seconds_and_touching_clips_touching(db, make_user, make_project) -> None:
+    owner = make_user()
+    project = make_project(owner, fps=24)
+    scene = Scene(project_id=project.id, name="S", position=0)
+    db.add(scene)
+    db.flush()
+    for start, length in ((0, 24), (24, 36), (60, 1)):
+        db.add(Clip(scene_id=scene.id, project_id=project.id, start_frame=start, duration_frames=length))
+    db.commit()
+    projects.update_project(db, owner, project.id, projects.parse_update(fps=25))
+    timings = [(c.start_frame, c.duration_frames)
+               for c in db.exec(select(Clip).where(Clip.project_id == project.id).order_by(Clip.start_frame))]
+    # 1 s, 1.5 s and one frame at 24 fps become 25, 37/38 frames; edges stay shared; nothing vanishes.
+    assert timings == [(0, 25), (25, 38), (63, 1)]

@@ -15,7 +15,7 @@ async def test_dashboard_shows_figures_and_activity_and_renames(user: User, sign
     await user.should_see("Moonrise")
     await user.should_see("1920×1080 · 25 fps")
     await user.should_see("Created project “Moonrise”")
-    user.find(kind=ui.button, content="Settings").click()
+    click_exact(user, "Edit")
     name = user.find(kind=ui.input, content="Moonrise")
     name.clear().type("Moonset")
     click_exact(user, "Save")

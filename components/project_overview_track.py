@@ -1,0 +1,462 @@
+"""The whole-project timeline: every scene end to end on one track, its clips as thin bars, a ruler and the target.
+
+Three parts, each usable alone:
+
+- ``project_track(session, actor, project_id)`` builds the view-model: ``scene_summaries`` plus ONE query of
+  the project's clip timings (no prompts, no results), so it costs the same five queries for 3 scenes or 50×20.
+- ``layout_track(track, width)`` is pure arithmetic: where each scene block, ruler tick and the target marker go.
+  Blocks are proportional to their duration with a minimum width, so the ruler is piecewise linear: each tick is
+  placed inside the block whose time it marks.
+- ``ProjectOverviewTrack`` draws it with plain absolutely positioned elements (no bindings, no per-element
+  events; scene blocks are ordinary links; a scene's clip bars are one HTML string), positioned in percent of a
+  track with a minimum pixel width, so it fills a wide screen and scrolls on a narrow one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from nicegui import ui
+from sqlmodel import Session, col, select
+
+from app.services import projects
+from app.services.editor_settings import editor_settings
+from app.services.frames import frames_to_seconds, seconds_to_frames, supports_drop_frame, timecode
+from app.services.scene_overview import scene_summaries
+from data.models import Clip, User
+
+from .scene_list import format_seconds
+
+MAX_LANES = 3  # overlapping clips stack in up to three thin lanes; more share the last one
+BASE_WIDTH_PX = 900.0  # the track's least width at zoom 1 (fits a 1024 px window); wider pages stretch it
+MIN_SCENE_PX = 64.0  # room for "12 · Harbo…" and its duration
+TIGHT_SCENE_PX = 22.0  # the least a scene gets when there are many: its number and its clip bars
+COMPACT_SCENE_PX = 52.0  # below this a block shows only its number (the tooltip says the rest)
+MAX_TAIL_SHARE = 0.6  # the "still to go until the target" stretch never takes more of the track than this
+MAX_PX_PER_SECOND = 240.0
+TICK_STEPS = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+DEFAULT_CLIP_COLOR = "#5c7cfa"
+_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+# --- view-model ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackClip:
+    id: int
+    start_frame: int  # from the scene's start
+    duration_frames: int
+    color: str
+    label: str
+    lane: int
+    overlaps: bool
+
+
+@dataclass(frozen=True)
+class TrackScene:
+    id: int
+    position: int
+    name: str
+    start_frame: int  # from the project's start: the scenes before it, end to end
+    duration_frames: int
+    clips: tuple[TrackClip, ...]
+    overlaps: tuple[tuple[int, int], ...]  # (start, end) frames within the scene where two clips share time
+    lanes: int
+
+    @property
+    def overlap_count(self) -> int:
+        return len(self.overlaps)
+
+
+@dataclass(frozen=True)
+class ProjectTrack:
+    project_id: int
+    fps: float
+    ruler: str
+    drop_frame: bool
+    total_frames: int
+    target_frames: int
+    scenes: tuple[TrackScene, ...]
+    clip_scene_ids: dict[int, int] = field(default_factory=dict)  # clip id → scene id, for links to scenes
+
+    @property
+    def clip_count(self) -> int:
+        return len(self.clip_scene_ids)
+
+    def seconds(self, frames: int) -> float:
+        return frames_to_seconds(frames, self.fps)
+
+
+def _lanes(spans: list[tuple[int, int, int]]) -> tuple[dict[int, int], int]:
+    """Greedy interval packing: a clip goes to the first lane free at its start (spans sorted by start)."""
+    lane_ends: list[int] = []
+    lanes: dict[int, int] = {}
+    for clip_id, start, end in spans:
+        for index, lane_end in enumerate(lane_ends):
+            if lane_end <= start:
+                lane_ends[index] = end
+                lanes[clip_id] = index
+                break
+        else:
+            if len(lane_ends) < MAX_LANES:
+                lane_ends.append(end)
+                lanes[clip_id] = len(lane_ends) - 1
+            else:
+                lanes[clip_id] = MAX_LANES - 1
+                lane_ends[-1] = max(lane_ends[-1], end)
+    return lanes, max(1, len(lane_ends))
+
+
+def _overlaps(spans: list[tuple[int, int, int]]) -> tuple[set[int], list[tuple[int, int]]]:
+    """The clips that share time with another, and the shared stretches merged (spans sorted by start)."""
+    flagged: set[int] = set()
+    shared: list[tuple[int, int]] = []
+    for index, (first_id, first_start, first_end) in enumerate(spans):
+        for second_id, second_start, second_end in spans[index + 1 :]:
+            if second_start >= first_end:
+                break
+            flagged.update((first_id, second_id))
+            shared.append((max(first_start, second_start), min(first_end, second_end)))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(shared):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return flagged, merged
+
+
+def project_track(session: Session, actor: User, project_id: int) -> ProjectTrack:
+    """The project's scenes in order, end to end, with their clips' timings; NotFound for another user's project."""
+    project = projects.get_project(session, actor, project_id)
+    settings = editor_settings(project)
+    summaries = scene_summaries(session, actor, project_id)
+    rows = session.exec(
+        select(Clip.id, Clip.scene_id, Clip.start_frame, Clip.duration_frames, Clip.color, Clip.label)
+        .where(Clip.project_id == project_id)
+        .order_by(col(Clip.scene_id), col(Clip.start_frame), col(Clip.id))
+    ).all()
+    by_scene: dict[int, list[tuple[int, int, int, str, str]]] = {}
+    for clip_id, scene_id, start, duration, color, label in rows:
+        by_scene.setdefault(scene_id, []).append((clip_id, start, duration, color, label))
+
+    scenes: list[TrackScene] = []
+    clip_scene_ids: dict[int, int] = {}
+    offset = 0
+    for summary in summaries:
+        entries = by_scene.get(summary.id, [])
+        spans = [(clip_id, start, start + duration) for clip_id, start, duration, _, _ in entries]
+        lanes, lane_count = _lanes(spans)
+        flagged, shared = _overlaps(spans)
+        clips = tuple(
+            TrackClip(clip_id, start, duration, color, label or f"Clip {clip_id}", lanes[clip_id], clip_id in flagged)
+            for clip_id, start, duration, color, label in entries
+        )
+        clip_scene_ids.update({clip.id: summary.id for clip in clips})
+        scenes.append(
+            TrackScene(summary.id, summary.position, summary.name, offset, summary.duration_frames, clips,
+                       tuple(shared), lane_count)
+        )
+        offset += summary.duration_frames
+    return ProjectTrack(
+        project_id=project_id,
+        fps=project.fps,
+        ruler=settings.ruler,
+        drop_frame=settings.drop_frame and supports_drop_frame(project.fps),
+        total_frames=offset,
+        target_frames=seconds_to_frames(project.target_duration, project.fps),
+        scenes=tuple(scenes),
+        clip_scene_ids=clip_scene_ids,
+    )
+
+
+# --- layout ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of project time drawn between x and x + width pixels."""
+
+    start_frame: int
+    frames: int
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class TrackLayout:
+    width: float
+    blocks: tuple[tuple[TrackScene, Segment], ...]
+    tail: Segment | None  # from the end of the last clip to the target, when the film is still short
+    ticks: tuple[tuple[float, str], ...]
+    target_x: float
+    end_x: float
+
+    def percent(self, x: float) -> str:
+        return f"{100 * x / self.width:.4f}%" if self.width else "0%"
+
+
+def _fit(lengths: list[float], minimums: list[float], width: float) -> float:
+    """Pixels per second so that max(minimum, length × pps) sums to width (when that is possible at all)."""
+    fixed: set[int] = {i for i, length in enumerate(lengths) if length <= 0}
+    while True:
+        room = width - sum(minimums[i] for i in fixed)
+        free = sum(length for i, length in enumerate(lengths) if i not in fixed)
+        if free <= 0:
+            return MAX_PX_PER_SECOND
+        if room <= 0:  # too many scenes for the width: keep the typical scene at the minimum and scroll
+            typical = statistics.median(length for length in lengths if length > 0)
+            return max(minimums) / typical
+        pps = room / free
+        newly = {i for i, length in enumerate(lengths) if i not in fixed and length * pps < minimums[i]}
+        if not newly:
+            return min(pps, MAX_PX_PER_SECOND)
+        fixed |= newly
+
+
+def _tick_label(frame: int, track: ProjectTrack) -> str:
+    if track.ruler == "frames":
+        return str(frame)
+    if track.ruler == "timecode":
+        return timecode(frame, track.fps, track.drop_frame)
+    seconds = track.seconds(frame)
+    if seconds < 60:
+        return f"{seconds:g}s"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    return f"{int(minutes)}:{rest:02g}" if rest == int(rest) else f"{int(minutes)}:{rest:04.1f}"
+
+
+def layout_track(track: ProjectTrack, width: float = BASE_WIDTH_PX) -> TrackLayout:
+    """Scene blocks proportional to duration (with a minimum width), the stretch still to go until the target,
+    ruler ticks at round times at least a label's width apart, and the target and end positions."""
+    fps = track.fps
+    durations = [track.seconds(scene.duration_frames) for scene in track.scenes]
+    # Many scenes share the width: the minimum shrinks so that the whole film still fits when zoomed out.
+    minimum = max(TIGHT_SCENE_PX, min(MIN_SCENE_PX, 0.5 * width / max(1, len(durations))))
+    tail_frames = max(0, track.target_frames - track.total_frames)
+    tail_seconds = track.seconds(tail_frames)
+    pps = _fit([*durations, tail_seconds], [minimum] * len(durations) + [0.0], width)
+    if tail_seconds * pps > MAX_TAIL_SHARE * width:
+        tail_width = MAX_TAIL_SHARE * width
+        pps = _fit(durations, [minimum] * len(durations), width - tail_width) if durations else pps
+    else:
+        tail_width = tail_seconds * pps
+
+    blocks: list[tuple[TrackScene, Segment]] = []
+    x = 0.0
+    for scene, seconds in zip(track.scenes, durations, strict=True):
+        block_width = max(minimum, seconds * pps)
+        blocks.append((scene, Segment(scene.start_frame, scene.duration_frames, x, block_width)))
+        x += block_width
+    end_x = x
+    tail = Segment(track.total_frames, tail_frames, end_x, tail_width) if tail_frames else None
+    segments = [segment for _, segment in blocks if segment.frames > 0] + ([tail] if tail else [])
+
+    def x_of(frame: int) -> float:
+        for segment in segments:
+            if segment.start_frame <= frame < segment.start_frame + segment.frames:
+                return segment.x + (frame - segment.start_frame) / segment.frames * segment.width
+        return end_x + tail_width
+
+    spacing = 96.0 if track.ruler == "timecode" else 56.0
+    steps = [s for s in TICK_STEPS if track.ruler == "seconds" or s >= 1]
+    step = next((s for s in steps if s * pps >= spacing), steps[-1])
+    span = track.total_frames + tail_frames
+    ticks: list[tuple[float, str]] = []
+    k = 0
+    while True:
+        frame = seconds_to_frames(k * step, fps)
+        if frame > span:
+            break
+        position = x_of(frame)
+        if not ticks or position - ticks[-1][0] >= spacing:  # a squeezed stretch (the tail) keeps labels apart
+            ticks.append((position, _tick_label(frame, track)))
+        k += 1
+    total_width = end_x + tail_width
+    return TrackLayout(
+        width=max(total_width, 1.0),
+        blocks=tuple(blocks),
+        tail=tail,
+        ticks=tuple(ticks),
+        target_x=x_of(track.target_frames) if track.target_frames < track.total_frames else total_width,
+        end_x=end_x,
+    )
+
+
+# --- drawing ---------------------------------------------------------------------------------------
+
+
+_CSS = """
+.sc-ptrack-scroll { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; }
+.sc-ptrack { position: relative; user-select: none; padding-top: 16px; }
+.sc-ptrack-ruler { position: relative; height: 18px; border-bottom: 1px solid #3a3f4b; }
+.sc-ptick { position: absolute; top: 0; height: 100%; border-left: 1px solid #4a5060; padding-left: 3px;
+  font: 10px/12px ui-monospace, SFMono-Regular, Menlo, monospace; color: #9aa0ac; white-space: nowrap; }
+.sc-ptrack-lane { position: relative; height: 66px; margin-top: 4px; }
+.sc-pscene { position: absolute; top: 0; bottom: 0; display: block; box-sizing: border-box; overflow: hidden;
+  background: #23262e; border: 1px solid #343a46; border-radius: 4px; padding: 3px 6px;
+  color: inherit; text-decoration: none; cursor: pointer; }
+.sc-pscene:hover, .sc-pscene:focus-visible { border-color: var(--sc-accent); background: #282d38; outline: none; }
+.sc-pscene.sc-pscene-empty { border-style: dashed; background: transparent; }
+.sc-pscene.sc-pscene-warn { border-color: #c24a4a; }
+.sc-pscene.sc-pscene-compact { padding: 3px 1px; text-align: center; }
+.sc-pscene-compact .sc-pscene-name { text-overflow: clip; }
+.sc-pscene-name { font-size: 12px; font-weight: 500; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.sc-pscene-meta { font-size: 10px; opacity: .7; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.sc-pscene-warn .sc-pscene-meta b { color: #ff8787; font-weight: 600; }
+.sc-pclips { position: absolute; left: 0; right: 0; bottom: 4px; height: 20px; }
+.sc-pclip { position: absolute; border-radius: 1px; box-shadow: inset -1px 0 0 rgba(0,0,0,.6); opacity: .9; }
+.sc-pclip.sc-pclip-overlap { outline: 1px solid #ff6b6b; outline-offset: 0; z-index: 1; }
+.sc-poverlap { position: absolute; top: -2px; bottom: -2px; z-index: 2; border-left: 1px solid #ff6b6b;
+  border-right: 1px solid #ff6b6b; min-width: 2px;
+  background: repeating-linear-gradient(45deg, rgba(255,107,107,.7) 0 2px, rgba(255,107,107,.15) 2px 5px); }
+.sc-ptail { position: absolute; top: 0; bottom: 0; border: 1px dashed #3a3f4b; border-radius: 4px;
+  display: flex; align-items: center; justify-content: center; font-size: 10px; color: #8a909c; overflow: hidden;
+  white-space: nowrap; }
+.sc-pover { position: absolute; top: 0; height: 18px; background: rgba(250,176,5,.18); pointer-events: none; }
+.sc-ptarget { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px dashed #fab005; z-index: 3;
+  pointer-events: none; }
+.sc-ptarget > div { position: absolute; top: -1px; left: 4px; font-size: 10px; line-height: 12px; color: #fab005;
+  white-space: nowrap; }
+.sc-ptarget.sc-ptarget-end > div { left: auto; right: 4px; }
+.body--light .sc-pscene { background: #ffffff; border-color: #d0d4dc; }
+.body--light .sc-pscene:hover { background: #eef1ff; }
+.body--light .sc-pscene.sc-pscene-empty { background: transparent; }
+.body--light .sc-ptick { color: #5a606c; border-color: #b8bcc6; }
+"""
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
+def _placed(classes: str, **style: str) -> ui.element:
+    """A plain div with its position as inline style (set as a dict: no style-string parsing per element)."""
+    element = ui.element("div").classes(classes)
+    element.style.update({key.replace("_", "-"): value for key, value in style.items()})
+    return element
+
+
+def _clip_bars(scene: TrackScene, fps: float) -> str:
+    """A scene's clip bars and overlap marks as one HTML string: one element per scene instead of one per clip
+    keeps 50 scenes × 20 clips quick to build and to send. Labels are escaped; colours pass the same check the
+    clip service applies, else they are drawn in the default colour."""
+    frames = scene.duration_frames
+    height = (20 - 2 * (scene.lanes - 1)) / scene.lanes
+    parts: list[str] = []
+    for clip in scene.clips:
+        color = clip.color if _COLOR.match(clip.color) else DEFAULT_CLIP_COLOR
+        title = html.escape(f"{clip.label} · {frames_to_seconds(clip.duration_frames, fps):g} s", quote=True)
+        parts.append(
+            f'<div class="sc-pclip{" sc-pclip-overlap" if clip.overlaps else ""}" title="{title}" style="'
+            f"left:{100 * clip.start_frame / frames:.3f}%;width:max(2px,{100 * clip.duration_frames / frames:.3f}%);"
+            f'top:{clip.lane * (height + 2):.1f}px;height:{height:.1f}px;background:{color}"></div>'
+        )
+    for start, end in scene.overlaps:
+        parts.append(
+            f'<div class="sc-poverlap" title="Overlap: {frames_to_seconds(end - start, fps):g} s of shared time" '
+            f'style="left:{100 * start / frames:.3f}%;width:{100 * (end - start) / frames:.3f}%"></div>'
+        )
+    return "".join(parts)
+
+
+class ProjectOverviewTrack:
+    """Draws a ProjectTrack; `show(track)` redraws only this widget (on project_changed or a zoom change)."""
+
+    def __init__(self, track: ProjectTrack) -> None:
+        ui.add_css(_CSS)
+        self.track = track
+        self.zoom = 1.0
+        self.render = ui.refreshable(self._render)
+        self.render()
+
+    def show(self, track: ProjectTrack) -> None:
+        self.track = track
+        self.render.refresh()
+
+    def set_zoom(self, zoom: float) -> None:
+        self.zoom = min(ZOOMS[-1], max(ZOOMS[0], zoom))
+        self.render.refresh()
+
+    def zoom_in(self) -> None:
+        self.set_zoom(next((z for z in ZOOMS if z > self.zoom), ZOOMS[-1]))
+
+    def zoom_out(self) -> None:
+        self.set_zoom(next((z for z in reversed(ZOOMS) if z < self.zoom), ZOOMS[0]))
+
+    def _render(self) -> None:
+        track = self.track
+        if not track.scenes:
+            return
+        layout = layout_track(track, BASE_WIDTH_PX * self.zoom)
+        pct = layout.percent
+        with (
+            ui.element("div").classes("sc-ptrack-scroll w-full").props('data-testid="project-track"'),
+            _placed("sc-ptrack", width="100%", min_width=f"{layout.width:.0f}px"),
+        ):
+            with ui.element("div").classes("sc-ptrack-ruler").props('data-testid="track-ruler"'):
+                if track.total_frames > track.target_frames:
+                    _placed("sc-pover", left=pct(layout.target_x), width=pct(layout.end_x - layout.target_x))
+                for x, label in layout.ticks:
+                    ui.label(label).classes("sc-ptick").style.update({"left": pct(x)})
+            with ui.element("div").classes("sc-ptrack-lane"):
+                for scene, segment in layout.blocks:
+                    self._block(scene, pct(segment.x), pct(segment.width), compact=segment.width < COMPACT_SCENE_PX)
+                if layout.tail is not None:
+                    with _placed("sc-ptail", left=pct(layout.tail.x), width=pct(layout.tail.width)):
+                        ui.label(f"{format_seconds(track.seconds(layout.tail.frames))} to the target").props(
+                            'data-testid="track-remaining"'
+                        )
+            at_end = layout.target_x >= layout.width - 1
+            with _placed("sc-ptarget" + (" sc-ptarget-end" if at_end else ""), left=pct(layout.target_x)):
+                ui.label(f"target {format_seconds(track.seconds(track.target_frames))}").props(
+                    'data-testid="track-target"'
+                )
+        with ui.row().classes("w-full items-center gap-4 text-xs sc-muted"):
+            ui.label("Click a scene to open its timeline.")
+            ui.space()
+            with ui.row().classes("items-center gap-1 no-wrap"):
+                _placed("", width="18px", height="6px", background=DEFAULT_CLIP_COLOR, border_radius="1px")
+                ui.label("clip (in its colour)")
+            with ui.row().classes("items-center gap-1 no-wrap"):
+                _placed("sc-poverlap", position="static", width="18px", height="10px")
+                ui.label("overlap")
+            with ui.row().classes("items-center gap-1 no-wrap"):
+                _placed("", width="0", height="12px", border_left="2px dashed #fab005")
+                ui.label("target duration")
+
+    def _block(self, scene: TrackScene, left: str, width: str, *, compact: bool) -> None:
+        fps = self.track.fps
+        seconds = frames_to_seconds(scene.duration_frames, fps)
+        classes = "sc-pscene"
+        if not scene.clips:
+            classes += " sc-pscene-empty"
+        if scene.overlaps:
+            classes += " sc-pscene-warn"
+        if compact:
+            classes += " sc-pscene-compact"
+        title = f"{scene.position + 1}. {scene.name}\n{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}"
+        if scene.overlaps:
+            title += f" · {_plural(scene.overlap_count, 'overlap')}"
+        title += "\nClick to open the scene's timeline"
+        link = ui.link(target=f"/scenes/{scene.id}").classes(classes)
+        link.style.update({"left": left, "width": f"calc({width} - 2px)"})
+        link.props.update({"title": title, "data-testid": "track-scene", "data-scene-id": str(scene.id)})
+        with link:
+            name = f"{scene.position + 1}" if compact else f"{scene.position + 1} · {scene.name}"
+            ui.label(name).classes("sc-pscene-name").props('data-testid="track-scene-name"')
+            if compact:
+                meta = "<b>⚠</b>" if scene.overlaps else ""
+            else:
+                meta = html.escape(f"{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}"
+                                   if scene.clips else "no clips")
+                meta += f" · <b>⚠ {scene.overlap_count}</b>" if scene.overlaps else ""
+            ui.html(meta, sanitize=False).classes("sc-pscene-meta").props('data-testid="track-scene-meta"')
+            if not scene.clips or not scene.duration_frames:
+                return
+            ui.html(_clip_bars(scene, fps), sanitize=False).classes("sc-pclips")
