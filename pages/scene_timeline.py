@@ -307,8 +307,25 @@ def page(user: User, scene_id: int) -> None:
             tool("zoom_in", "Zoom in (Ctrl+wheel)", lambda: editor.zoom_in(), "zoom-in")
             tool("fit_screen", "Whole scene", lambda: editor.zoom_to_fit(), "zoom-fit")
 
-        editor = TimelineEditor(cards, fps=fps, scene_frames=scene_frames(cards), ruler=settings.ruler,  # type: ignore[arg-type]
-                                snap=settings.snap).classes("w-full")
+        with ui.element("div").classes("w-full") as track_area:
+            editor = TimelineEditor(cards, fps=fps, scene_frames=scene_frames(cards), ruler=settings.ruler,  # type: ignore[arg-type]
+                                    snap=settings.snap).classes("w-full")
+        context_frame = {"frame": 0}
+
+        def paste_here() -> None:
+            editor.set_playhead(context_frame["frame"])
+            paste()
+
+        with track_area, ui.context_menu().props('data-testid="clip-context-menu"'):
+            # Right-click selects the clip under the pointer first (the widget does), so these act on it.
+            for text, action in (("Edit in the inspector", lambda: inspector.refresh()),
+                                 ("Split at the playhead", split), ("Duplicate", duplicate), ("Copy", copy),
+                                 ("Cut", lambda: copy(cut=True)), ("Paste here", paste_here),
+                                 ("Merge selected", merge)):
+                ui.menu_item(text, action).props("dense")
+            ui.separator()
+            ui.menu_item("Delete", delete).props("dense").classes("text-negative")
+        editor.on("context", lambda e: context_frame.update(frame=int(e.args.get("frame") or 0)))
 
         def toolbar_state() -> None:
             undo_button.set_enabled(history.can_undo)

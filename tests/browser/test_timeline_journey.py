@@ -95,3 +95,29 @@ def _wait(check, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
     while not check():
         assert time.monotonic() < deadline, "the timeline edit did not reach the server in time"
         time.sleep(0.1)
+
+
+def test_clip_context_menu_copies_and_pastes_where_clicked(live_server: LiveServer, page: Page) -> None:
+    live_server.create_user(USERNAME, PASSWORD)
+    api = _api(live_server)
+    project = api.post("/projects", json={"name": "Harbour", "fps": 24}).json()
+    scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Dawn"}).json()
+    clip = api.post(f"/scenes/{scene['id']}/clips", json={"start": 0, "duration": 1, "label": "Gull"}).json()
+    sign_in(page, live_server, USERNAME, PASSWORD)
+    page.goto(f"{live_server.url}/scenes/{scene['id']}")
+    wait_ready(page)
+    card = page.locator(f"[data-clip-id='{clip['id']}']")
+    card.click(button="right")
+    menu = page.get_by_role("menu")
+    expect(menu.get_by_text("Copy", exact=True)).to_be_visible()
+    shot(page, "context-menu")
+    menu.get_by_text("Copy", exact=True).click()
+    box = card.bounding_box()
+    assert box is not None
+    # Right-click the empty track 2 s (48 frames) after the clip's start, and paste there.
+    page.mouse.click(box["x"] + 48 * PX_PER_FRAME + 2, box["y"] + box["height"] / 2, button="right")
+    page.get_by_role("menu").get_by_text("Paste here", exact=True).click()
+    _wait(lambda: len(api.get(f"/scenes/{scene['id']}/clips").json()) == 2)
+    starts = sorted(c["start_frame"] for c in api.get(f"/scenes/{scene['id']}/clips").json())
+    assert starts[0] == 0 and 47 <= starts[1] <= 49, starts
+    shot(page, "pasted")
