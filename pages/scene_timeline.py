@@ -7,7 +7,7 @@ from typing import Any
 
 from nicegui import app, ui
 from nicegui.events import GenericEventArguments
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.services import clips, projects, scenes
 from app.services.editor_settings import editor_settings, update_editor_settings
@@ -22,7 +22,7 @@ from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
 from components.timeline import TimelineEditor, format_position
 from data.engine import session_scope
-from data.models import GalleryItem, User
+from data.models import User
 
 MIN_VISIBLE_SECONDS = 10
 
@@ -136,9 +136,7 @@ def page(user: User, scene_id: int) -> None:
             ui.notify("Select two or more adjacent clips to merge (Shift+click).", type="warning")
             return
         with session_scope() as session:
-            results = session.exec(
-                select(GalleryItem).where(GalleryItem.clip_id.in_(ids), GalleryItem.selected == True)  # type: ignore[attr-defined]  # noqa: E712
-            ).all()
+            results = clips.selected_results(session, user, ids)
         if len(results) <= 1:
             edit("Merge clips", lambda s: clips.merge_clips(s, user, ids))
             return

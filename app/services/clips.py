@@ -388,6 +388,16 @@ def move_clips(
     return _scene_clips(session, target.id)  # type: ignore[arg-type]
 
 
+def selected_results(session: Session, actor: User, clip_ids: list[int]) -> list[GalleryItem]:
+    """The chosen result of each of these clips (what a merge must pick one of)."""
+    get_clips(session, actor, clip_ids)
+    return list(
+        session.exec(
+            select(GalleryItem).where(col(GalleryItem.clip_id).in_(clip_ids), GalleryItem.selected == True)  # noqa: E712
+        )
+    )
+
+
 def clip_deletion_summary(session: Session, actor: User, clip_ids: list[int]) -> projects.DeletionSummary:
     """What deleting the clips removes, for the confirmation: "2 clips and 3 generated results and their files"."""
     ids = [clip.id for clip in get_clips(session, actor, clip_ids)]

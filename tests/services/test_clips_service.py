@@ -507,3 +507,18 @@ def test_undo_is_refused_for_another_user_and_after_the_scene_is_gone(timeline, 
     with pytest.raises(NotFound):
         history.undo(db, owner)
     assert not history.can_undo
+
+
+def test_selected_results_lists_each_clips_choice_and_hides_other_users(db, make_user, make_project) -> None:
+    owner, other = make_user("owner"), make_user("other")
+    project = make_project(owner)
+    scene = scenes.create_scene(db, owner, project.id, "S")
+    first = clips.create_clip(db, owner, scene.id, start=0, duration=1)
+    second = clips.create_clip(db, owner, scene.id, start=1, duration=1)
+    for clip, selected in ((first, True), (first, False), (second, True)):
+        db.add(GalleryItem(clip_id=clip.id, project_id=project.id, kind="image", file_path="x.png", selected=selected))
+    db.commit()
+    chosen = clips.selected_results(db, owner, [first.id, second.id])
+    assert sorted(item.clip_id for item in chosen) == sorted([first.id, second.id])
+    with pytest.raises(NotFound):
+        clips.selected_results(db, other, [first.id])
