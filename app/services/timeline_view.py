@@ -1,4 +1,4 @@
-"""The view-model the timeline editor draws: plain dicts, one per clip, built in two queries."""
+"""The view-model the timeline editor draws: plain dicts, one per clip, from one query."""
 
 from __future__ import annotations
 
@@ -6,28 +6,19 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from data.models import Clip, GalleryItem, Scene, User
+from data.models import Clip, Scene, User
 
 from . import scenes
 
 
 def clip_cards(session: Session, actor: User, scene_id: int) -> list[dict[str, Any]]:
-    """What a clip card shows: timing in frames, label, colour, warnings and the chosen result's thumbnail."""
+    """What a clip card shows: timing in frames, label, colour and warnings (thumbnails come with the galleries)."""
     scenes.get_scene(session, actor, scene_id)
     clips = session.exec(
         select(Clip).where(Clip.scene_id == scene_id).order_by(col(Clip.start_frame), col(Clip.id))
     ).all()
-    selected = {
-        item.clip_id: item
-        for item in session.exec(
-            select(GalleryItem).join(Clip, GalleryItem.clip_id == Clip.id).where(
-                Clip.scene_id == scene_id, GalleryItem.selected == True  # noqa: E712
-            )
-        )
-    }
     cards = []
     for clip in clips:
-        item = selected.get(clip.id)
         cards.append(
             {
                 "id": clip.id,
@@ -35,7 +26,8 @@ def clip_cards(session: Session, actor: User, scene_id: int) -> list[dict[str, A
                 "duration_frames": clip.duration_frames,
                 "label": clip.label or f"Clip {clip.id}",
                 "color": clip.color,
-                "thumbnail": f"/media/items/{item.id}/thumbnail" if item and item.thumbnail_path else None,
+                # The authenticated media route for thumbnails arrives with the galleries; until then none.
+                "thumbnail": None,
                 "status": None,
                 "overlap": clip.overlap_allowed,
                 "has_prompts": bool(clip.image_prompt.strip() and clip.video_prompt.strip()),
