@@ -204,27 +204,23 @@ def page(user: User, scene_id: int) -> None:
     def close_gap() -> None:
         edit("Close gap", lambda s: clips.close_gap(s, user, scene_id, editor.playhead_frame))
 
-    def undo() -> None:
+    def step_history(direction: str) -> None:
+        """Undo or redo one edit; an edit that can no longer be applied says why and is dropped."""
         try:
             with watch.mute(), session_scope() as session:
-                label = history.undo(session, user)
+                label = history.undo(session, user) if direction == "undo" else history.redo(session, user)
         except DomainError as error:
             ui.notify(error.message, type="negative")
             label = None
         if label:
-            ui.notify(f"Undid: {label}", position="bottom")
+            ui.notify(f"{'Undid' if direction == 'undo' else 'Redid'}: {label}", position="bottom")
         reload()
 
+    def undo() -> None:
+        step_history("undo")
+
     def redo() -> None:
-        try:
-            with watch.mute(), session_scope() as session:
-                label = history.redo(session, user)
-        except DomainError as error:
-            ui.notify(error.message, type="negative")
-            label = None
-        if label:
-            ui.notify(f"Redid: {label}", position="bottom")
-        reload()
+        step_history("redo")
 
     def set_snap(value: bool) -> None:
         editor.set_snap(value)

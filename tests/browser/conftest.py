@@ -43,7 +43,7 @@ BROWSER_DIR = Path(__file__).resolve().parent
 REQUIRE_BROWSER = os.environ.get("STORYCANVAS_REQUIRE_BROWSER") == "1"
 
 
-def _browser_problem() -> str | None:
+def browser_problem() -> str | None:
     """Why real-browser tests cannot run on this machine, or None when they can."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         return f"real-browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
@@ -59,7 +59,7 @@ def _is_browser_test(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    problem = _browser_problem()
+    problem = browser_problem()
     for item in items:
         if not _is_browser_test(item):
             continue
@@ -83,7 +83,7 @@ def _failed(request: pytest.FixtureRequest) -> bool:
     return any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -188,7 +188,7 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     try:
         problem = None
         for _attempt in range(3):  # the free port can be taken between choosing and binding it
-            port = _free_port()
+            port = free_port()
             log_path = data_dir / f"server-{port}.log"
             server = LiveServer(f"http://127.0.0.1:{port}", data_dir, log_path, env, database_url=database_url)
             request.node._storycanvas_server = server
@@ -254,7 +254,7 @@ def shot(page: Any, name: str) -> Path:
 @pytest.fixture(autouse=True)
 def _browser_available() -> None:
     """First thing in every browser test: without a browser, fail (the test was not skipped: CI)."""
-    problem = _browser_problem()
+    problem = browser_problem()
     if problem:
         pytest.fail(f"{problem} (STORYCANVAS_REQUIRE_BROWSER=1)", pytrace=False)
 

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,9 +29,9 @@ from typing import Any
 import httpx
 import pytest
 
-CHROMIUM = Path(os.environ.get("STORYCANVAS_CHROMIUM", "/usr/bin/chromium"))
+from .conftest import CHROMIUM, REQUIRE_BROWSER, browser_problem, free_port
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-REQUIRE_BROWSER = os.environ.get("STORYCANVAS_REQUIRE_BROWSER") == "1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).resolve().parent / "timeline_harness.py"
 SHOTS = REPO_ROOT / "test-output" / "screenshots" / "test_timeline_component"
@@ -42,28 +41,12 @@ PPF = 4.0
 pytestmark = pytest.mark.browser
 
 
-def _browser_problem() -> str | None:
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        return f"the timeline browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError as error:
-        return f"the timeline browser tests need Playwright (pip install -e '.[test]'): {error}"
-    return None
-
-
 def _require_browser() -> None:
-    problem = _browser_problem()
+    problem = browser_problem()
     if problem:
         if REQUIRE_BROWSER:
             pytest.fail(f"{problem} (STORYCANVAS_REQUIRE_BROWSER=1)", pytrace=False)
         pytest.skip(problem)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +62,7 @@ def harness_url() -> Iterator[str]:
     process: subprocess.Popen[bytes] | None = None
     try:
         for _attempt in range(3):  # the free port may be taken between choosing and binding it
-            port = _free_port()
+            port = free_port()
             url = f"http://127.0.0.1:{port}"
             with log_path.open("wb") as log:
                 process = subprocess.Popen(
