@@ -144,7 +144,7 @@ def _server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
     process.terminate()
@@ -203,7 +203,7 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
             problem = _wait_until_healthy(server)
             if problem is None:
                 break
-            _stop(server.process)
+            stop_process(server.process)
             if "address already in use" not in server.read_log().lower():
                 break
         if problem is not None:
@@ -213,7 +213,7 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         yield server
     finally:
         if server is not None and server.process is not None:
-            _stop(server.process)
+            stop_process(server.process)
             if _failed(request):
                 _keep_log(request, server)
         if database_url:

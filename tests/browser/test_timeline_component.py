@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import CHROMIUM, REQUIRE_BROWSER, browser_problem, free_port
+from .conftest import CHROMIUM, REQUIRE_BROWSER, browser_problem, free_port, stop_process
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -84,13 +84,8 @@ def harness_url() -> Iterator[str]:
             pytest.fail(f"the timeline harness did not start:\n{log_path.read_text(errors='replace')}")
         yield url
     finally:
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        if process is not None:
+            stop_process(process)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
