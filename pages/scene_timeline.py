@@ -9,7 +9,7 @@ from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 from sqlmodel import Session
 
-from app.services import clips, projects, scenes
+from app.services import clips, projects, scenes, timeline_edit
 from app.services.editor_settings import editor_settings, update_editor_settings
 from app.services.errors import DomainError, NotFound
 from app.services.frames import frames_to_seconds, seconds_to_frames
@@ -128,7 +128,7 @@ def page(user: User, scene_id: int) -> None:
         if not chosen:
             ui.notify("Put the playhead inside a clip to split it there.", type="warning")
             return
-        edit("Split clip", lambda s: clips.split_clip(s, user, chosen[0]["id"], at_frame=playhead))
+        edit("Split clip", lambda s: timeline_edit.split_clip(s, user, chosen[0]["id"], at_frame=playhead))
 
     def merge() -> None:
         ids = selected()
@@ -138,7 +138,7 @@ def page(user: User, scene_id: int) -> None:
         with session_scope() as session:
             results = clips.selected_results(session, user, ids)
         if len(results) <= 1:
-            edit("Merge clips", lambda s: clips.merge_clips(s, user, ids))
+            edit("Merge clips", lambda s: timeline_edit.merge_clips(s, user, ids))
             return
         with ui.dialog() as dialog, ui.card().classes("w-[420px]"):
             ui.label("Which chosen result does the merged clip keep?").classes("text-h6")
@@ -148,7 +148,7 @@ def page(user: User, scene_id: int) -> None:
 
             def go() -> None:
                 dialog.close()
-                edit("Merge clips", lambda s: clips.merge_clips(s, user, ids, keep_result_id=choice.value))
+                edit("Merge clips", lambda s: timeline_edit.merge_clips(s, user, ids, keep_result_id=choice.value))
 
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
@@ -174,7 +174,7 @@ def page(user: User, scene_id: int) -> None:
         if not ids:
             return
         with session_scope() as session:
-            app.storage.user["clipboard"] = clips.copy_clips(session, user, ids)
+            app.storage.user["clipboard"] = timeline_edit.copy_clips(session, user, ids)
         if cut:
             edit("Cut clips", lambda s: clips.delete_clips(s, user, ids))
         ui.notify(f"{'Cut' if cut else 'Copied'} {len(ids)} clip{'s' if len(ids) != 1 else ''}", position="bottom")
@@ -185,7 +185,7 @@ def page(user: User, scene_id: int) -> None:
             ui.notify("Nothing to paste: copy clips first (Ctrl+C).", type="warning")
             return
         edit("Paste clips", lambda s: editor.select(
-            [c.id for c in clips.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]))  # type: ignore[misc]
+            [c.id for c in timeline_edit.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]))  # type: ignore[misc]
 
     def duplicate() -> None:
         ids = selected()
@@ -194,15 +194,15 @@ def page(user: User, scene_id: int) -> None:
         chosen = [c for c in editor.clips if c["id"] in ids]
         end = max(c["start_frame"] + c["duration_frames"] for c in chosen)
         with session_scope() as session:
-            payload = clips.copy_clips(session, user, ids)
-        edit("Duplicate clips", lambda s: clips.paste_clips(s, user, scene_id, payload, end, "ripple"))
+            payload = timeline_edit.copy_clips(session, user, ids)
+        edit("Duplicate clips", lambda s: timeline_edit.paste_clips(s, user, scene_id, payload, end, "ripple"))
 
     def insert_gap() -> None:
         frames = seconds_to_frames(gap_seconds.value or 1, fps)
-        edit("Insert gap", lambda s: clips.insert_gap(s, user, scene_id, editor.playhead_frame, frames))
+        edit("Insert gap", lambda s: timeline_edit.insert_gap(s, user, scene_id, editor.playhead_frame, frames))
 
     def close_gap() -> None:
-        edit("Close gap", lambda s: clips.close_gap(s, user, scene_id, editor.playhead_frame))
+        edit("Close gap", lambda s: timeline_edit.close_gap(s, user, scene_id, editor.playhead_frame))
 
     def step_history(direction: str) -> None:
         """Undo or redo one edit; an edit that can no longer be applied says why and is dropped."""

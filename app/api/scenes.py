@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.services import clips, projects, scenes, timeline_analysis
+from app.services import clips, projects, scenes, timeline_analysis, timeline_edit
 from app.services.frames import frames_to_seconds, seconds_to_frames
 from data.models import Clip, Scene
 
@@ -189,14 +189,14 @@ def delete_clip(clip_id: int, user: UserDep, session: SessionDep) -> Response:
 
 @router.post("/clips/{clip_id}/split", response_model=list[ClipPublic])
 def split_clip(clip_id: int, body: SplitRequest, user: UserDep, session: SessionDep) -> list[ClipPublic]:
-    left, right = clips.split_clip(session, user, clip_id, at=body.at)
+    left, right = timeline_edit.split_clip(session, user, clip_id, at=body.at)
     fps = _fps(session, user, left.project_id)
     return [_clip(left, fps), _clip(right, fps)]
 
 
 @router.post("/clips/merge", response_model=ClipPublic)
 def merge_clips(body: MergeRequest, user: UserDep, session: SessionDep) -> ClipPublic:
-    merged = clips.merge_clips(session, user, body.clip_ids, keep_result_id=body.keep_result_id)
+    merged = timeline_edit.merge_clips(session, user, body.clip_ids, keep_result_id=body.keep_result_id)
     return _clip(merged, _fps(session, user, merged.project_id))
 
 

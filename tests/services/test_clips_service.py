@@ -1,7 +1,7 @@
 import pytest
 from sqlmodel import select
 
-from app.services import clips, events, frames, media_store, scenes, timeline_history
+from app.services import clips, events, frames, media_store, scenes, timeline_edit, timeline_history
 from app.services.errors import Invalid, NotFound
 from data.models import Activity, Clip, GalleryItem, GenerationJob
 
@@ -262,7 +262,7 @@ def test_split_is_exact_in_frames_and_results_stay_left(timeline, db, fps, expec
     )
     original = clip.duration_frames
     result = _result(db, clip, "r.png", selected=True)
-    left, right = clips.split_clip(db, owner, clip.id, at=3.3)
+    left, right = timeline_edit.split_clip(db, owner, clip.id, at=3.3)
     assert (left.start_frame, left.duration_frames, right.start_frame, right.duration_frames) == expected
     assert left.duration_frames + right.duration_frames == original
     assert left.id == clip.id and end_frame(left) == right.start_frame
@@ -272,9 +272,9 @@ def test_split_is_exact_in_frames_and_results_stay_left(timeline, db, fps, expec
     for outside in (1.0, 0.5, 6.1, left.start_frame + left.duration_frames):
         with pytest.raises(Invalid) as error:
             if isinstance(outside, int):
-                clips.split_clip(db, owner, left.id, at_frame=outside)
+                timeline_edit.split_clip(db, owner, left.id, at_frame=outside)
             else:
-                clips.split_clip(db, owner, left.id, at=outside)
+                timeline_edit.split_clip(db, owner, left.id, at=outside)
         assert error.value.field == "at"
 
 
@@ -293,7 +293,7 @@ def test_merge_spans_first_start_to_last_end_and_joins_prompts(timeline, db, fps
     r_c = _result(db, c, "c.png", selected=True)
     db.add(GenerationJob(kind="image", project_id=a.project_id, clip_id=c.id, owner_id=owner.id))
     db.commit()
-    merged = clips.merge_clips(db, owner, [c.id, a.id, b.id])
+    merged = timeline_edit.merge_clips(db, owner, [c.id, a.id, b.id])
     assert merged.id == a.id
     assert (merged.start_frame, merged.duration_frames) == (7, 137 - 7)
     assert (merged.image_prompt, merged.video_prompt, merged.notes, merged.label) == (
@@ -318,15 +318,15 @@ def test_merge_keeps_the_chosen_result_and_only_merges_neighbours(timeline, db) 
     other = add(500, 10)
     foreign = _result(db, other, "o.png")
     with pytest.raises(Invalid) as error:
-        clips.merge_clips(db, owner, [a.id, c.id])
+        timeline_edit.merge_clips(db, owner, [a.id, c.id])
     assert "between" in error.value.message
     with pytest.raises(Invalid):
-        clips.merge_clips(db, owner, [a.id])
+        timeline_edit.merge_clips(db, owner, [a.id])
     with pytest.raises(Invalid) as error:
-        clips.merge_clips(db, owner, [a.id, b.id], keep_result_id=foreign.id)
+        timeline_edit.merge_clips(db, owner, [a.id, b.id], keep_result_id=foreign.id)
     assert error.value.field == "keep_result_id"
     assert len(clips.list_clips(db, owner, scene.id)) == 4
-    merged = clips.merge_clips(db, owner, [a.id, b.id], keep_result_id=keep.id)
+    merged = timeline_edit.merge_clips(db, owner, [a.id, b.id], keep_result_id=keep.id)
     db.expire_all()
     selected = db.exec(select(GalleryItem).where(GalleryItem.clip_id == merged.id, GalleryItem.selected)).all()
     assert [item.id for item in selected] == [keep.id]
@@ -340,37 +340,37 @@ def test_insert_gap_moves_later_clips_and_close_gap_takes_it_back(timeline, db) 
     add(10, 20)
     add(30, 10)
     add(50, 10)
-    clips.insert_gap(db, owner, scene.id, at_frame=20, frames=15)  # the clip spanning frame 20 stays
+    timeline_edit.insert_gap(db, owner, scene.id, at_frame=20, frames=15)  # the clip spanning frame 20 stays
     assert _spans(db, owner, scene.id) == [(10, 20), (45, 10), (65, 10)]
-    clips.close_gap(db, owner, scene.id, at_frame=40)
+    timeline_edit.close_gap(db, owner, scene.id, at_frame=40)
     assert _spans(db, owner, scene.id) == [(10, 20), (30, 10), (50, 10)]
-    clips.close_gap(db, owner, scene.id, at_frame=0)  # the gap before the first clip
+    timeline_edit.close_gap(db, owner, scene.id, at_frame=0)  # the gap before the first clip
     assert _spans(db, owner, scene.id) == [(0, 20), (20, 10), (40, 10)]
     for at in (5, 100):  # inside a clip, after the last one
         with pytest.raises(Invalid) as error:
-            clips.close_gap(db, owner, scene.id, at_frame=at)
+            timeline_edit.close_gap(db, owner, scene.id, at_frame=at)
         assert error.value.field == "at_frame"
     with pytest.raises(Invalid):
-        clips.insert_gap(db, owner, scene.id, at_frame=0, frames=0)
+        timeline_edit.insert_gap(db, owner, scene.id, at_frame=0, frames=0)
 
 
 def test_copied_clips_paste_at_the_playhead_keeping_their_spacing(timeline, db, make_project) -> None:
     owner, project, scene, add = timeline()
     a = add(10, 24, image_prompt="sky", label="A", color="#ff0000")
     b = add(58, 12, video_prompt="rain", notes="wet")
-    payload = clips.copy_clips(db, owner, [b.id, a.id])
+    payload = timeline_edit.copy_clips(db, owner, [b.id, a.id])
     assert [(p["offset_frames"], p["duration_frames"], p["label"]) for p in payload] == [(0, 24, "A"), (48, 12, "")]
     other_scene = scenes.create_scene(db, owner, project.id, "Other")
-    pasted = clips.paste_clips(db, owner, other_scene.id, payload, at_frame=100)
+    pasted = timeline_edit.paste_clips(db, owner, other_scene.id, payload, at_frame=100)
     assert [(c.start_frame, c.duration_frames, c.image_prompt, c.video_prompt, c.color, c.notes) for c in pasted] == [
         (100, 24, "sky", "", "#ff0000", ""),
         (148, 12, "", "rain", "#5c7cfa", "wet"),
     ]
-    clips.paste_clips(db, owner, scene.id, payload, at_frame=40, overlap="ripple")  # pushes b by 6 frames
+    timeline_edit.paste_clips(db, owner, scene.id, payload, at_frame=40, overlap="ripple")  # pushes b by 6 frames
     assert _spans(db, owner, scene.id) == [(10, 24), (40, 24), (64, 12), (88, 12)]
     ntsc = make_project(owner, "NTSC", fps=29.97)
     ntsc_scene = scenes.create_scene(db, owner, ntsc.id, "S")
-    converted = clips.paste_clips(db, owner, ntsc_scene.id, payload, at_frame=0)
+    converted = timeline_edit.paste_clips(db, owner, ntsc_scene.id, payload, at_frame=0)
     assert [(c.start_frame, c.duration_frames) for c in converted] == [(0, 30), (60, 15)]  # same seconds
 
 
@@ -404,12 +404,12 @@ def test_another_user_gets_not_found_for_every_clip_operation(timeline, db, make
         lambda: clips.move_clips(db, other, [a.id], 1),
         lambda: clips.delete_clips(db, other, [a.id]),
         lambda: clips.clip_deletion_summary(db, other, [a.id]),
-        lambda: clips.split_clip(db, other, a.id, at_frame=5),
-        lambda: clips.merge_clips(db, other, [a.id, b.id]),
-        lambda: clips.insert_gap(db, other, scene.id, 0, 5),
-        lambda: clips.close_gap(db, other, scene.id, 25),
-        lambda: clips.copy_clips(db, other, [a.id]),
-        lambda: clips.paste_clips(db, other, scene.id, [{"offset": 0, "duration": 1}], 0),
+        lambda: timeline_edit.split_clip(db, other, a.id, at_frame=5),
+        lambda: timeline_edit.merge_clips(db, other, [a.id, b.id]),
+        lambda: timeline_edit.insert_gap(db, other, scene.id, 0, 5),
+        lambda: timeline_edit.close_gap(db, other, scene.id, 25),
+        lambda: timeline_edit.copy_clips(db, other, [a.id]),
+        lambda: timeline_edit.paste_clips(db, other, scene.id, [{"offset": 0, "duration": 1}], 0),
     ]
     for call in calls:
         with pytest.raises(NotFound):
@@ -446,7 +446,7 @@ def test_undo_of_a_split_and_a_ripple_restores_every_frame(timeline, db) -> None
     history = timeline_history.History()
     start = timeline_history.capture(db, [scene.id])
     with history.track(db, [scene.id], "Split"):
-        _, right = clips.split_clip(db, owner, a.id, at_frame=37)
+        _, right = timeline_edit.split_clip(db, owner, a.id, at_frame=37)
     after_split = timeline_history.capture(db, [scene.id])
     with history.track(db, [scene.id], "Lengthen"):
         clips.update_clip(db, owner, a.id, duration_frames=60, overlap="ripple")
@@ -474,7 +474,7 @@ def test_undo_of_a_move_between_scenes_and_a_merge(timeline, db) -> None:
     history.undo(db, owner)
     assert timeline_history.capture(db, both) == start
     with history.track(db, [scene.id], "Merge"):
-        clips.merge_clips(db, owner, [a.id, b.id])
+        timeline_edit.merge_clips(db, owner, [a.id, b.id])
     assert not history.can_redo  # a new edit forgets what could be redone
     history.undo(db, owner)
     assert timeline_history.capture(db, both) == start
