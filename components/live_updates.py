@@ -2,7 +2,8 @@
 
 A drag on the timeline commits several times a second; every open dashboard of that project would
 rebuild its scene list each time. So: only tabs that are connected react, bursts collapse into one
-refresh after a short quiet moment, and the tab that made the edit can skip its own echo.
+refresh after a short quiet moment, and the tab that made the edit skips its own echo (it redraws
+what it changed itself; a late echo could also replace an element under the user's next click).
 """
 
 from __future__ import annotations
@@ -22,15 +23,10 @@ class ProjectWatch:
         self.delay = delay
         self.client = ui.context.client
         self._pending = False
-        self._muted = 0
         events.project_changed.subscribe(self._changed)
 
-    def mute(self) -> _Muted:
-        """`with watch.mute(): edit()` — this tab redraws itself; its own echo is not needed."""
-        return _Muted(self)
-
     def _changed(self, project_id: int) -> None:
-        if self._muted or (self.project_id is not None and project_id != self.project_id):
+        if events.origin_client() is self.client or (self.project_id is not None and project_id != self.project_id):
             return
         if not self.client.has_socket_connection or self._pending:
             return
@@ -46,14 +42,3 @@ class ProjectWatch:
             return
         with self.client:
             self.refresh()
-
-
-class _Muted:
-    def __init__(self, watch: ProjectWatch) -> None:
-        self.watch = watch
-
-    def __enter__(self) -> None:
-        self.watch._muted += 1
-
-    def __exit__(self, *_: object) -> None:
-        self.watch._muted -= 1

@@ -73,10 +73,14 @@ def open_scene_dialog(
 class SceneList:
     """Renders plain elements (no bindings) and rebuilds only itself when the project changes."""
 
-    def __init__(self, user: User, project_id: int, on_open: Callable[[int], None]) -> None:
+    def __init__(
+        self, user: User, project_id: int, on_open: Callable[[int], None], on_change: Callable[[], None] | None = None
+    ) -> None:
+        """on_change redraws whatever else on the page shows the scenes (figures, activity); default: the list."""
         self.user = user
         self.project_id = project_id
         self.on_open = on_open
+        self.on_change = on_change or self.refresh
         self.render = ui.refreshable(self._render)
         self.render()
 
@@ -129,7 +133,7 @@ class SceneList:
                 self._action("add_box", "Add a clip at the first free position", lambda: self._add_clip(summary),
                              "add-clip")
                 self._action("edit", "Rename, describe, estimate", lambda: open_scene_dialog(
-                    self.user, self.project_id, summary, self.refresh), "edit-scene")
+                    self.user, self.project_id, summary, self.on_change), "edit-scene")
                 self._action("content_copy", "Duplicate with its clips", lambda: self._duplicate(summary),
                              "duplicate-scene")
                 self._action("arrow_upward", "Move up", lambda: self._move(summary, -1), "scene-up",
@@ -139,7 +143,7 @@ class SceneList:
                 self._action("delete", "Delete…", lambda: self._delete(summary), "delete-scene", color="red-4")
 
     def _new_scene(self) -> None:
-        open_scene_dialog(self.user, self.project_id, on_saved=self.refresh)
+        open_scene_dialog(self.user, self.project_id, on_saved=self.on_change)
 
     @staticmethod
     def _action(icon: str, tip: str, handler: Callable[[], None], testid: str, *, enabled: bool = True,
@@ -157,7 +161,7 @@ class SceneList:
                 scenes.reorder_scenes(session, self.user, self.project_id, ids)
 
         attempt(run)
-        self.refresh()
+        self.on_change()
 
     def _add_clip(self, summary: SceneSummary) -> None:
         def run() -> bool:
@@ -167,7 +171,7 @@ class SceneList:
 
         if attempt(run):
             success(f"Added a clip to “{summary.name}”")
-            self.refresh()
+            self.on_change()
 
     def _duplicate(self, summary: SceneSummary) -> None:
         def run() -> None:
@@ -175,7 +179,7 @@ class SceneList:
                 scenes.duplicate_scene(session, self.user, summary.id)
 
         attempt(run)
-        self.refresh()
+        self.on_change()
 
     def _move(self, summary: SceneSummary, delta: int) -> None:
         def run() -> None:
@@ -183,7 +187,7 @@ class SceneList:
                 scenes.move_scene(session, self.user, summary.id, delta)
 
         attempt(run)
-        self.refresh()
+        self.on_change()
 
     def _delete(self, summary: SceneSummary) -> None:
         def describe() -> str:
@@ -198,7 +202,7 @@ class SceneList:
             with session_scope() as session:
                 scenes.delete_scene(session, self.user, summary.id)
             success(f"Deleted scene “{summary.name}”")
-            self.refresh()
+            self.on_change()
 
         confirm(f"Delete scene “{summary.name}”?", f"This removes {described}. It cannot be undone.", "Delete",
                 lambda: attempt(run))

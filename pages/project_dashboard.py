@@ -143,7 +143,8 @@ def page(user: User, project_id: int) -> None:
                 return projects.project_stats(session, user, current.id)  # type: ignore[arg-type]
 
         header()
-        scene_list = SceneList(user, project_id, lambda scene_id: ui.navigate.to(f"/scenes/{scene_id}"))
+        scene_list = SceneList(user, project_id, lambda scene_id: ui.navigate.to(f"/scenes/{scene_id}"),
+                               on_change=lambda: changed())
 
         ui.label("Recent activity").classes("text-subtitle1 mt-2")
 

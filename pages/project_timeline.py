@@ -56,7 +56,7 @@ def page(user: User, project_id: int) -> None:
             return
 
         def run() -> None:
-            with session_scope() as session, watch.mute():
+            with session_scope() as session:
                 update_editor_settings(session, user, project_id, ruler=value)
 
         attempt(run)
@@ -102,4 +102,4 @@ def page(user: User, project_id: int) -> None:
 
         panel()
 
-        watch = ProjectWatch(project_id, reload)  # edits elsewhere (another tab, the API) redraw track and analysis
+        ProjectWatch(project_id, reload)  # edits elsewhere (another tab, the API) redraw track and analysis

@@ -61,7 +61,7 @@ def page(user: User, scene_id: int) -> None:
     def edit(label: str, action: Callable[[Session], object]) -> bool:
         """Every timeline edit goes through here: one transaction, one undo step, one redraw."""
         try:
-            with watch.mute(), session_scope() as session, history.track(session, [scene_id], label):
+            with session_scope() as session, history.track(session, [scene_id], label):
                 action(session)
         except DomainError as error:
             ui.notify(error.message, type="negative", position="top", multi_line=True)
@@ -207,7 +207,7 @@ def page(user: User, scene_id: int) -> None:
     def step_history(direction: str) -> None:
         """Undo or redo one edit; an edit that can no longer be applied says why and is dropped."""
         try:
-            with watch.mute(), session_scope() as session:
+            with session_scope() as session:
                 label = history.undo(session, user) if direction == "undo" else history.redo(session, user)
         except DomainError as error:
             ui.notify(error.message, type="negative")
@@ -363,4 +363,4 @@ def page(user: User, scene_id: int) -> None:
         with ui.card().classes("w-full"):
             inspector()
 
-        watch = ProjectWatch(project.id, reload)
+        ProjectWatch(project.id, reload)

@@ -9,19 +9,32 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from nicegui import Event, core
+from nicegui import Client, Event, context, core
+from nicegui.slot import Slot
 
 # Payload: the id of the project that changed.
 project_changed: Event[int] = Event()
 
+_origin: Client | None = None
+
+
+def origin_client() -> Client | None:
+    """The browser tab whose action caused the event being delivered (None: the API, the CLI, a job)."""
+    return _origin
+
 
 def emit(event: Event[Any], *args: Any) -> None:
+    global _origin
     loop = core.loop
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
     if loop is None or running is loop:
-        event.emit(*args)
+        _origin = context.client if Slot.get_stack() else None
+        try:
+            event.emit(*args)
+        finally:
+            _origin = None
     elif loop.is_running():
         loop.call_soon_threadsafe(event.emit, *args)

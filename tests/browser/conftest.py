@@ -263,13 +263,13 @@ def _browser_available() -> None:
 def page(request: pytest.FixtureRequest) -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright
 
-    expect.set_options(timeout=10_000)
+    expect.set_options(timeout=20_000)
     folder = SCREENSHOT_ROOT / _test_dir_name(request)
     shutil.rmtree(folder, ignore_errors=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(25_000)
         browser_page = context.new_page()
         console: list[str] = []
         browser_page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)

@@ -112,11 +112,15 @@ def test_clip_context_menu_copies_and_pastes_where_clicked(live_server: LiveServ
     expect(menu.get_by_text("Copy", exact=True)).to_be_visible()
     shot(page, "context-menu")
     menu.get_by_text("Copy", exact=True).click()
+    expect(page.get_by_text("Copied 1 clip")).to_be_visible()
+    expect(page.get_by_role("menu")).to_be_hidden()  # the first menu has closed before the next opens
     box = card.bounding_box()
     assert box is not None
     # Right-click the empty track 2 s (48 frames) after the clip's start, and paste there.
     page.mouse.click(box["x"] + 48 * PX_PER_FRAME + 2, box["y"] + box["height"] / 2, button="right")
-    page.get_by_role("menu").get_by_text("Paste here", exact=True).click()
+    paste_here = page.get_by_role("menu").get_by_text("Paste here", exact=True)
+    expect(paste_here).to_be_visible()
+    paste_here.click()
     _wait(lambda: len(api.get(f"/scenes/{scene['id']}/clips").json()) == 2)
     starts = sorted(c["start_frame"] for c in api.get(f"/scenes/{scene['id']}/clips").json())
     assert starts[0] == 0 and 47 <= starts[1] <= 49, starts
