@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from nicegui import app, ui
 from nicegui.events import GenericEventArguments
@@ -25,6 +25,7 @@ from data.engine import session_scope
 from data.models import User
 
 MIN_VISIBLE_SECONDS = 10
+T = TypeVar("T")
 
 
 def page(user: User, scene_id: int) -> None:
@@ -57,6 +58,16 @@ def page(user: User, scene_id: int) -> None:
         editor.set_clips(current)
         toolbar_state()
         inspector.refresh()
+
+    def read(query: Callable[[Session], T]) -> T | None:
+        """A read for an action; if what it names is gone meanwhile, say so, redraw, and return None."""
+        try:
+            with session_scope() as session:
+                return query(session)
+        except DomainError as error:
+            ui.notify(error.message, type="negative", position="top")
+            reload()
+            return None
 
     def edit(label: str, action: Callable[[Session], object]) -> bool:
         """Every timeline edit goes through here: one transaction, one undo step, one redraw."""
@@ -135,8 +146,9 @@ def page(user: User, scene_id: int) -> None:
         if len(ids) < 2:
             ui.notify("Select two or more adjacent clips to merge (Shift+click).", type="warning")
             return
-        with session_scope() as session:
-            results = clips.selected_results(session, user, ids)
+        results = read(lambda s: clips.selected_results(s, user, ids))
+        if results is None:
+            return
         if len(results) <= 1:
             edit("Merge clips", lambda s: timeline_edit.merge_clips(s, user, ids))
             return
@@ -159,8 +171,9 @@ def page(user: User, scene_id: int) -> None:
         ids = selected()
         if not ids:
             return
-        with session_scope() as session:
-            summary = clips.clip_deletion_summary(session, user, ids)
+        summary = read(lambda s: clips.clip_deletion_summary(s, user, ids))
+        if summary is None:
+            return
         if summary.gallery_items:  # results cannot come back with undo: say so first
             confirm("Delete clips with results?", f"This removes {summary.describe()}. Undo brings the clips "
                     "back, not their results.", "Delete", lambda: edit("Delete clips",
@@ -173,8 +186,10 @@ def page(user: User, scene_id: int) -> None:
         ids = selected()
         if not ids:
             return
-        with session_scope() as session:
-            app.storage.user["clipboard"] = timeline_edit.copy_clips(session, user, ids)
+        payload = read(lambda s: timeline_edit.copy_clips(s, user, ids))
+        if payload is None:
+            return
+        app.storage.user["clipboard"] = payload
         if cut:
             edit("Cut clips", lambda s: clips.delete_clips(s, user, ids))
         ui.notify(f"{'Cut' if cut else 'Copied'} {len(ids)} clip{'s' if len(ids) != 1 else ''}", position="bottom")
@@ -193,8 +208,9 @@ def page(user: User, scene_id: int) -> None:
             return
         chosen = [c for c in editor.clips if c["id"] in ids]
         end = max(c["start_frame"] + c["duration_frames"] for c in chosen)
-        with session_scope() as session:
-            payload = timeline_edit.copy_clips(session, user, ids)
+        payload = read(lambda s: timeline_edit.copy_clips(s, user, ids))
+        if payload is None:
+            return
         edit("Duplicate clips", lambda s: timeline_edit.paste_clips(s, user, scene_id, payload, end, "ripple"))
 
     def insert_gap() -> None:
