@@ -190,9 +190,9 @@ def page(user: User, scene_id: int) -> None:
         if payload is None:
             return
         app.storage.user["clipboard"] = payload
+        ui.notify(f"Copied {len(ids)} clip{'s' if len(ids) != 1 else ''}", position="bottom")
         if cut:
-            edit("Cut clips", lambda s: clips.delete_clips(s, user, ids))
-        ui.notify(f"{'Cut' if cut else 'Copied'} {len(ids)} clip{'s' if len(ids) != 1 else ''}", position="bottom")
+            delete()  # the same confirmation as Delete when results would go with the clips
 
     def paste() -> None:
         payload = app.storage.user.get("clipboard")

@@ -40,3 +40,26 @@ async def test_other_scene_navigation_and_inspector_hint(user: User, sign_in, ma
     await user.open(f"/scenes/{first.id}")
     await user.should_see("One")
     await user.should_see("Select a clip to edit")
+
+
+async def test_cutting_a_clip_with_results_asks_first_and_keeps_it_until_confirmed(
+    user: User, sign_in, make_project, db
+) -> None:
+    from components.timeline import TimelineEditor
+    from data.models import GalleryItem
+
+    from .conftest import click_menu_item
+
+    account = await sign_in(user)
+    project = make_project(account, "Moonrise")
+    scene = scenes.create_scene(db, account, project.id, "Harbour")
+    clip = clips.create_clip(db, account, scene.id, label="Keeper")
+    db.add(GalleryItem(clip_id=clip.id, project_id=project.id, kind="image", file_path="keeper.png", selected=True))
+    db.commit()
+    await user.open(f"/scenes/{scene.id}")
+    editor = next(iter(user.find(kind=TimelineEditor).elements))
+    editor.select([clip.id])
+    click_menu_item(user, "Cut")
+    await user.should_see("Delete clips with results?")
+    db.expire_all()
+    assert db.get(Clip, clip.id) is not None
