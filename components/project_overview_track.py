@@ -1,9 +1,8 @@
 """The whole-project timeline: every scene end to end on one track, its clips as thin bars, a ruler and the target.
 
-Three parts, each usable alone:
+The view-model comes from ``app.services.project_track.project_track`` (scene summaries plus one query of the
+project's clip timings). Here:
 
-- ``project_track(session, actor, project_id)`` builds the view-model: ``scene_summaries`` plus ONE query of
-  the project's clip timings (no prompts, no results), so it costs the same five queries for 3 scenes or 50×20.
 - ``layout_track(track, width)`` is pure arithmetic: where each scene block, ruler tick and the target marker go.
   Blocks are proportional to their duration with a minimum width, so the ruler is piecewise linear: each tick is
   placed inside the block whose time it marks.
@@ -17,20 +16,15 @@ from __future__ import annotations
 import html
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nicegui import ui
-from sqlmodel import Session, col, select
 
-from app.services import projects
-from app.services.editor_settings import editor_settings
-from app.services.frames import frames_to_seconds, seconds_to_frames, supports_drop_frame, timecode
-from app.services.scene_overview import scene_summaries
-from data.models import Clip, User
+from app.services.frames import frames_to_seconds, seconds_to_frames, timecode
+from app.services.project_track import ProjectTrack, TrackScene
 
 from .scene_list import format_seconds
 
-MAX_LANES = 3  # overlapping clips stack in up to three thin lanes; more share the last one
 BASE_WIDTH_PX = 900.0  # the track's least width at zoom 1 (fits a 1024 px window); wider pages stretch it
 MIN_SCENE_PX = 64.0  # room for "12 · Harbo…" and its duration
 TIGHT_SCENE_PX = 22.0  # the least a scene gets when there are many: its number and its clip bars
@@ -41,138 +35,6 @@ TICK_STEPS = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200
 DEFAULT_CLIP_COLOR = "#5c7cfa"
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 ZOOMS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
-
-
-# --- view-model ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrackClip:
-    id: int
-    start_frame: int  # from the scene's start
-    duration_frames: int
-    color: str
-    label: str
-    lane: int
-    overlaps: bool
-
-
-@dataclass(frozen=True)
-class TrackScene:
-    id: int
-    position: int
-    name: str
-    start_frame: int  # from the project's start: the scenes before it, end to end
-    duration_frames: int
-    clips: tuple[TrackClip, ...]
-    overlaps: tuple[tuple[int, int], ...]  # (start, end) frames within the scene where two clips share time
-    lanes: int
-
-    @property
-    def overlap_count(self) -> int:
-        return len(self.overlaps)
-
-
-@dataclass(frozen=True)
-class ProjectTrack:
-    project_id: int
-    fps: float
-    ruler: str
-    drop_frame: bool
-    total_frames: int
-    target_frames: int
-    scenes: tuple[TrackScene, ...]
-    clip_scene_ids: dict[int, int] = field(default_factory=dict)  # clip id → scene id, for links to scenes
-
-    @property
-    def clip_count(self) -> int:
-        return len(self.clip_scene_ids)
-
-    def seconds(self, frames: int) -> float:
-        return frames_to_seconds(frames, self.fps)
-
-
-def _lanes(spans: list[tuple[int, int, int]]) -> tuple[dict[int, int], int]:
-    """Greedy interval packing: a clip goes to the first lane free at its start (spans sorted by start)."""
-    lane_ends: list[int] = []
-    lanes: dict[int, int] = {}
-    for clip_id, start, end in spans:
-        for index, lane_end in enumerate(lane_ends):
-            if lane_end <= start:
-                lane_ends[index] = end
-                lanes[clip_id] = index
-                break
-        else:
-            if len(lane_ends) < MAX_LANES:
-                lane_ends.append(end)
-                lanes[clip_id] = len(lane_ends) - 1
-            else:
-                lanes[clip_id] = MAX_LANES - 1
-                lane_ends[-1] = max(lane_ends[-1], end)
-    return lanes, max(1, len(lane_ends))
-
-
-def _overlaps(spans: list[tuple[int, int, int]]) -> tuple[set[int], list[tuple[int, int]]]:
-    """The clips that share time with another, and the shared stretches merged (spans sorted by start)."""
-    flagged: set[int] = set()
-    shared: list[tuple[int, int]] = []
-    for index, (first_id, first_start, first_end) in enumerate(spans):
-        for second_id, second_start, second_end in spans[index + 1 :]:
-            if second_start >= first_end:
-                break
-            flagged.update((first_id, second_id))
-            shared.append((max(first_start, second_start), min(first_end, second_end)))
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(shared):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return flagged, merged
-
-
-def project_track(session: Session, actor: User, project_id: int) -> ProjectTrack:
-    """The project's scenes in order, end to end, with their clips' timings; NotFound for another user's project."""
-    project = projects.get_project(session, actor, project_id)
-    settings = editor_settings(project)
-    summaries = scene_summaries(session, actor, project_id)
-    rows = session.exec(
-        select(Clip.id, Clip.scene_id, Clip.start_frame, Clip.duration_frames, Clip.color, Clip.label)
-        .where(Clip.project_id == project_id)
-        .order_by(col(Clip.scene_id), col(Clip.start_frame), col(Clip.id))
-    ).all()
-    by_scene: dict[int, list[tuple[int, int, int, str, str]]] = {}
-    for clip_id, scene_id, start, duration, color, label in rows:
-        by_scene.setdefault(scene_id, []).append((clip_id, start, duration, color, label))
-
-    scenes: list[TrackScene] = []
-    clip_scene_ids: dict[int, int] = {}
-    offset = 0
-    for summary in summaries:
-        entries = by_scene.get(summary.id, [])
-        spans = [(clip_id, start, start + duration) for clip_id, start, duration, _, _ in entries]
-        lanes, lane_count = _lanes(spans)
-        flagged, shared = _overlaps(spans)
-        clips = tuple(
-            TrackClip(clip_id, start, duration, color, label or f"Clip {clip_id}", lanes[clip_id], clip_id in flagged)
-            for clip_id, start, duration, color, label in entries
-        )
-        clip_scene_ids.update({clip.id: summary.id for clip in clips})
-        scenes.append(
-            TrackScene(summary.id, summary.position, summary.name, offset, summary.duration_frames, clips,
-                       tuple(shared), lane_count)
-        )
-        offset += summary.duration_frames
-    return ProjectTrack(
-        project_id=project_id,
-        fps=project.fps,
-        ruler=settings.ruler,
-        drop_frame=settings.drop_frame and supports_drop_frame(project.fps),
-        total_frames=offset,
-        target_frames=seconds_to_frames(project.target_duration, project.fps),
-        scenes=tuple(scenes),
-        clip_scene_ids=clip_scene_ids,
-    )
 
 
 # --- layout ----------------------------------------------------------------------------------------
@@ -453,8 +315,9 @@ class ProjectOverviewTrack:
             if compact:
                 meta = "<b>⚠</b>" if scene.overlaps else ""
             else:
-                meta = html.escape(f"{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}"
-                                   if scene.clips else "no clips")
+                meta = html.escape(
+                    f"{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}" if scene.clips else "no clips"
+                )
                 meta += f" · <b>⚠ {scene.overlap_count}</b>" if scene.overlaps else ""
             ui.html(meta, sanitize=False).classes("sc-pscene-meta").props('data-testid="track-scene-meta"')
             if not scene.clips or not scene.duration_frames:

@@ -9,12 +9,13 @@ from nicegui import ui
 from app.services import projects
 from app.services.editor_settings import update_editor_settings
 from app.services.errors import NotFound
+from app.services.project_track import ProjectTrack, project_track
 from app.services.timeline_analysis import analyse_project
 from components.analysis_panel import analysis_panel
 from components.feedback import attempt
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
-from components.project_overview_track import ProjectOverviewTrack, ProjectTrack, project_track
+from components.project_overview_track import ProjectOverviewTrack
 from components.scene_list import format_seconds
 from data.engine import session_scope
 from data.models import User
@@ -78,9 +79,11 @@ def page(user: User, project_id: int) -> None:
             summary()
             ui.space()
             ui.label("Ruler").classes("sc-muted text-xs")
-            ruler = ui.select(RULER_CHOICES, value=track.ruler, on_change=lambda e: set_ruler(e.value)).props(
-                'dense options-dense borderless data-testid="ruler-units"'
-            ).classes("w-28")
+            ruler = (
+                ui.select(RULER_CHOICES, value=track.ruler, on_change=lambda e: set_ruler(e.value))
+                .props('dense options-dense borderless data-testid="ruler-units"')
+                .classes("w-28")
+            )
             ui.button(icon="zoom_out", on_click=lambda: overview.zoom_out()).props(
                 'flat dense size=sm aria-label="Zoom out"'
             ).tooltip("Zoom out")
