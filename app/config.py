@@ -7,6 +7,7 @@ test's temporary folder holds the whole state of an installation.
 from __future__ import annotations
 
 import secrets
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,22 @@ class Settings(BaseSettings):
     access_token_minutes: int = 30
     refresh_token_days: int = 14
     login_failures_before_delay: int = 3
+    # The generation queue (see README, "Generation queue").
+    dispatch_tick_seconds: float = 0.5
+    retry_base_seconds: float = 5.0
+    retry_cap_seconds: float = 300.0
+    job_max_attempts: int = 3
+    stall_timeout_seconds: float = 300.0
+    health_interval_seconds: float = 30.0
+    catalog_interval_seconds: float = 1800.0
+    lease_seconds: float = 30.0
+    worker_id: str | None = None
+    runpod_api_base: str = "https://api.runpod.ai/v2"
+
+    @property
+    def resolved_worker_id(self) -> str:
+        """Stable across restarts of one installation, so a restarted app takes back its own jobs at once."""
+        return self.worker_id or f"{socket.gethostname()}:{self.port}"
 
     @property
     def media_dir(self) -> Path:

@@ -33,6 +33,15 @@ def apply_theme(theme: str = "dark") -> ui.dark_mode:
     return ui.dark_mode(value=theme != "light")
 
 
+# Studio-wide pages, reachable from every page's header.
+NAVIGATION = [
+    ("Projects", "/projects", "movie"),
+    ("Queue", "/queue", "queue"),
+    ("Servers", "/servers", "dns"),
+    ("Workflows", "/workflows", "account_tree"),
+]
+
+
 class FrameTitle:
     """The frame's title in the header and the browser tab, kept in step when what it names is renamed."""
 
@@ -72,6 +81,10 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
         ui.label("/").classes("text-white sc-muted")
         title_label = ui.label(title).classes("text-white").props('data-testid="page-title"')
         ui.space()
+        for label, target, icon in NAVIGATION:
+            ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
+                f'flat dense no-caps color=white size=sm data-testid="nav-{label.lower()}"'
+            )
         ui.button(icon="contrast", on_click=toggle_theme).props(
             'flat dense round color=white aria-label="Toggle dark or light theme"'
         ).tooltip("Dark / light")

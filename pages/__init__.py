@@ -37,7 +37,18 @@ def protected(path: str, builder: Callable[..., object]) -> None:
 
 
 def register() -> None:
-    from . import account, login, project_dashboard, project_settings, project_timeline, projects, scene_timeline
+    from . import (
+        account,
+        login,
+        project_dashboard,
+        project_settings,
+        project_timeline,
+        projects,
+        queue,
+        scene_timeline,
+        servers,
+        workflows,
+    )
 
     login.register()
     protected("/", projects.index)
@@ -47,3 +58,6 @@ def register() -> None:
     protected("/projects/{project_id}/settings", project_settings.page)
     protected("/scenes/{scene_id}", scene_timeline.page)
     protected("/account", account.page)
+    protected("/servers", servers.page)
+    protected("/queue", queue.page)
+    protected("/workflows", workflows.page)

@@ -110,7 +110,8 @@ def _clean_state() -> Iterator[None]:
             connection.execute(table.delete())
     shutil.rmtree(_DATA_DIR / "media", ignore_errors=True)
     login_throttle.reset()
-    events.project_changed.callbacks.clear()
+    for event in (events.project_changed, events.servers_changed, events.jobs_changed, events.job_progress):
+        event.callbacks.clear()
 
 
 @pytest.fixture

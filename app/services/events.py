@@ -14,6 +14,12 @@ from nicegui.slot import Slot
 
 # Payload: the id of the project that changed.
 project_changed: Event[int] = Event()
+# Payload: the id of the server whose settings, health or catalog changed.
+servers_changed: Event[int] = Event()
+# Payload: the id of the project whose jobs were created, changed status or were removed.
+jobs_changed: Event[int] = Event()
+# Payload: the id of a running job with new progress, node or preview (frequent; keep handlers cheap).
+job_progress: Event[int] = Event()
 
 _origin: Client | None = None
 

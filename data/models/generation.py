@@ -36,6 +36,8 @@ class ComfyServer(SQLModel, table=True):
     last_checked_at: datetime | None = None
     last_checkpoint: str | None = Field(default=None, max_length=500)
     catalog_refreshed_at: datetime | None = None
+    # Node class names from /object_info: which workflows (e.g. face swap) this server can run.
+    node_types: list[str] = Field(default_factory=list, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -135,6 +137,15 @@ class GenerationJob(SQLModel, table=True):
     next_attempt_at: datetime | None = None
     server_id: int | None = Field(default=None, foreign_key="comfy_servers.id", ondelete="SET NULL")
     remote_prompt_id: str | None = Field(default=None, max_length=64, unique=True)
+    # Routing: the checkpoint (affinity) and every model file / node class the graph needs.
+    checkpoint: str | None = Field(default=None, max_length=500)
+    required_models: list[dict[str, str]] = Field(default_factory=list, sa_column=json_column())
+    required_nodes: list[str] = Field(default_factory=list, sa_column=json_column())
+    # Which app process follows the job, and until when its claim holds without renewal.
+    claimed_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = None
+    cancel_requested: bool = Field(default=False)
+    last_message_at: datetime | None = None
     progress: float = Field(default=0.0)
     current_node: str | None = Field(default=None, max_length=200)
     preview_path: str | None = Field(default=None, max_length=1000)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ._common import json_column, utcnow
@@ -168,6 +168,8 @@ class GalleryItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_gallery_items_clip_kind_created", "clip_id", "kind", "created_at"),
         Index("ix_gallery_items_clip_selected", "clip_id", "selected"),
+        # A replayed or re-reconciled result is never stored twice for one clip.
+        UniqueConstraint("clip_id", "content_hash", name="uq_gallery_items_clip_hash"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -181,6 +183,7 @@ class GalleryItem(SQLModel, table=True):
     height: int | None = None
     duration: float | None = None
     params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    content_hash: str | None = Field(default=None, max_length=64)
     selected: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
 

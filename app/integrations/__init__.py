@@ -1,0 +1,1 @@
+"""Clients for the peers StoryCanvas talks to: ComfyUI servers and RunPod serverless endpoints."""
