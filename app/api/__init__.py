@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.services.errors import DomainError, Unauthorized
 
-from . import auth, projects, scenes
+from . import auth, gallery, jobs, projects, scenes, servers, workflows
 
 API_PREFIX = "/api/v1"
 
@@ -17,6 +17,10 @@ def build_router() -> APIRouter:
     router.include_router(auth.router)
     router.include_router(projects.router)
     router.include_router(scenes.router)
+    router.include_router(servers.router)
+    router.include_router(workflows.router)
+    router.include_router(jobs.router)
+    router.include_router(gallery.router)
     return router
 
 

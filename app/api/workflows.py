@@ -1,0 +1,7 @@
+"""REST routes for workflows; every route goes through its service's permission check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["workflows"])
