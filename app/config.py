@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     login_failures_before_delay: int = 3
     # The generation queue (see README, "Generation queue").
+    # Off in the simulated-UI tests, which make job rows by hand; dispatcher tests run their own.
+    run_dispatcher: bool = True
     dispatch_tick_seconds: float = 0.5
     retry_base_seconds: float = 5.0
     retry_cap_seconds: float = 300.0

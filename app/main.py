@@ -13,7 +13,7 @@ from nicegui import app, ui
 from app import api
 from app.config import get_settings
 from app.dispatch import scheduler
-from app.services import users
+from app.services import users, workflows
 from data import migrate
 from data.engine import dispose_engine, session_scope
 
@@ -25,6 +25,8 @@ _served_port: int | None = None
 
 def on_startup() -> None:
     migrate.upgrade()
+    with session_scope() as session:
+        workflows.ensure_builtin_workflows(session)
     scheduler.start()
     with session_scope() as session:
         if users.count_users(session) == 0:
@@ -36,8 +38,8 @@ def on_startup() -> None:
             )
 
 
-def on_shutdown() -> None:
-    scheduler.stop()
+async def on_shutdown() -> None:
+    await scheduler.stop()
     dispose_engine()
 
 

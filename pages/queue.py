@@ -2,12 +2,317 @@
 
 from __future__ import annotations
 
-from nicegui import ui
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
 
+from nicegui import background_tasks, ui
+from sqlmodel import Session
+
+from app.services import events, jobs, projects
+from app.services.errors import DomainError
+from components.confirm import confirm
+from components.feedback import attempt, success
 from components.frame import frame
-from data.models import User
+from components.job_details import open_job_details
+from components.job_format import STATUS_COLORS, STATUS_LABELS
+from components.job_list import JobActions, JobList
+from data.engine import session_scope
+from data.models import JOB_STATUSES, GenerationJob, User
+
+T = TypeVar("T")
+
+LIMIT = 500
+REFRESH_DELAY = 0.3  # bursts of jobs_changed collapse into one refresh at most ~3 times a second
+PROGRESS_DELAY = 0.15
+EMPTY = "No generation jobs yet. Open a clip and press Generate, or use Generate all on a scene."
 
 
-def page(user: User) -> None:
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+class QueueBoard:
+    """The filters, the bulk actions and the list, kept up to date by job events."""
+
+    def __init__(
+        self, user: User, status: str | None, project_id: int | None, clip_id: int | None, server_id: int | None
+    ) -> None:
+        self.user = user
+        self.status = status if status in JOB_STATUSES else None
+        self.project_id, self.clip_id, self.server_id = project_id, clip_id, server_id
+        self.client = ui.context.client
+        self._refresh_pending = False
+        self._progress_pending: set[int] = set()
+        self.chips: dict[str | None, ui.chip] = {}
+        self._visible: dict[int, bool] = {}  # project id → may this user see it (asked once)
+        self._build()
+        self.refresh()
+        events.jobs_changed.subscribe(self._jobs_changed)
+        events.job_progress.subscribe(self._job_progress)
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        with session_scope() as session:
+            project_options = {
+                p.id: p.name for p in projects.list_projects(session, self.user, sort="name", archived="all")
+            }
+            server_options = jobs.server_names(session)
+        with ui.row().classes("w-full items-center gap-2"):
+            for status in (None, *JOB_STATUSES):
+                self.chips[status] = (
+                    ui.chip(on_click=lambda s=status: self._set_status(s))
+                    .props(f'dense square clickable data-testid="status-chip-{status or "all"}"')
+                    .classes("text-xs")
+                )
+            ui.space()
+            ui.button("Retry failed", icon="replay", on_click=self._retry_failed).props(
+                'flat dense no-caps data-testid="retry-failed"'
+            )
+            ui.button("Clear completed", icon="clear_all", on_click=self._clear_completed).props(
+                'flat dense no-caps data-testid="clear-completed"'
+            )
+            ui.button("Cancel all", icon="cancel", on_click=self._cancel_all).props(
+                'flat dense no-caps color=negative data-testid="cancel-all"'
+            )
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.select(
+                {0: "All projects", **project_options},
+                value=self.project_id if self.project_id in project_options else 0,
+                label="Project",
+                on_change=lambda e: self._set_filter(project_id=e.value or None),
+            ).props('dense outlined options-dense data-testid="project-filter"').classes("w-56")
+            ui.number(
+                "Clip id",
+                value=self.clip_id,
+                min=1,
+                format="%d",
+                on_change=lambda e: self._set_filter(clip_id=int(e.value) if e.value else None),
+            ).props('dense outlined clearable debounce=400 data-testid="clip-filter"').classes("w-32")
+            ui.select(
+                {0: "All servers", **server_options},
+                value=self.server_id if self.server_id in server_options else 0,
+                label="Server",
+                on_change=lambda e: self._set_filter(server_id=e.value or None),
+            ).props('dense outlined options-dense data-testid="server-filter"').classes("w-48")
+            ui.space()
+            self.summary = ui.label("").classes("sc-muted text-xs").props('data-testid="queue-summary"')
+        self.empty = ui.column().classes("sc-empty w-full items-center py-12 gap-2")
+        with self.empty:
+            ui.icon("queue", size="40px").classes("sc-muted")
+            self.empty_text = ui.label(EMPTY).props('data-testid="queue-empty"')
+        self.list = JobList(JobActions(self._cancel, self._retry, self._details, self._delete))
+
+    # --- filters and refresh ----------------------------------------------------------------------
+
+    def _set_status(self, status: str | None) -> None:
+        self.status = None if status == self.status else status
+        self.refresh()
+
+    def _set_filter(self, **changes: int | None) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.refresh()
+
+    @property
+    def _filtered(self) -> bool:
+        return any(v is not None for v in (self.status, self.project_id, self.clip_id, self.server_id))
+
+    def refresh(self) -> None:
+        try:
+            with session_scope() as session:
+                filters = {"project_id": self.project_id, "clip_id": self.clip_id, "server_id": self.server_id}
+                views = jobs.list_jobs(session, self.user, status=self.status, limit=LIMIT, **filters)  # type: ignore[arg-type]
+                counts = jobs.status_counts(session, self.user, **filters)  # type: ignore[arg-type]
+        except DomainError as error:  # e.g. the filtered project was deleted meanwhile
+            ui.notify(error.message, type="negative", position="top")
+            if self._filtered:
+                self.status = self.project_id = self.clip_id = self.server_id = None
+                self.refresh()
+            return
+        total = sum(counts.values())
+        for status, chip in self.chips.items():
+            count = total if status is None else counts[status]
+            chip.set_text(f"{'All' if status is None else STATUS_LABELS[status]} {count:,}")
+            if status == self.status:
+                chip.props(f"color={STATUS_COLORS.get(status or '', 'primary')}", remove="outline")
+            else:
+                chip.props("color=grey-8 outline")
+        shown = counts[self.status] if self.status else total
+        if shown > len(views):
+            self.summary.set_text(f"Showing {len(views):,} of {shown:,} jobs: filter to see the others")
+        else:
+            self.summary.set_text(_plural(shown, "job"))
+        self.empty.set_visibility(not views)
+        self.empty_text.set_text("No jobs match these filters." if self._filtered else EMPTY)
+        self.list.show(views)
+
+    # --- live updates -----------------------------------------------------------------------------
+
+    def _jobs_changed(self, project_id: int) -> None:
+        """Our projects' jobs changed, or anyone's did while we show queued jobs (their places move)."""
+        if self.project_id is not None and project_id != self.project_id:
+            return
+        if self._sees(project_id) or any(row.view.status == "queued" for row in self.list.rows.values()):
+            self._schedule_refresh()
+
+    def _sees(self, project_id: int) -> bool:
+        if self.user.is_admin:
+            return True
+        if project_id not in self._visible:
+            with session_scope() as session:
+                try:
+                    projects.get_project(session, self.user, project_id)
+                    self._visible[project_id] = True
+                except DomainError:
+                    self._visible[project_id] = False
+        return self._visible[project_id]
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_pending or self.client.is_deleted:
+            return
+        self._refresh_pending = True
+        background_tasks.create(self._refresh_later(), name="queue refresh")
+
+    async def _refresh_later(self) -> None:
+        await asyncio.sleep(REFRESH_DELAY)
+        self._refresh_pending = False
+        if self.client.is_deleted:
+            return
+        with self.client:
+            self.refresh()
+
+    def _job_progress(self, job_id: int) -> None:
+        if job_id not in self.list.rows or self.client.is_deleted:
+            return
+        if not self._progress_pending:
+            background_tasks.create(self._progress_later(), name="queue progress")
+        self._progress_pending.add(job_id)
+
+    async def _progress_later(self) -> None:
+        await asyncio.sleep(PROGRESS_DELAY)
+        pending, self._progress_pending = self._progress_pending, set()
+        if self.client.is_deleted:
+            return
+        stale = False
+        with self.client, session_scope() as session:
+            for job_id in pending:
+                try:
+                    job = jobs.get_job(session, self.user, job_id)
+                except DomainError:
+                    stale = True
+                    continue
+                stale |= not self.list.progress(job, jobs.preview_file(job) is not None)
+        if stale:
+            self._schedule_refresh()
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def _run(self, action: Callable[[Session], T], message: Callable[[T], str] | None = None) -> T | None:
+        """A service call in its own session; errors become a notification, and the list is redrawn either way."""
+
+        def run() -> T:
+            with session_scope() as session:
+                return action(session)
+
+        result = attempt(run)
+        if result is not None and message:
+            success(message(result))
+        self.refresh()
+        return result
+
+    def _cancel(self, job_id: int) -> None:
+        def said(job: GenerationJob) -> str:
+            return f"Cancelled job {job_id}" if job.status == "cancelled" else f"Stopping job {job_id} on its server…"
+
+        self._run(lambda s: jobs.cancel_job(s, self.user, job_id), said)
+
+    def _retry(self, job_id: int) -> None:
+        self._run(lambda s: jobs.retry_job(s, self.user, job_id), lambda _: f"Job {job_id} is back in the queue")
+
+    def _details(self, job_id: int) -> None:
+        open_job_details(self.user, job_id)
+
+    def _delete(self, job_id: int) -> None:
+        confirm(
+            f"Delete job {job_id}?",
+            "The job leaves the queue. What it made stays in the clip's results.",
+            "Delete",
+            lambda: self._run(
+                lambda s: jobs.delete_job(s, self.user, job_id) or True, lambda _: f"Deleted job {job_id}"
+            ),
+        )
+
+    def _scope(self) -> str:
+        if self.project_id is None:
+            return ""
+        with session_scope() as session:
+            name = attempt(lambda: projects.get_project(session, self.user, self.project_id).name)  # type: ignore[arg-type]
+        return f" in “{name}”" if name else ""
+
+    def _cancel_all(self) -> None:
+        def count() -> tuple[int, int]:
+            with session_scope() as session:
+                return jobs.count_cancellable(session, self.user, project_id=self.project_id)
+
+        counted = attempt(count)
+        if counted is None:
+            return
+        queued, active = counted
+        if not queued + active:
+            ui.notify("Nothing to cancel: no job is queued or running.", position="top")
+            return
+        parts = []
+        if queued:
+            parts.append(f"{_plural(queued, 'queued job')} {'is' if queued == 1 else 'are'} cancelled now.")
+        if active:
+            verb = "stops on its server" if active == 1 else "stop on their servers"
+            parts.append(f"{_plural(active, 'running job')} {verb}.")
+        confirm(
+            f"Cancel {_plural(queued + active, 'job')}{self._scope()}?",
+            "\n".join(parts),
+            "Cancel jobs",
+            lambda: self._run(
+                lambda s: jobs.cancel_all(s, self.user, project_id=self.project_id),
+                lambda n: f"Cancelled {_plural(n, 'job')}",
+            ),
+        )
+
+    def _retry_failed(self) -> None:
+        result = self._run(lambda s: jobs.retry_failed(s, self.user, project_id=self.project_id))
+        if result == 0:
+            ui.notify("No failed jobs to retry.", position="top")
+        elif result:
+            success(f"{_plural(result, 'failed job')} back in the queue")
+
+    def _clear_completed(self) -> None:
+        def count() -> int:
+            with session_scope() as session:
+                return jobs.status_counts(session, self.user, project_id=self.project_id)["completed"]
+
+        completed = attempt(count)
+        if not completed:
+            if completed == 0:
+                ui.notify("No completed jobs to clear.", position="top")
+            return
+        confirm(
+            f"Clear {_plural(completed, 'completed job')}{self._scope()}?",
+            "They leave the queue. Their results stay in the clips' galleries.",
+            "Clear",
+            lambda: self._run(
+                lambda s: jobs.clear_completed(s, self.user, project_id=self.project_id),
+                lambda n: f"Cleared {_plural(n, 'completed job')}",
+            ),
+        )
+
+
+def page(
+    user: User,
+    status: str | None = None,
+    project_id: int | None = None,
+    clip_id: int | None = None,
+    server_id: int | None = None,
+) -> None:
     with frame("Queue", user):
-        ui.label("Coming soon")
+        QueueBoard(user, status, project_id, clip_id, server_id)

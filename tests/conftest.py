@@ -21,6 +21,8 @@ import pytest
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="storycanvas-test-"))
 os.environ["STORYCANVAS_DATA_DIR"] = str(_DATA_DIR)
 os.environ["STORYCANVAS_SECRET_KEY"] = "test-secret-key-not-for-production"
+# The simulated UI makes job and server rows by hand; tests of the dispatcher start their own.
+os.environ["STORYCANVAS_RUN_DISPATCHER"] = "0"
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("STORYCANVAS_DATABASE_URL", None)
 

@@ -1,7 +1,53 @@
-"""REST routes for gallery; every route goes through its service's permission check."""
+"""Results of clips over REST: list, select, delete, and the files themselves."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import FileResponse
+
+from app.services import gallery
+from app.services.errors import NotFound
+from app.services.scenes import media_path
+
+from .deps import SessionDep, UserDep, ViewerDep
 
 router = APIRouter(tags=["gallery"])
+
+
+@router.get("/clips/{clip_id}/gallery")
+def list_gallery(
+    clip_id: int, user: UserDep, session: SessionDep, kind: Literal["image", "video"] | None = None
+) -> list[dict[str, Any]]:
+    return [gallery.item_public(item) for item in gallery.gallery_items(session, user, clip_id, kind)]
+
+
+@router.post("/gallery/{item_id}/select")
+def select_item(item_id: int, user: UserDep, session: SessionDep) -> dict[str, Any]:
+    return gallery.item_public(gallery.select_item(session, user, item_id))
+
+
+@router.delete("/gallery/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_item(item_id: int, user: UserDep, session: SessionDep) -> Response:
+    gallery.delete_items(session, user, [item_id])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _file(stored: str | None, what: str) -> FileResponse:
+    path = media_path(stored)
+    if path is None or not path.is_file():
+        raise NotFound(f"The {what} file is missing from the media folder.")
+    # Content-addressed names never change content: let browsers keep them.
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+@router.get("/gallery/{item_id}/file")
+def item_file(item_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
+    return _file(gallery.get_item(session, user, item_id).file_path, "result")
+
+
+@router.get("/gallery/{item_id}/thumbnail")
+def item_thumbnail(item_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
+    item = gallery.get_item(session, user, item_id)
+    return _file(item.thumbnail_path or item.file_path, "thumbnail")

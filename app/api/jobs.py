@@ -1,7 +1,132 @@
-"""REST routes for jobs; every route goes through its service's permission check."""
+"""The generation queue over REST: outside scripts rely on these shapes, so fields are only ever added."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi import status as http_status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from app.services import jobs
+from app.services.errors import NotFound
+
+from .deps import SessionDep, UserDep, ViewerDep
 
 router = APIRouter(tags=["jobs"])
+
+
+class JobPublic(BaseModel):
+    id: int
+    kind: str
+    status: str
+    project_id: int
+    clip_id: int | None
+    batch_id: int | None
+    server_id: int | None
+    priority: int
+    attempts: int
+    max_attempts: int
+    progress: float
+    current_node: str | None
+    error: str | None
+    params: dict[str, Any]
+    checkpoint: str | None
+    remote_prompt_id: str | None
+    queue_position: int | None
+    estimated_wait_s: float | None
+    created_at: datetime
+    dispatched_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    next_attempt_at: datetime | None
+    preview_url: str | None
+
+    @classmethod
+    def of(cls, view: jobs.JobView) -> JobPublic:
+        values = {name: getattr(view, name) for name in cls.model_fields if name != "preview_url"}
+        return cls(**values, preview_url=f"/api/v1/jobs/{view.id}/preview" if view.has_preview else None)
+
+
+class JobDetailPublic(JobPublic):
+    resolved_graph: dict[str, Any] | None
+    gallery_item_ids: list[int]
+
+
+class BulkRequest(BaseModel):
+    project_id: int | None = None
+
+
+class BulkResult(BaseModel):
+    count: int
+
+
+@router.get("/jobs", response_model=list[JobPublic])
+def list_jobs(
+    user: UserDep,
+    session: SessionDep,
+    status: str | None = None,
+    project_id: int | None = None,
+    clip_id: int | None = None,
+    server_id: int | None = None,
+    limit: int = Query(500, ge=1, le=5000),
+) -> list[JobPublic]:
+    found = jobs.list_jobs(
+        session, user, status=status, project_id=project_id, clip_id=clip_id, server_id=server_id, limit=limit
+    )
+    return [JobPublic.of(view) for view in found]
+
+
+@router.post("/jobs/cancel-all", response_model=BulkResult)
+def cancel_all(user: UserDep, session: SessionDep, body: BulkRequest | None = None) -> BulkResult:
+    return BulkResult(count=jobs.cancel_all(session, user, project_id=body.project_id if body else None))
+
+
+@router.post("/jobs/retry-failed", response_model=BulkResult)
+def retry_failed(user: UserDep, session: SessionDep, body: BulkRequest | None = None) -> BulkResult:
+    return BulkResult(count=jobs.retry_failed(session, user, project_id=body.project_id if body else None))
+
+
+@router.post("/jobs/clear-completed", response_model=BulkResult)
+def clear_completed(user: UserDep, session: SessionDep, body: BulkRequest | None = None) -> BulkResult:
+    return BulkResult(count=jobs.clear_completed(session, user, project_id=body.project_id if body else None))
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetailPublic)
+def get_job(job_id: int, user: UserDep, session: SessionDep) -> JobDetailPublic:
+    details = jobs.job_details(session, user, job_id)
+    return JobDetailPublic(
+        **JobPublic.of(details).model_dump(),
+        resolved_graph=details.resolved_graph,
+        gallery_item_ids=details.gallery_item_ids,
+    )
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
+    jobs.cancel_job(session, user, job_id)
+    return JobPublic.of(jobs.job_view(session, user, job_id))
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobPublic)
+def retry_job(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
+    jobs.retry_job(session, user, job_id)
+    return JobPublic.of(jobs.job_view(session, user, job_id))
+
+
+@router.delete("/jobs/{job_id}", status_code=http_status.HTTP_204_NO_CONTENT)
+def delete_job(job_id: int, user: UserDep, session: SessionDep) -> Response:
+    jobs.delete_job(session, user, job_id)
+    return Response(status_code=http_status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/jobs/{job_id}/preview", response_class=FileResponse)
+def job_preview(job_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
+    """The running job's latest preview frame; pages load it in an <img> with the session cookie."""
+    job = jobs.get_job(session, user, job_id)
+    path = jobs.preview_file(job)
+    if path is None:
+        raise NotFound(f"Job {job_id} has no live preview: the server sends one while the job runs; try again then.")
+    return FileResponse(path, headers={"Cache-Control": "no-store"})

@@ -138,6 +138,8 @@ def _server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
         STORYCANVAS_DATA_DIR=str(data_dir),
         NICEGUI_STORAGE_PATH=str(data_dir / "nicegui-storage"),
         STORYCANVAS_SECRET_KEY=SECRET_KEY,
+        STORYCANVAS_RUN_DISPATCHER="1",  # a real app: its dispatcher feeds the fake ComfyUI servers
+        STORYCANVAS_HEALTH_INTERVAL_SECONDS="2",
         PYTHONUNBUFFERED="1",
         PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p),
     )

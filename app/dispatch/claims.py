@@ -1,0 +1,331 @@
+"""Which queued job goes to which server slot, and the compare-and-set writes that move a job.
+
+Every state change of a job the dispatcher makes is an UPDATE guarded by what it expects the
+row to be (status, and the prompt id it sent): two app processes on one PostgreSQL, or a late
+websocket message about an earlier attempt, can then never move a job twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel
+from data.models._common import utcnow
+
+ACTIVE = ("dispatched", "running")
+FINISHED = ("completed", "failed", "cancelled")
+
+
+@dataclass
+class Slot:
+    """A server with room for `free` more jobs, and what it can run."""
+
+    server_id: int
+    name: str
+    free: int
+    checkpoint: str | None
+    node_types: set[str]
+    models: dict[str, set[str]] | None  # None: catalog never read, so anything is allowed
+    runpod: bool = False
+    taken: list[int] = field(default_factory=list)
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Exponential: base, 2×base, 4×base … up to cap, by how many attempts have failed."""
+    return float(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def active_counts(session: Session) -> dict[int, int]:
+    rows = session.exec(
+        select(GenerationJob.server_id, func.count())
+        .where(col(GenerationJob.status).in_(ACTIVE), col(GenerationJob.server_id).is_not(None))
+        .group_by(GenerationJob.server_id)
+    ).all()
+    return {server_id: count for server_id, count in rows if server_id is not None}
+
+
+def owner_loads(session: Session) -> dict[int, int]:
+    rows = session.exec(
+        select(GenerationJob.owner_id, func.count())
+        .where(col(GenerationJob.status).in_(ACTIVE))
+        .group_by(GenerationJob.owner_id)
+    ).all()
+    return dict(rows)
+
+
+class CatalogCache:
+    """Model files per server, reread only when a server's catalog changed."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[datetime | None, dict[str, set[str]] | None]] = {}
+
+    def models(self, session: Session, server: ComfyServer) -> dict[str, set[str]] | None:
+        assert server.id is not None
+        if server.catalog_refreshed_at is None:
+            return None
+        cached = self._seen.get(server.id)
+        if cached is not None and cached[0] == server.catalog_refreshed_at:
+            return cached[1]
+        rows = session.exec(
+            select(ModelEntry.kind, ModelEntry.file_name)
+            .join(ServerModel, col(ServerModel.model_id) == ModelEntry.id)
+            .where(ServerModel.server_id == server.id)
+        ).all()
+        found: dict[str, set[str]] = {}
+        for kind, file_name in rows:
+            found.setdefault(kind, set()).add(file_name)
+        self._seen[server.id] = (server.catalog_refreshed_at, found)
+        return found
+
+
+def open_slots(
+    session: Session,
+    cache: CatalogCache,
+    loaded: dict[int, str | None],
+    finishing: dict[int, int],
+) -> list[Slot]:
+    """Online, enabled servers with room. `finishing` counts our jobs that ended on a server but
+    whose results are still being stored: their slot is free already, so the GPU never waits on us."""
+    servers = session.exec(
+        select(ComfyServer).where(ComfyServer.enabled == True, ComfyServer.status == "online")  # noqa: E712
+    ).all()
+    counts = active_counts(session)
+    slots = []
+    for server in servers:
+        assert server.id is not None
+        free = server.max_jobs - counts.get(server.id, 0) + finishing.get(server.id, 0)
+        if free <= 0:
+            continue
+        slots.append(
+            Slot(
+                server_id=server.id,
+                name=server.name,
+                free=free,
+                checkpoint=loaded.get(server.id, server.last_checkpoint),
+                node_types=set(server.node_types or []),
+                models=cache.models(session, server),
+                runpod=bool(server.runpod_endpoint_id),
+            )
+        )
+    return sorted(slots, key=lambda slot: -slot.free)
+
+
+def candidates(session: Session, now: datetime, limit: int = 300) -> list[GenerationJob]:
+    """Queued jobs whose wait (backoff) is over and whose image to start from exists, in queue order."""
+    done = select(GenerationJob.id).where(GenerationJob.status == "completed")
+    return list(
+        session.exec(
+            select(GenerationJob)
+            .where(
+                GenerationJob.status == "queued",
+                or_(col(GenerationJob.next_attempt_at).is_(None), col(GenerationJob.next_attempt_at) <= now),
+                or_(col(GenerationJob.depends_on_id).is_(None), col(GenerationJob.depends_on_id).in_(done)),
+            )
+            .order_by(col(GenerationJob.priority).desc(), col(GenerationJob.created_at), col(GenerationJob.id))
+            .limit(limit)
+        ).all()
+    )
+
+
+def can_run(slot: Slot, job: GenerationJob) -> bool:
+    if slot.node_types and not set(job.required_nodes or []) <= slot.node_types:
+        return False
+    if slot.models is None:
+        return True
+    kinds = {"checkpoint": "checkpoint", "lora": "lora", "vae": "vae", "upscaler": "upscaler", "embedding": "embedding"}
+    return all(
+        model["file_name"] in slot.models.get(kinds.get(model["kind"], model["kind"]), set())
+        for model in job.required_models or []
+    )
+
+
+def choose(
+    slot: Slot, jobs: list[GenerationJob], loads: dict[int, int], avoid: dict[int, int], others_can: dict[int, bool]
+) -> GenerationJob | None:
+    """The best job for this slot: highest priority first; within it, the user with the fewest jobs
+    running (fair shares); within that, a job on the checkpoint the server has loaded; then the oldest."""
+    eligible = [
+        job
+        for job in jobs
+        if can_run(slot, job) and not (avoid.get(job.id) == slot.server_id and others_can.get(job.id, False))  # type: ignore[arg-type]
+    ]
+    if not eligible:
+        return None
+    top = eligible[0].priority
+    tier = [job for job in eligible if job.priority == top]
+    least = min(loads.get(job.owner_id, 0) for job in tier)
+    fair = [job for job in tier if loads.get(job.owner_id, 0) == least]
+    if slot.checkpoint:
+        for job in fair:
+            if job.checkpoint == slot.checkpoint:
+                return job
+    if len(fair) > 1:
+        # A server switching models takes the checkpoint with the most waiting work, so it stays on it longest.
+        waiting: dict[str | None, int] = {}
+        for job in fair:
+            waiting[job.checkpoint] = waiting.get(job.checkpoint, 0) + 1
+        best = max(waiting, key=lambda name: waiting[name])
+        return next(job for job in fair if job.checkpoint == best)
+    return fair[0]
+
+
+def claim(session: Session, job_id: int, server_id: int, worker_id: str, prompt_id: str, lease_seconds: float) -> bool:
+    """Take a queued job for a server; False when another dispatcher (or a cancel) got there first."""
+    now = utcnow()
+    result = session.execute(
+        update(GenerationJob)
+        .where(col(GenerationJob.id) == job_id, col(GenerationJob.status) == "queued")
+        .values(
+            status="dispatched",
+            server_id=server_id,
+            remote_prompt_id=prompt_id,
+            claimed_by=worker_id,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            dispatched_at=now,
+            started_at=None,
+            attempts=GenerationJob.attempts + 1,
+            progress=0.0,
+            current_node=None,
+            last_message_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def guarded_update(session: Session, job_id: int, prompt_id: str, statuses: tuple[str, ...], **values: Any) -> bool:
+    """Change a job only while it is still this attempt (prompt id) in one of these states."""
+    result = session.execute(
+        update(GenerationJob)
+        .where(
+            col(GenerationJob.id) == job_id,
+            col(GenerationJob.remote_prompt_id) == prompt_id,
+            col(GenerationJob.status).in_(statuses),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def retry_or_fail(session: Session, job_id: int, prompt_id: str, reason: str, *, base: float, cap: float) -> str | None:
+    """After a failed attempt: back to the queue with a growing wait, or failed once attempts run out.
+
+    Returns the new status, or None when the attempt was no longer current."""
+    job = session.get(GenerationJob, job_id)
+    if job is None or job.remote_prompt_id != prompt_id or job.status not in ACTIVE:
+        return None
+    session.refresh(job)
+    now = utcnow()
+    if job.cancel_requested:
+        ok = guarded_update(session, job_id, prompt_id, ACTIVE, status="cancelled", finished_at=now, error=None)
+        return "cancelled" if ok else None
+    if job.attempts >= job.max_attempts:
+        ok = guarded_update(
+            session,
+            job_id,
+            prompt_id,
+            ACTIVE,
+            status="failed",
+            finished_at=now,
+            claimed_by=None,
+            lease_until=None,
+            error=f"Failed after {job.attempts} attempt(s): {reason}",
+        )
+        return "failed" if ok else None
+    delay = backoff_seconds(job.attempts, base, cap)
+    ok = guarded_update(
+        session,
+        job_id,
+        prompt_id,
+        ACTIVE,
+        status="queued",
+        next_attempt_at=now + timedelta(seconds=delay),
+        server_id=None,
+        remote_prompt_id=None,
+        claimed_by=None,
+        lease_until=None,
+        progress=0.0,
+        current_node=None,
+        preview_path=None,
+        error=f"Attempt {job.attempts} of {job.max_attempts} failed: {reason} Retrying in {delay:.0f} s.",
+    )
+    return "queued" if ok else None
+
+
+def fail_now(session: Session, job_id: int, prompt_id: str, reason: str) -> bool:
+    """A graph the server refuses (validation) fails at once: another attempt would be refused too."""
+    return guarded_update(
+        session,
+        job_id,
+        prompt_id,
+        ACTIVE,
+        status="failed",
+        finished_at=utcnow(),
+        error=reason,
+        claimed_by=None,
+        lease_until=None,
+    )
+
+
+def renew_leases(session: Session, worker_id: str, lease_seconds: float) -> None:
+    session.execute(
+        update(GenerationJob)
+        .where(col(GenerationJob.claimed_by) == worker_id, col(GenerationJob.status).in_(ACTIVE))
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def take_over_expired(session: Session, worker_id: str, lease_seconds: float) -> list[GenerationJob]:
+    """Active jobs whose process stopped renewing its claim (it crashed): this process follows them now."""
+    now = utcnow()
+    stale = session.exec(
+        select(GenerationJob).where(
+            col(GenerationJob.status).in_(ACTIVE),
+            or_(col(GenerationJob.claimed_by).is_(None), col(GenerationJob.claimed_by) != worker_id),
+            or_(col(GenerationJob.lease_until).is_(None), col(GenerationJob.lease_until) < now),
+        )
+    ).all()
+    taken = []
+    for job in stale:
+        result = session.execute(
+            update(GenerationJob)
+            .where(
+                col(GenerationJob.id) == job.id,
+                col(GenerationJob.status).in_(ACTIVE),
+                or_(col(GenerationJob.claimed_by).is_(None), col(GenerationJob.claimed_by) == job.claimed_by),
+                or_(col(GenerationJob.lease_until).is_(None), col(GenerationJob.lease_until) < now),
+            )
+            .values(claimed_by=worker_id, lease_until=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            taken.append(job)
+    session.commit()
+    return taken
+
+
+def fail_orphaned_dependents(session: Session) -> list[GenerationJob]:
+    """A video waiting for an image whose job failed or was cancelled can never start."""
+    dead = select(GenerationJob.id).where(col(GenerationJob.status).in_(("failed", "cancelled")))
+    orphans = session.exec(
+        select(GenerationJob).where(GenerationJob.status == "queued", col(GenerationJob.depends_on_id).in_(dead))
+    ).all()
+    now = utcnow()
+    for job in orphans:
+        job.status = "failed"
+        job.finished_at = now
+        job.error = (
+            "The image this video starts from was not made (its job failed or was cancelled). Retry that job first."
+        )
+    session.commit()
+    return list(orphans)

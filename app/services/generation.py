@@ -1,0 +1,283 @@
+"""Turning a clip's generation request into queued jobs, each with the exact graph it will run.
+
+The graph is resolved here, at request time, so the job carries everything needed to replay
+it; only a video made from an image that does not exist yet (mode "both") is resolved when
+its image arrives, by the dispatcher, through `finish_dependent_graph`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session, col, select
+
+from app.config import get_settings
+from app.services import clips, events, projects, workflow_graph, workflows
+from app.services.errors import Invalid
+from app.services.generation_params import GenerationParams, LoraSpec
+from app.services.scenes import media_path
+from data.models import Clip, ComfyServer, GalleryItem, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
+
+MAX_SEED = 2**53 - 1
+# The LoadImage value an uploaded init/face image gets on a server: named by content, so the
+# stored graph replays exactly and an identical upload is harmless.
+UPLOAD_SUBFOLDER = "storycanvas"
+
+
+class GenerateRequest(BaseModel):
+    """POST /api/v1/clips/{id}/generate — the REST contract."""
+
+    mode: Literal["image", "video", "both"] = "image"
+    workflow_id: int | None = None
+    checkpoint: str = Field(min_length=1, max_length=500)
+    loras: list[LoraSpec] = Field(default_factory=list, max_length=20)
+    prompt: str | None = Field(default=None, max_length=10_000)
+    negative_prompt: str | None = Field(default=None, max_length=10_000)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    steps: int | None = Field(default=None, ge=1, le=200)
+    cfg: float | None = Field(default=None, ge=0, le=30)
+    sampler: str | None = Field(default=None, max_length=50)
+    scheduler: str | None = Field(default=None, max_length=50)
+    width: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
+    height: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
+    variations: int = Field(default=1, ge=1, le=16)
+    priority: int = Field(default=0, ge=-10, le=10)
+    video_workflow_id: int | None = None
+    video_checkpoint: str | None = Field(default=None, max_length=500)
+    init_item_id: int | None = None
+
+
+def parse_request(**values: Any) -> GenerateRequest:
+    try:
+        return GenerateRequest(**values)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"])
+        raise Invalid(f"{field}: {problem['msg']}", field=field) from error
+
+
+def upload_name(path: Path) -> str:
+    """The server-side name of an uploaded image: its content hash, so replays name the same file."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    return f"{UPLOAD_SUBFOLDER}/{digest}{path.suffix.lower() or '.png'}"
+
+
+def _pick_workflow(session: Session, actor: User, workflow_id: int | None, kind: str) -> WorkflowTemplate:
+    if workflow_id is None:
+        return workflows.default_workflow(session, kind)
+    template = workflows.get_workflow(session, actor, workflow_id)
+    allowed = {"image": {"image", "img2img", "faceswap"}, "video": {"video"}}[kind]
+    if template.kind not in allowed:
+        raise Invalid(
+            f"Workflow '{template.name}' makes {template.kind} results; pick a {kind} workflow for this mode.",
+            field="workflow_id",
+        )
+    return template
+
+
+def _init_image(session: Session, clip: Clip, item_id: int | None) -> GalleryItem | None:
+    """The image a video starts from: the chosen one, else the clip's selected image."""
+    query = select(GalleryItem).where(GalleryItem.clip_id == clip.id, GalleryItem.kind == "image")
+    if item_id is not None:
+        item = session.exec(query.where(GalleryItem.id == item_id)).first()
+        if item is None:
+            raise Invalid(f"Result {item_id} is not an image of this clip.", field="init_item_id")
+        return item
+    return session.exec(query.where(GalleryItem.selected == True)).first()  # noqa: E712
+
+
+def _seeds(request: GenerateRequest) -> list[int]:
+    """A fixed seed counts up per variation (identical graphs would come back from ComfyUI's cache)."""
+    if request.seed is None:
+        return [random.randint(0, 2**32 - 1) for _ in range(request.variations)]
+    return [min(request.seed + i, MAX_SEED) for i in range(request.variations)]
+
+
+def _base_params(request: GenerateRequest, clip: Clip, project_width: int, project_height: int) -> dict[str, Any]:
+    return {
+        "negative_prompt": request.negative_prompt if request.negative_prompt is not None else "",
+        "loras": [lora.model_dump() for lora in request.loras],
+        "steps": request.steps,
+        "cfg": request.cfg,
+        "sampler": request.sampler,
+        "scheduler": request.scheduler,
+        "width": request.width or _snap(project_width),
+        "height": request.height or _snap(project_height),
+    }
+
+
+def _snap(size: int, limit: int = 1024) -> int:
+    """A project's frame size scaled to what diffusion models like: longest side ≤ 1024, multiple of 8."""
+    return max(64, int(min(size, limit)) // 8 * 8)
+
+
+def _fit(width: int, height: int) -> tuple[int, int]:
+    scale = min(1.0, 1024 / max(width, height))
+    return _snap(int(width * scale)), _snap(int(height * scale))
+
+
+def build_job(
+    *,
+    template: WorkflowTemplate,
+    params: dict[str, Any],
+    kind: str,
+    clip: Clip,
+    owner_id: int,
+    priority: int,
+    depends_on: GenerationJob | None = None,
+) -> GenerationJob:
+    """A queued job; its graph is resolved now unless it waits for another job's image."""
+    job = GenerationJob(
+        kind=kind,
+        project_id=clip.project_id,
+        clip_id=clip.id,
+        owner_id=owner_id,
+        workflow_id=template.id,
+        priority=priority,
+        max_attempts=get_settings().job_max_attempts,
+        params={**params, "workflow": template.name, "workflow_kind": template.kind},
+        checkpoint=params.get("checkpoint"),
+    )
+    if depends_on is None:
+        set_graph(job, template.graph, template.bindings)
+    else:
+        job.depends_on_id = depends_on.id
+        job.required_nodes = workflow_graph.required_nodes(template.graph)
+    return job
+
+
+def set_graph(job: GenerationJob, graph: dict[str, Any], bindings: dict[str, Any]) -> None:
+    values = {key: value for key, value in job.params.items() if key in GenerationParams.model_fields}
+    resolved = workflow_graph.resolve_graph(graph, bindings, GenerationParams(**values))
+    job.resolved_graph = resolved
+    job.checkpoint = workflow_graph.main_checkpoint(resolved) or job.params.get("checkpoint")
+    job.required_models = workflow_graph.required_models(resolved)
+    job.required_nodes = workflow_graph.required_nodes(resolved)
+
+
+def check_runnable(session: Session, graph: dict[str, Any]) -> None:
+    """Before anything is queued: some enabled server must have the graph's nodes and models.
+
+    Servers whose catalog was never read are given the benefit of the doubt; offline servers
+    count, since a job may wait for one to come back.
+    """
+    servers = session.exec(select(ComfyServer).where(ComfyServer.enabled == True)).all()  # noqa: E712
+    if not servers:
+        raise Invalid("No ComfyUI server is enabled: add one (or enable one) on the Servers page first.")
+    problems: list[str] = []
+    for server in servers:
+        models = None
+        if server.catalog_refreshed_at is not None:
+            models = server_models(session, server.id)  # type: ignore[arg-type]
+        found = workflow_graph.problems_on_server(graph, set(server.node_types), models)
+        if not found or (models is None and not server.node_types):
+            return
+        problems.append(f"{server.name}: {'; '.join(found)}")
+    raise Invalid("No enabled server can run this generation. " + " · ".join(problems))
+
+
+def server_models(session: Session, server_id: int) -> dict[str, set[str]]:
+    rows = session.exec(
+        select(ModelEntry.kind, ModelEntry.file_name)
+        .join(ServerModel, col(ServerModel.model_id) == ModelEntry.id)
+        .where(ServerModel.server_id == server_id)
+    ).all()
+    found: dict[str, set[str]] = {}
+    for kind, file_name in rows:
+        found.setdefault(kind, set()).add(file_name)
+    return found
+
+
+def create_generation(session: Session, actor: User, clip_id: int, request: GenerateRequest) -> list[GenerationJob]:
+    """One job per variation (and, for mode "both", a video job after each image job)."""
+    clip = clips.get_clip(session, actor, clip_id)
+    project = projects.get_project(session, actor, clip.project_id)
+    width, height = _fit(project.width, project.height)
+    base = _base_params(request, clip, width, height)
+    base["width"] = request.width or width
+    base["height"] = request.height or height
+    created: list[GenerationJob] = []
+    seeds = _seeds(request)
+    if request.mode in ("image", "both"):
+        image_template = _pick_workflow(session, actor, request.workflow_id, "image")
+        prompt = request.prompt if request.prompt is not None else clip.image_prompt
+        for seed in seeds:
+            params = {**base, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
+            job = build_job(
+                template=image_template,
+                params=params,
+                kind="faceswap" if image_template.kind == "faceswap" else "image",
+                clip=clip,
+                owner_id=actor.id,  # type: ignore[arg-type]
+                priority=request.priority,
+            )
+            check_runnable(session, job.resolved_graph or {})
+            session.add(job)
+            created.append(job)
+        session.flush()
+    if request.mode in ("video", "both"):
+        chosen = request.video_workflow_id if request.mode == "both" else request.workflow_id
+        video_template = _pick_workflow(session, actor, chosen, "video")
+        video_prompt = request.prompt if (request.prompt is not None and request.mode == "video") else clip.video_prompt
+        checkpoint = request.video_checkpoint or (request.checkpoint if request.mode == "video" else None)
+        sources: list[GenerationJob | None] = list(created) if request.mode == "both" else [None] * len(seeds)
+        init = None if request.mode == "both" else _init_image(session, clip, request.init_item_id)
+        if request.mode == "video" and init is None:
+            raise Invalid("This clip has no selected image to animate: generate or select an image first.")
+        for seed, source in zip(seeds, sources, strict=True):
+            params = {**base, "prompt": video_prompt, "seed": seed}
+            if checkpoint:
+                params["checkpoint"] = checkpoint
+            if init is not None:
+                path = media_path(init.file_path)
+                if path is None or not path.is_file():
+                    raise Invalid("The selected image's file is missing: select another image or generate one.")
+                params["init_image"] = upload_name(path)
+                params["init_image_path"] = init.file_path
+                params["init_item_id"] = init.id
+            job = build_job(
+                template=video_template,
+                params=params,
+                kind="video",
+                clip=clip,
+                owner_id=actor.id,  # type: ignore[arg-type]
+                priority=request.priority,
+                depends_on=source,
+            )
+            if job.resolved_graph is not None:
+                check_runnable(session, job.resolved_graph)
+            session.add(job)
+            created.append(job)
+    session.commit()
+    for job in created:
+        session.refresh(job)
+    projects.log_activity(
+        session, clip.project_id, actor, "generate", f"Queued {len(created)} job(s) for {clips.clip_name(clip)}"
+    )
+    session.commit()
+    events.emit(events.jobs_changed, clip.project_id)
+    from app.dispatch import dispatcher
+
+    dispatcher.kick()
+    return created
+
+
+def finish_dependent_graph(session: Session, job: GenerationJob, source_item: GalleryItem) -> None:
+    """A "both" video job: its image exists now, so its graph can be resolved (and stored)."""
+    template = session.get(WorkflowTemplate, job.workflow_id) if job.workflow_id else None
+    if template is None:
+        template = workflows.default_workflow(session, "video")
+    path = media_path(source_item.file_path)
+    if path is None:
+        raise Invalid("The image this video starts from is missing.")
+    job.params = {
+        **job.params,
+        "init_image": upload_name(path),
+        "init_image_path": source_item.file_path,
+        "init_item_id": source_item.id,
+    }
+    set_graph(job, template.graph, template.bindings)

@@ -1,0 +1,298 @@
+"""The queue's rows: few, plain elements, updated in place.
+
+A busy queue changes many times a second and the list may hold 500 rows, so:
+- a row is three elements (six while its job runs): what only a refresh changes is one HTML block,
+  and the buttons are plain HTML buttons in one more, their clicks delegated (a Quasar button
+  per action would triple the page's weight);
+- rows are keyed by job id: a refresh rebuilds only rows whose content changed and moves rows
+  whose place changed; a progress tick touches one row's bar, text and preview.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from html import escape
+
+from nicegui import ui
+from nicegui.events import GenericEventArguments
+
+from app.services.jobs import ACTIVE, FINISHED, JobView
+from data.models import GenerationJob
+from data.models._common import utcnow
+
+from .job_format import (
+    KIND_ICONS,
+    KIND_LABELS,
+    STATUS_COLORS,
+    STATUS_LABELS,
+    age,
+    clock,
+    progress_text,
+    queue_text,
+    shorten,
+    where,
+)
+
+_CSS = """
+.sc-jobs { border: 1px solid #2a2e37; border-radius: 6px; }
+.body--light .sc-jobs { border-color: #d6d9de; }
+.sc-job-row { border-bottom: 1px solid #252932; padding: 3px 10px; min-height: 46px; flex-wrap: nowrap; }
+.body--light .sc-job-row { border-bottom-color: #e3e5e8; }
+.sc-job-row:last-child { border-bottom: none; }
+.sc-job-row:hover { background: rgba(124, 156, 255, .06); }
+.sc-job-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; opacity: .55; min-height: 28px; }
+.sc-job-info { display: flex; align-items: center; gap: .75rem; min-width: 0; }
+.sc-job-badge { width: 84px; justify-content: center; }
+.sc-job-kind { font-size: 18px; opacity: .6; }
+.sc-job-where { flex: 1 1 auto; min-width: 0; }
+.sc-job-where a { color: inherit; text-decoration: none; }
+.sc-job-where a:hover { color: var(--sc-accent); text-decoration: underline; }
+.sc-job-where div, .sc-job-where a { display: block; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+.sc-job-server { width: 7rem; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.sc-job-tries { width: 2.5rem; flex: none; text-align: center; }
+.sc-job-age { width: 4.5rem; flex: none; opacity: .65; }
+.sc-job-live { width: 14rem; flex: none; }
+.sc-job-wide { width: 17rem; flex: none; }
+.sc-job-thumb { width: 40px; height: 40px; flex: none; object-fit: cover; border-radius: 3px; background: #0d0f12; }
+.sc-job-actions { width: 88px; flex: none; display: flex; justify-content: flex-end; }
+.sc-icon-btn { background: none; border: 0; color: inherit; opacity: .7; cursor: pointer; width: 28px; height: 28px;
+  border-radius: 50%; display: inline-flex; align-items: center; justify-content: center; padding: 0; }
+.sc-icon-btn:hover, .sc-icon-btn:focus-visible { opacity: 1; background: rgba(124, 156, 255, .16); outline: none; }
+.sc-icon-btn .material-icons { font-size: 18px; }
+.sc-icon-btn.sc-danger { color: #fa5252; }
+.sc-job-cancelled .sc-job-info { opacity: .55; }
+.sc-job-error { color: #ff8787; }
+.sc-job-head .sc-job-age { opacity: 1; }
+"""
+
+Action = Callable[[int], None]
+
+
+class JobActions:
+    """What a row's buttons do; the page supplies them (they call the jobs service)."""
+
+    def __init__(self, cancel: Action, retry: Action, details: Action, delete: Action) -> None:
+        self.cancel, self.retry, self.details, self.delete = cancel, retry, details, delete
+
+
+def preview_url(job_id: int, version: float) -> str:
+    """The preview route, with a changing query so the browser fetches each new frame."""
+    return f"/api/v1/jobs/{job_id}/preview?v={version:.3f}"
+
+
+def info_html(view: JobView, now: datetime) -> str:
+    """The parts of a row that change only with a refresh, as one block (user text escaped)."""
+    color = STATUS_COLORS.get(view.status, "grey-7")
+    text_color = "text-grey-5" if view.status == "cancelled" else "text-white"
+    target = f"/scenes/{view.scene_id}" if view.scene_id else f"/projects/{view.project_id}"
+    kind = escape(KIND_LABELS.get(view.kind, view.kind))
+    return (
+        f'<span class="q-badge flex inline items-center no-wrap sc-job-badge bg-{color} {text_color}" '
+        f'data-status="{escape(view.status)}">{escape(STATUS_LABELS.get(view.status, view.status))}</span>'
+        f'<i class="material-icons sc-job-kind" title="{kind}" aria-label="{kind}">'
+        f"{KIND_ICONS.get(view.kind, 'help')}</i>"
+        f'<div class="sc-job-where"><a href="{target}">{escape(where(view))}</a>'
+        f'<div class="sc-muted text-xs">#{view.id} · {escape(view.prompt or "(no prompt)")}</div></div>'
+        f'<span class="sc-job-server text-xs" title="Server">{escape(view.server_name or "—")}</span>'
+        f'<span class="sc-job-tries text-xs" title="Attempts">{view.attempts}/{view.max_attempts}</span>'
+        f'<span class="sc-job-age text-xs" title="{view.created_at:%Y-%m-%d %H:%M:%S} UTC">'
+        f"{age(view.created_at, now)}</span>"
+        f"{_outcome_html(view)}"
+    )
+
+
+def _outcome_html(view: JobView) -> str:
+    """A finished job's last cell; queued and active jobs have live elements there instead."""
+    if view.status == "failed":
+        error = view.error or "Failed without a message"
+        return (
+            f'<span class="sc-job-wide text-xs sc-job-error line-clamp-2" title="{escape(error)}" '
+            f'data-testid="job-error-{view.id}">{escape(shorten(error, 110))}</span>'
+        )
+    if view.status == "completed":
+        took = f"took {clock(view.duration_s)}" if view.duration_s is not None else "done"
+        return f'<span class="sc-job-wide text-xs sc-muted">{took}</span>'
+    if view.status == "cancelled":
+        return '<span class="sc-job-wide text-xs sc-muted">cancelled</span>'
+    return ""
+
+
+def actions_html(view: JobView) -> str:
+    """The row's buttons; one element for all of them, clicks delegated by their data-action."""
+
+    def button(icon: str, title: str, action: str, extra: str = "") -> str:
+        return (
+            f'<button type="button" class="sc-icon-btn {extra}" data-action="{action}" title="{title}" '
+            f'aria-label="{title} job {view.id}" data-testid="job-{action}-{view.id}">'
+            f'<i class="material-icons">{icon}</i></button>'
+        )
+
+    buttons = []
+    if view.status in ("queued", *ACTIVE) and not view.cancel_requested:
+        buttons.append(button("stop_circle", "Cancel", "cancel"))
+    if view.status in ("failed", "cancelled"):
+        buttons.append(button("replay", "Retry", "retry"))
+    buttons.append(button("info", "Details", "details"))
+    if view.status in FINISHED:
+        buttons.append(button("delete", "Delete", "delete", "sc-danger"))
+    return "".join(buttons)
+
+
+# Sends the clicked button's action (or nothing, for a click between buttons).
+_ACTION_CLICK = "(e) => { const b = e.target.closest('button[data-action]'); if (b) emit(b.dataset.action); }"
+
+
+def _shape(view: JobView, now: datetime) -> tuple[object, ...]:
+    """Everything a row shows except what a progress tick changes; a difference means rebuild."""
+    return (
+        view.status,
+        view.kind,
+        view.cancel_requested,
+        view.project_name,
+        view.clip_label,
+        view.scene_id,
+        view.server_name,
+        view.attempts,
+        view.max_attempts,
+        view.error,
+        view.prompt,
+        view.duration_s,
+        age(view.created_at, now),
+    )
+
+
+class JobRow:
+    def __init__(self, view: JobView, actions: JobActions) -> None:
+        self.view = view
+        self.actions = actions
+        self.container = ui.row().classes("sc-job-row w-full items-center gap-3")
+        self.container.props(f'data-testid="job-row-{view.id}"')
+        self.bar: ui.linear_progress | None = None
+        self.live_label: ui.label | None = None
+        self.queue_label: ui.label | None = None
+        self.thumb: ui.element | None = None
+        self.shape: tuple[object, ...] = ()
+        self.build(view)
+
+    def build(self, view: JobView) -> None:
+        now = utcnow()
+        self.view, self.shape = view, _shape(view, now)
+        self.bar = self.live_label = self.queue_label = self.thumb = None
+        self.container.clear()
+        self.container.props(f"data-status={view.status}")
+        if view.status == "cancelled":
+            self.container.classes("sc-job-cancelled")
+        else:
+            self.container.classes(remove="sc-job-cancelled")
+        with self.container:
+            ui.html(info_html(view, now), sanitize=False).classes("sc-job-info grow").props(
+                f'data-testid="job-info-{view.id}"'
+            )
+            self._live_cell(view)
+            ui.html(actions_html(view), sanitize=False).classes("sc-job-actions").props(
+                f'data-testid="job-actions-{view.id}"'
+            ).on("click", self._clicked, js_handler=_ACTION_CLICK)
+
+    def _clicked(self, event: GenericEventArguments) -> None:
+        handlers = {
+            "cancel": self.actions.cancel,
+            "retry": self.actions.retry,
+            "details": self.actions.details,
+            "delete": self.actions.delete,
+        }
+        handler = handlers.get(str(event.args))
+        if handler is not None:
+            handler(self.view.id)
+
+    def _live_cell(self, view: JobView) -> None:
+        if view.status in ACTIVE:
+            with ui.column().classes("sc-job-live gap-0"):
+                self.bar = ui.linear_progress(view.progress, show_value=False, size="6px").props(
+                    f"rounded instant-feedback color={'grey-6' if view.cancel_requested else 'primary'}"
+                )
+                self.live_label = ui.label(progress_text(view)).classes("text-xs truncate")
+                self.live_label.props(f'data-testid="job-progress-{view.id}"')
+            self.thumb = ui.element("img").classes("sc-job-thumb")
+            self.thumb.props(f'alt="Live preview of job {view.id}" data-testid="job-preview-{view.id}"')
+            self._show_thumb(view.has_preview)
+        elif view.status == "queued":
+            self.queue_label = ui.label(queue_text(view)).classes("sc-job-wide text-xs")
+            self.queue_label.props(f'data-testid="job-queue-{view.id}"')
+
+    def update(self, view: JobView) -> None:
+        """Rebuild only when what the row shows changed; live figures are set in place."""
+        if _shape(view, utcnow()) != self.shape:
+            self.build(view)
+            return
+        self.view = view
+        if self.queue_label is not None:
+            self.queue_label.set_text(queue_text(view))
+        self.show_progress(view.progress, view.current_node, view.has_preview)
+
+    def show_progress(self, progress: float, current_node: str | None, has_preview: bool) -> None:
+        self.view.progress, self.view.current_node, self.view.has_preview = progress, current_node, has_preview
+        if self.bar is not None:
+            self.bar.set_value(progress)
+        if self.live_label is not None:
+            self.live_label.set_text(progress_text(self.view))
+        self._show_thumb(has_preview)
+
+    def _show_thumb(self, has_preview: bool) -> None:
+        """A new frame each time (the query changes); hidden, but keeping its place, while there is none."""
+        if self.thumb is None:
+            return
+        if has_preview:
+            self.thumb.props["src"] = preview_url(self.view.id, time.time())
+            self.thumb.style(replace="")
+        else:
+            self.thumb.props.pop("src", None)
+            self.thumb.style(replace="visibility: hidden")
+        self.thumb.update()
+
+
+class JobList:
+    """The rows in order; `show()` reconciles them with a new list of views."""
+
+    def __init__(self, actions: JobActions) -> None:
+        ui.add_css(_CSS)
+        self.actions = actions
+        with ui.column().classes("sc-jobs w-full gap-0") as self.frame:
+            with ui.row().classes("sc-job-row sc-job-head w-full items-center gap-3"):
+                ui.html(
+                    '<span class="sc-job-badge">Status</span><span style="width:18px"></span>'
+                    '<span class="sc-job-where">Project › clip · prompt</span><span class="sc-job-server">Server</span>'
+                    '<span class="sc-job-tries">Tries</span><span class="sc-job-age">Age</span>',
+                    sanitize=False,
+                ).classes("sc-job-info grow")
+                ui.label("Progress / queue · preview").classes("sc-job-wide")
+                ui.label("").classes("sc-job-actions")
+            self.body = ui.column().classes("w-full gap-0")
+        self.rows: dict[int, JobRow] = {}
+
+    def show(self, views: list[JobView]) -> None:
+        self.frame.set_visibility(bool(views))
+        wanted = {view.id for view in views}
+        for job_id in [job_id for job_id in self.rows if job_id not in wanted]:
+            self.body.remove(self.rows.pop(job_id).container)
+        children = self.body.default_slot.children  # rows before `index` are in place when it is reached
+        for index, view in enumerate(views):
+            row = self.rows.get(view.id)
+            if row is None:
+                with self.body:
+                    row = self.rows[view.id] = JobRow(view, self.actions)
+            else:
+                row.update(view)
+            if children[index] is not row.container:
+                row.container.move(self.body, target_index=index)
+
+    def progress(self, job: GenerationJob, has_preview: bool) -> bool:
+        """One job's new progress; False when the row is not shown or its status moved on (refresh then)."""
+        row = self.rows.get(job.id)  # type: ignore[arg-type]
+        if row is None:
+            return False
+        if job.status != row.view.status or job.cancel_requested != row.view.cancel_requested:
+            return False
+        row.show_progress(job.progress or 0.0, job.current_node, has_preview)
+        return True

@@ -1,0 +1,134 @@
+"""Crash safety and several dispatchers on one database: nothing lost, nothing run or stored twice."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+
+from sqlmodel import select
+
+from app.config import get_settings
+from app.dispatch import claims, results
+from app.dispatch.dispatcher import Dispatcher
+from data.engine import session_scope
+from data.models import GalleryItem
+
+from .conftest import add_server, all_finished, drive, job_states, make_job
+
+
+def _items(clip_id: int) -> list[GalleryItem]:
+    with session_scope() as session:
+        return list(session.exec(select(GalleryItem).where(GalleryItem.clip_id == clip_id)))
+
+
+async def test_a_restarted_app_takes_back_its_running_jobs_without_running_them_again(db, clip, fakes) -> None:
+    owner, target = clip
+    fake = fakes(job_seconds=0.3)
+    add_server(db, fake, "gpu-1", max_jobs=2)
+    ids = [make_job(db, owner, target, seed=seed).id for seed in range(4)]
+    before = Dispatcher(worker_id="studio-app")
+    await drive(before, lambda: sum(job.status in claims.ACTIVE for job in job_states(ids).values()) == 2)
+    await before.close()  # the process dies: the database and the server keep what they had
+    await asyncio.sleep(0.8)  # meanwhile the server finishes what it held
+
+    after = Dispatcher(worker_id="studio-app")
+    try:
+        await drive(after, all_finished(ids), timeout=20)
+    finally:
+        await after.close()
+
+    assert all(job.status == "completed" for job in job_states(ids).values())
+    assert len(fake.executions) == 4  # none ran twice
+    assert Counter(p["prompt_id"] for p in fake.prompts).most_common(1)[0][1] == 1
+    assert len(_items(target.id)) == 4  # one result each, none stored twice
+
+
+async def test_another_process_takes_over_jobs_whose_claim_expired(db, clip, fakes, monkeypatch) -> None:
+    monkeypatch.setattr(get_settings(), "lease_seconds", 0.5)
+    owner, target = clip
+    fake = fakes(job_seconds=0.3)
+    add_server(db, fake, "gpu-1", max_jobs=2)
+    ids = [make_job(db, owner, target, seed=seed).id for seed in range(3)]
+    crashed = Dispatcher(worker_id="app-a")
+    await drive(crashed, lambda: any(job.status in claims.ACTIVE for job in job_states(ids).values()))
+    await crashed.close()
+
+    survivor = Dispatcher(worker_id="app-b")
+    try:
+        await drive(survivor, all_finished(ids), timeout=20)
+    finally:
+        await survivor.close()
+
+    assert all(job.status == "completed" for job in job_states(ids).values())
+    assert len(fake.executions) == 3
+    assert len(_items(target.id)) == 3
+
+
+async def test_two_dispatchers_on_one_database_never_take_the_same_job(db, clip, fakes) -> None:
+    owner, target = clip
+    servers = [fakes(job_seconds=0.03) for _ in range(3)]
+    for index, fake in enumerate(servers):
+        add_server(db, fake, f"gpu-{index}", max_jobs=2)
+    ids = [make_job(db, owner, target, seed=seed).id for seed in range(30)]
+    first, second = Dispatcher(worker_id="app-a"), Dispatcher(worker_id="app-b")
+    try:
+        await first.tick()  # each process holds some of the work, then both race for the rest
+        await second.tick()
+        await drive([first, second], all_finished(ids), timeout=30, pause=0.005)
+    finally:
+        await first.close()
+        await second.close()
+
+    states = job_states(ids)
+    assert all(job.status == "completed" and job.attempts == 1 for job in states.values())
+    sent = [prompt["prompt_id"] for fake in servers for prompt in fake.prompts]
+    assert len(sent) == 30 and set(sent) == {job.remote_prompt_id for job in states.values()}
+    assert first.completed + second.completed == 30 and first.completed > 0
+    assert len(_items(target.id)) == 30
+
+
+def test_concurrent_claims_of_one_job_let_exactly_one_win(db, clip) -> None:
+    owner, target = clip
+    from data.models import ComfyServer
+
+    server = ComfyServer(name="gpu", base_url="http://127.0.0.1:9", status="online")
+    db.add(server)
+    db.commit()
+    job = make_job(db, owner, target)
+    wins: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def race(index: int) -> None:
+        with session_scope() as session:
+            barrier.wait()
+            wins.append(claims.claim(session, job.id, server.id, f"app-{index}", f"prompt-{index}", 30))
+
+    threads = [threading.Thread(target=race, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wins.count(True) == 1
+    assert job_states([job.id])[job.id].attempts == 1
+
+
+def test_storing_the_same_results_twice_keeps_one_copy(db, clip) -> None:
+    """A crash after the files were written, or a second look at the history, stores nothing twice."""
+    owner, target = clip
+    from data.models import ComfyServer
+    from tests.fakes.fake_media import png_bytes
+
+    server = ComfyServer(name="gpu", base_url="http://127.0.0.1:9", status="online")
+    db.add(server)
+    db.commit()
+    job = make_job(db, owner, target)
+    assert claims.claim(db, job.id, server.id, "app", "prompt-1", 30)
+    output = results.Output(node_id="2", filename="image_00001_.png", media="image", data=png_bytes(32, 24, seed=3))
+
+    first = results.store_results(job.id, "prompt-1", "gpu", [output])
+    second = results.store_results(job.id, "prompt-1", "gpu", [output])
+
+    assert first.completed and len(first.items) == 1
+    assert not second.completed and second.items == []
+    assert len(_items(target.id)) == 1
