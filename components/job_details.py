@@ -76,14 +76,8 @@ def open_job_details(user: User, job_id: int) -> None:
         ui.label("Parameters").classes("text-subtitle2")
         ui.code(json.dumps(details.params, indent=2, sort_keys=True), language="json").classes("w-full text-xs")
         graph = details.resolved_graph
-        with (
-            ui.expansion(
-                f"Resolved graph ({len(graph)} nodes)" if graph else "Resolved graph (not built yet)",
-                icon="account_tree",
-            )
-            .classes("w-full")
-            .props("dense")
-        ):
+        nodes = f"{len(graph)} node{'' if len(graph) == 1 else 's'}" if graph else "not built yet"
+        with ui.expansion(f"Resolved graph ({nodes})", icon="account_tree").classes("w-full").props("dense"):
             if graph:
                 ui.code(json.dumps(graph, indent=2), language="json").classes("w-full text-xs max-h-[420px]")
             else:

@@ -115,12 +115,29 @@ def open_slots(
     return sorted(slots, key=lambda slot: -slot.free)
 
 
-def candidates(session: Session, now: datetime, limit: int = 300) -> list[GenerationJob]:
+@dataclass
+class Candidate:
+    """What choosing needs of a queued job (not its graph: loading graphs every tick is the costly part)."""
+
+    id: int
+    priority: int
+    owner_id: int
+    project_id: int
+    checkpoint: str | None
+    required_models: list[dict[str, str]]
+    required_nodes: list[str]
+    needs_graph: bool
+
+
+def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candidate]:
     """Queued jobs whose wait (backoff) is over and whose image to start from exists, in queue order."""
     done = select(GenerationJob.id).where(GenerationJob.status == "completed")
-    return list(
-        session.exec(
-            select(GenerationJob)
+    rows = session.exec(
+            select(
+                GenerationJob.id, GenerationJob.priority, GenerationJob.owner_id, GenerationJob.project_id,
+                GenerationJob.checkpoint, GenerationJob.required_models, GenerationJob.required_nodes,
+                col(GenerationJob.resolved_graph).is_(None),
+            )
             .where(
                 GenerationJob.status == "queued",
                 or_(col(GenerationJob.next_attempt_at).is_(None), col(GenerationJob.next_attempt_at) <= now),
@@ -129,10 +146,10 @@ def candidates(session: Session, now: datetime, limit: int = 300) -> list[Genera
             .order_by(col(GenerationJob.priority).desc(), col(GenerationJob.created_at), col(GenerationJob.id))
             .limit(limit)
         ).all()
-    )
+    return [Candidate(*row[:7], needs_graph=bool(row[7])) for row in rows]
 
 
-def can_run(slot: Slot, job: GenerationJob) -> bool:
+def can_run(slot: Slot, job: Candidate | GenerationJob) -> bool:
     if slot.node_types and not set(job.required_nodes or []) <= slot.node_types:
         return False
     if slot.models is None:
@@ -145,8 +162,13 @@ def can_run(slot: Slot, job: GenerationJob) -> bool:
 
 
 def choose(
-    slot: Slot, jobs: list[GenerationJob], loads: dict[int, int], avoid: dict[int, int], others_can: dict[int, bool]
-) -> GenerationJob | None:
+    slot: Slot,
+    jobs: list[Candidate],
+    loads: dict[int, int],
+    avoid: dict[int, int],
+    others_can: dict[int, bool],
+    serving: dict[str | None, int] | None = None,
+) -> Candidate | None:
     """The best job for this slot: highest priority first; within it, the user with the fewest jobs
     running (fair shares); within that, a job on the checkpoint the server has loaded; then the oldest."""
     eligible = [
@@ -165,11 +187,13 @@ def choose(
             if job.checkpoint == slot.checkpoint:
                 return job
     if len(fair) > 1:
-        # A server switching models takes the checkpoint with the most waiting work, so it stays on it longest.
+        # A server switching models takes the checkpoint with the most waiting work per server already
+        # on it, so servers spread over the models and each stays on its own longest.
         waiting: dict[str | None, int] = {}
         for job in fair:
             waiting[job.checkpoint] = waiting.get(job.checkpoint, 0) + 1
-        best = max(waiting, key=lambda name: waiting[name])
+        on = serving or {}
+        best = max(waiting, key=lambda name: waiting[name] / (1 + on.get(name, 0)))
         return next(job for job in fair if job.checkpoint == best)
     return fair[0]
 

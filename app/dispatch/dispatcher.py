@@ -49,6 +49,8 @@ class Tracked:
     node_count: int = 1
     last_write: float = 0.0
     last_preview: float = 0.0
+    progress: float = 0.0
+    node_label: str | None = None
 
 
 class Dispatcher:
@@ -73,6 +75,8 @@ class Dispatcher:
         self._unreachable_since: dict[int, float] = {}
         self._running_on: dict[int, str] = {}
         self._catalogs = claims.CatalogCache()
+        self._submitting: set[str] = set()
+        self._submit_locks: dict[int, asyncio.Lock] = {}
         self.completed = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -248,14 +252,17 @@ class Dispatcher:
             events.emit(events.jobs_changed, tracked.project_id)
 
     def _progress(self, prompt_id: str, tracked: Tracked, *, fraction: float = 0.0, node: str | None = None) -> None:
-        overall = min(0.99, (tracked.node_done + max(0.0, min(1.0, fraction))) / max(1, tracked.node_count))
+        """Progress reaches the database (and the pages) at most twice a second per job."""
+        if node is not None:
+            tracked.node_label = _node_label(tracked.graph, node)[:200]
+        tracked.progress = min(0.99, (tracked.node_done + max(0.0, min(1.0, fraction))) / max(1, tracked.node_count))
         now = time.monotonic()
-        if now - tracked.last_write < PROGRESS_WRITE_SECONDS and node is None:
+        if now - tracked.last_write < PROGRESS_WRITE_SECONDS:
             return
         tracked.last_write = now
-        values: dict[str, Any] = {"progress": overall, "last_message_at": utcnow()}
-        if node is not None:
-            values["current_node"] = _node_label(tracked.graph, node)[:200]
+        values: dict[str, Any] = {"progress": tracked.progress, "last_message_at": utcnow()}
+        if tracked.node_label is not None:
+            values["current_node"] = tracked.node_label
         with session_scope() as session:
             claims.guarded_update(session, tracked.job_id, prompt_id, claims.ACTIVE, **values)
         events.emit(events.job_progress, tracked.job_id)
@@ -283,7 +290,8 @@ class Dispatcher:
             slots = claims.open_slots(session, self._catalogs, self._loaded, finishing)
             if not slots:
                 return
-            jobs = claims.candidates(session, utcnow())
+            free_total = sum(slot.free for slot in slots)
+            jobs = claims.candidates(session, utcnow(), limit=max(500, free_total * 12))
             if not jobs:
                 return
             loads = claims.owner_loads(session)
@@ -298,11 +306,16 @@ class Dispatcher:
                 for slot in slots:
                     if slot.free <= 0 or not jobs:
                         continue
-                    job = claims.choose(slot, jobs, loads, self._avoid, others_can)  # type: ignore[arg-type]
+                    serving: dict[str | None, int] = {}
+                    for server_id, name in self._loaded.items():
+                        if server_id != slot.server_id:
+                            serving[name] = serving.get(name, 0) + 1
+                    job = claims.choose(slot, jobs, loads, self._avoid, others_can, serving)
                     if job is None:
                         continue
                     jobs.remove(job)
-                    if job.resolved_graph is None and not self._prepare_dependent(session, job):
+                    row = session.get(GenerationJob, job.id)
+                    if row is None or (job.needs_graph and not self._prepare_dependent(session, row)):
                         continue
                     prompt_id = str(uuid.uuid4())
                     if not claims.claim(
@@ -320,8 +333,8 @@ class Dispatcher:
                     if job.checkpoint:
                         slot.checkpoint = job.checkpoint
                         self._loaded[slot.server_id] = job.checkpoint
-                    self._avoid.pop(job.id, None)  # type: ignore[arg-type]
-                    self._track(prompt_id, job, slot.server_id)
+                    self._avoid.pop(job.id, None)
+                    self._track(prompt_id, row, slot.server_id)
                     self._spawn(self._submit(prompt_id, job.id, slot.server_id))  # type: ignore[arg-type]
                     events.emit(events.jobs_changed, job.project_id)
 
@@ -372,6 +385,16 @@ class Dispatcher:
         )
 
     async def _submit(self, prompt_id: str, job_id: int, server_id: int) -> None:
+        """One POST at a time per server, so prompts arrive in the order they were chosen."""
+        self._submitting.add(prompt_id)
+        lock = self._submit_locks.setdefault(server_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._send(prompt_id, job_id, server_id)
+        finally:
+            self._submitting.discard(prompt_id)
+
+    async def _send(self, prompt_id: str, job_id: int, server_id: int) -> None:
         settings = get_settings()
         server = self._server(server_id)
         with session_scope() as session:
@@ -723,7 +746,7 @@ class Dispatcher:
         self._unreachable_since.pop(server_id, None)
         now = time.monotonic()
         for prompt_id, tracked in mine:
-            if prompt_id in self._settling:
+            if prompt_id in self._settling or prompt_id in self._submitting:
                 continue
             if prompt_id in state.running:
                 if not tracked.running:

@@ -132,6 +132,42 @@ async def test_filters_by_status_project_and_server(user: User, sign_in, make_pr
     await user.should_see("No jobs match these filters.")
 
 
+async def test_clip_filter_and_details_with_results(user: User, sign_in, make_project, db) -> None:
+    from data.models import GalleryItem
+
+    account = await sign_in(user)
+    project = make_project(account, "Harbour")
+    scene = scenes.create_scene(db, account, project.id, "Opening")
+    clip = clips.create_clip(db, account, scene.id, duration=2)
+    other = clips.create_clip(db, account, scene.id, duration=2)
+    job = add_job(
+        db,
+        project,
+        clip_id=clip.id,
+        status="completed",
+        resolved_graph={"3": {"class_type": "KSampler", "inputs": {"seed": 7}}},
+        started_at=T0,
+        finished_at=T0 + timedelta(seconds=83),
+    )
+    add_job(db, project, clip_id=other.id)
+    item = GalleryItem(clip_id=clip.id, project_id=project.id, job_id=job.id, kind="image", file_path="r.png")
+    db.add(item)
+    db.commit()
+
+    await user.open("/queue")
+    await user.should_see("2 jobs")
+    (clip_filter,) = _by_testid(user, "clip-filter")
+    clip_filter.set_value(clip.id)  # type: ignore[attr-defined]
+    await eventually(lambda: _rows(user) == [job.id])
+
+    _act(user, job.id, "details")
+    await user.should_see(f"Job {job.id} · Image")
+    await user.should_see("Resolved graph (1 node)")
+    assert _text(user, "job-details-ran") == "1:23"
+    result_link = next(e for e in user.find(kind=ui.link).elements if e.text == f"#{item.id}")
+    assert result_link.props["href"] == f"/scenes/{scene.id}"
+
+
 async def test_query_string_preselects_filters(user: User, sign_in, make_project, db) -> None:
     account = await sign_in(user)
     film, short = make_project(account, "Film"), make_project(account, "Short")

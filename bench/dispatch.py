@@ -1,0 +1,232 @@
+"""How well the dispatcher keeps a fleet of GPUs busy, measured by hand against fake ComfyUI servers.
+
+Why: the GPUs are the studio's most expensive resource; the queue must never leave one idle
+between jobs, and should not make a server swap checkpoints (seconds each) more than needed.
+
+Each fake server runs as its own process (so its work is not counted as the dispatcher's CPU).
+It prints:
+
+    throughput_ratio: 400 jobs of 200 ms on 8 servers, ideal time (10 s) / measured time
+    idle_gap_ms_median: per server, from one job's end to the next one's start (median over all)
+    cpu_ms_per_job: the dispatcher process's own CPU time per job (the fakes run elsewhere)
+    checkpoint_switches: 100 jobs over 3 checkpoints on 4 servers, model loads as dispatched
+    round_robin_switches: the same jobs dealt round-robin, for comparison
+
+    .venv/bin/python bench/dispatch.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+_DATA = Path(tempfile.mkdtemp(prefix="storycanvas-bench-dispatch-"))
+os.environ["STORYCANVAS_DATA_DIR"] = str(_DATA)
+os.environ["STORYCANVAS_SECRET_KEY"] = "bench-secret"
+os.environ.pop("DATABASE_URL", None)
+
+import httpx  # noqa: E402
+
+CHECKPOINTS = ["alpha.safetensors", "beta.safetensors", "gamma.safetensors"]
+
+
+def start_fake(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.fake_comfyui", "--port", "0", "--job-seconds", str(job_seconds),
+         "--checkpoints", ",".join(CHECKPOINTS), "--preview-frames", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("READY "):
+            return process, line.split()[1]
+    raise RuntimeError("fake ComfyUI did not start")
+
+
+def setup_database() -> tuple[int, int, int]:
+    from app.services import clips, projects, scenes, users
+    from data import migrate
+    from data.engine import session_scope
+    from data.models import ProjectCreate
+
+    migrate.upgrade()
+    with session_scope() as session:
+        user = users.register(session, users.validate_registration("bench", "bench@example.com", "bench-pass-1"),
+                              admin=True, force=True)
+        project = projects.create_project(session, user, ProjectCreate(name="Bench"))
+        scene = scenes.create_scene(session, user, project.id, "Scene")
+        clip = clips.create_clip(session, user, scene.id, start=0.0, duration=2.0)
+        return user.id, project.id, clip.id  # type: ignore[return-value]
+
+
+def register(urls: list[str]) -> list[int]:
+    from data.engine import session_scope
+    from data.models import ComfyServer
+
+    ids = []
+    with session_scope() as session:
+        for index, url in enumerate(urls):
+            server = ComfyServer(name=f"gpu-{index}", base_url=url, max_jobs=2, status="online")
+            session.add(server)
+            session.commit()
+            ids.append(server.id)
+    return ids
+
+
+def retire(server_ids: list[int]) -> None:
+    from data.engine import session_scope
+    from data.models import ComfyServer
+
+    with session_scope() as session:
+        for server_id in server_ids:
+            server = session.get(ComfyServer, server_id)
+            server.enabled = False
+            session.add(server)
+        session.commit()
+
+
+def graph(seed: int, checkpoint: str | None) -> dict:
+    if checkpoint is None:
+        return {
+            "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": seed}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bench"}},
+        }
+    return {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}},
+        "2": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": seed}},
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "bench"}},
+    }
+
+
+def queue_jobs(owner: int, project: int, clip: int, checkpoints: list[str | None], seed_base: int) -> list[int]:
+    from data.engine import session_scope
+    from data.models import GenerationJob
+
+    ids = []
+    with session_scope() as session:
+        for index, checkpoint in enumerate(checkpoints):
+            g = graph(seed_base + index, checkpoint)
+            job = GenerationJob(
+                kind="image", project_id=project, clip_id=clip, owner_id=owner, params={"seed": seed_base + index},
+                resolved_graph=g, checkpoint=checkpoint,
+                required_nodes=sorted({node["class_type"] for node in g.values()}),
+            )
+            session.add(job)
+            session.flush()
+            ids.append(job.id)
+        session.commit()
+    return ids
+
+
+def finished(ids: list[int]) -> bool:
+    from sqlmodel import col, func, select
+
+    from data.engine import session_scope
+    from data.models import GenerationJob
+
+    with session_scope() as session:
+        done = session.exec(
+            select(func.count()).where(col(GenerationJob.id).in_(ids), col(GenerationJob.status).in_(("completed", "failed")))
+        ).one()
+    return done == len(ids)
+
+
+async def run_until(dispatcher, ids: list[int], timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler's 0.5 s tick; completions kick the dispatcher in between."""
+    deadline = time.monotonic() + timeout
+    while not finished(ids):
+        if time.monotonic() > deadline:
+            raise RuntimeError("jobs did not finish")
+        await dispatcher.tick()
+        await asyncio.sleep(0.5)
+
+
+def logs(urls: list[str]) -> list[dict]:
+    return [httpx.get(f"{url}/__fake__/log", timeout=30).json() for url in urls]
+
+
+def loads_in_order(checkpoint_per_server: list[list[str | None]]) -> int:
+    switches = 0
+    for sequence in checkpoint_per_server:
+        loaded = None
+        for checkpoint in sequence:
+            if checkpoint != loaded:
+                switches += 1
+                loaded = checkpoint
+    return switches
+
+
+async def main() -> None:
+    from app.dispatch.dispatcher import Dispatcher
+
+    owner, project, clip = setup_database()
+    fakes = [start_fake(0.2) for _ in range(8)]
+    urls = [url for _process, url in fakes]
+    try:
+        first = register(urls)
+        dispatcher = Dispatcher(worker_id="bench")
+        ids = queue_jobs(owner, project, clip, [None] * 400, seed_base=0)
+        cpu_before = time.process_time()
+        await run_until(dispatcher, ids)
+        cpu_ms = (time.process_time() - cpu_before) * 1000
+        records = logs(urls)
+        executions = [run for log in records for run in log["executions"]]
+        span = max(run["ended_at"] for run in executions) - min(run["started_at"] for run in executions)
+        gaps = []
+        for log in records:
+            runs = sorted(log["executions"], key=lambda run: run["started_at"])
+            gaps += [(b["started_at"] - a["ended_at"]) * 1000 for a, b in zip(runs, runs[1:], strict=False)]
+        print(f"throughput_ratio: {(400 / 8 * 0.2) / span:.3f}")
+        if os.environ.get("BENCH_VERBOSE"):
+            start = min(run["started_at"] for run in executions)
+            for log in records:
+                runs = log["executions"]
+                busy = sum(run["ended_at"] - run["started_at"] for run in runs)
+                print(f"   {len(runs)} jobs, first {min(r['started_at'] for r in runs) - start:.2f} s, "
+                      f"last {max(r['ended_at'] for r in runs) - start:.2f} s, busy {busy:.2f} s")
+            print(f"   gaps > 20 ms: {sum(gap > 20 for gap in gaps)}, total {sum(gaps) / 1000:.2f} s")
+        print(f"idle_gap_ms_median: {statistics.median(gaps):.1f}")
+        print(f"cpu_ms_per_job: {cpu_ms / 400:.2f}")
+        await dispatcher.close()
+
+        retire(first[4:])  # the second figure uses 4 servers
+        for url in urls[:4]:
+            httpx.post(f"{url}/__fake__/config", json={"job_seconds": 0.05}, timeout=10)
+        before = [len(log["executions"]) for log in logs(urls[:4])]
+        rng = random.Random(7)
+        wanted = [rng.choice(CHECKPOINTS) for _ in range(100)]
+        dispatcher = Dispatcher(worker_id="bench-affinity")
+        ids = queue_jobs(owner, project, clip, wanted, seed_base=10_000)  # type: ignore[arg-type]
+        await run_until(dispatcher, ids)
+        await dispatcher.close()
+        per_server = []
+        for log, skip in zip(logs(urls[:4]), before, strict=True):
+            by_prompt = {p["prompt_id"]: p["graph"] for p in log["prompts"]}
+            sequence = []
+            for run in sorted(log["executions"][skip:], key=lambda run: run["started_at"]):
+                node = by_prompt.get(run["prompt_id"], {}).get("1", {})
+                sequence.append(node.get("inputs", {}).get("ckpt_name"))
+            per_server.append(sequence)
+        print(f"checkpoint_switches: {loads_in_order(per_server)}")
+        if os.environ.get("BENCH_VERBOSE"):
+            for sequence in per_server:
+                print("  ", "".join((c or "-")[0] for c in sequence))
+        print(f"round_robin_switches: {loads_in_order([wanted[i::4] for i in range(4)])}")
+    finally:
+        for process, _url in fakes:
+            process.terminate()
+        for process, _url in fakes:
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
