@@ -18,6 +18,7 @@ It prints:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import statistics
@@ -41,9 +42,23 @@ CHECKPOINTS = ["alpha.safetensors", "beta.safetensors", "gamma.safetensors"]
 
 def start_fake(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_comfyui", "--port", "0", "--job-seconds", str(job_seconds),
-         "--checkpoints", ",".join(CHECKPOINTS), "--preview-frames", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.fake_comfyui",
+            "--port",
+            "0",
+            "--job-seconds",
+            str(job_seconds),
+            "--checkpoints",
+            ",".join(CHECKPOINTS),
+            "--preview-frames",
+            "0",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -60,8 +75,9 @@ def setup_database() -> tuple[int, int, int]:
 
     migrate.upgrade()
     with session_scope() as session:
-        user = users.register(session, users.validate_registration("bench", "bench@example.com", "bench-pass-1"),
-                              admin=True, force=True)
+        user = users.register(
+            session, users.validate_registration("bench", "bench@example.com", "bench-pass-1"), admin=True, force=True
+        )
         project = projects.create_project(session, user, ProjectCreate(name="Bench"))
         scene = scenes.create_scene(session, user, project.id, "Scene")
         clip = clips.create_clip(session, user, scene.id, start=0.0, duration=2.0)
@@ -116,8 +132,13 @@ def queue_jobs(owner: int, project: int, clip: int, checkpoints: list[str | None
         for index, checkpoint in enumerate(checkpoints):
             g = graph(seed_base + index, checkpoint)
             job = GenerationJob(
-                kind="image", project_id=project, clip_id=clip, owner_id=owner, params={"seed": seed_base + index},
-                resolved_graph=g, checkpoint=checkpoint,
+                kind="image",
+                project_id=project,
+                clip_id=clip,
+                owner_id=owner,
+                params={"seed": seed_base + index},
+                resolved_graph=g,
+                checkpoint=checkpoint,
                 required_nodes=sorted({node["class_type"] for node in g.values()}),
             )
             session.add(job)
@@ -135,7 +156,9 @@ def finished(ids: list[int]) -> bool:
 
     with session_scope() as session:
         done = session.exec(
-            select(func.count()).where(col(GenerationJob.id).in_(ids), col(GenerationJob.status).in_(("completed", "failed")))
+            select(func.count()).where(
+                col(GenerationJob.id).in_(ids), col(GenerationJob.status).in_(("completed", "failed"))
+            )
         ).one()
     return done == len(ids)
 
@@ -184,15 +207,17 @@ async def main() -> None:
         gaps = []
         for log in records:
             runs = sorted(log["executions"], key=lambda run: run["started_at"])
-            gaps += [(b["started_at"] - a["ended_at"]) * 1000 for a, b in zip(runs, runs[1:], strict=False)]
+            gaps += [(b["started_at"] - a["ended_at"]) * 1000 for a, b in itertools.pairwise(runs)]
         print(f"throughput_ratio: {(400 / 8 * 0.2) / span:.3f}")
         if os.environ.get("BENCH_VERBOSE"):
             start = min(run["started_at"] for run in executions)
             for log in records:
                 runs = log["executions"]
                 busy = sum(run["ended_at"] - run["started_at"] for run in runs)
-                print(f"   {len(runs)} jobs, first {min(r['started_at'] for r in runs) - start:.2f} s, "
-                      f"last {max(r['ended_at'] for r in runs) - start:.2f} s, busy {busy:.2f} s")
+                print(
+                    f"   {len(runs)} jobs, first {min(r['started_at'] for r in runs) - start:.2f} s, "
+                    f"last {max(r['ended_at'] for r in runs) - start:.2f} s, busy {busy:.2f} s"
+                )
             print(f"   gaps > 20 ms: {sum(gap > 20 for gap in gaps)}, total {sum(gaps) / 1000:.2f} s")
         print(f"idle_gap_ms_median: {statistics.median(gaps):.1f}")
         print(f"cpu_ms_per_job: {cpu_ms / 400:.2f}")

@@ -55,8 +55,15 @@ def seed(data_dir: Path) -> tuple[int, int]:
             session.flush()
             first_scene = first_scene or scene.id
             session.add_all(
-                Clip(scene_id=scene.id, project_id=project.id, start_frame=n * 72, duration_frames=60,
-                     label=f"Shot {n + 1}", image_prompt="a harbour at dawn", video_prompt="slow pan")
+                Clip(
+                    scene_id=scene.id,
+                    project_id=project.id,
+                    start_frame=n * 72,
+                    duration_frames=60,
+                    label=f"Shot {n + 1}",
+                    image_prompt="a harbour at dawn",
+                    video_prompt="slow pan",
+                )
                 for n in range(CLIPS_PER_SCENE)
             )
         session.commit()
@@ -68,7 +75,10 @@ def seed(data_dir: Path) -> tuple[int, int]:
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env(data_dir), cwd=data_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=server_env(data_dir),
+        cwd=data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -60,8 +60,9 @@ def _listed(items: Sequence[Any], draw: Callable[[Any], None], noun: str) -> Non
     more = ui.expansion(f"{len(rest)} more {noun}", on_value_change=unfold).props("dense").classes("w-full text-xs")
 
 
-def analysis_panel(report: Mapping[str, Any], project_id: int, *, clip_scene_ids: Mapping[int, int] | None = None
-                   ) -> None:
+def analysis_panel(
+    report: Mapping[str, Any], project_id: int, *, clip_scene_ids: Mapping[int, int] | None = None
+) -> None:
     """The verdict chip (or the reasons), duration against the target, each scene's share of it, then overlaps,
     gaps and clips without prompts with links to their scenes. clip_scene_ids (clip id → scene id) lets the panel
     say which scenes hold the clips without prompts; without it, it gives their number only."""
@@ -77,8 +78,10 @@ def analysis_panel(report: Mapping[str, Any], project_id: int, *, clip_scene_ids
             with ui.column().classes("sc-empty w-full items-center py-6 gap-1").props('data-testid="analysis-empty"'):
                 ui.icon("insights", size="28px").classes("sc-muted")
                 ui.label("Nothing to analyse yet.").classes("text-subtitle2")
-                ui.label("Add scenes on the project dashboard, then clips on each scene's timeline: overlaps, gaps, "
-                         "durations and the export verdict appear here as you go.").classes("sc-muted text-center")
+                ui.label(
+                    "Add scenes on the project dashboard, then clips on each scene's timeline: overlaps, gaps, "
+                    "durations and the export verdict appear here as you go."
+                ).classes("sc-muted text-center")
                 ui.link("Open the dashboard", f"/projects/{project_id}")
             return
         _verdict(report, scenes)
@@ -192,8 +195,9 @@ def _gaps(report: Mapping[str, Any], names: Mapping[int, str]) -> None:
     _listed(gaps, draw, "gaps")
 
 
-def _without_prompts(report: Mapping[str, Any], names: Mapping[int, str],
-                     clip_scene_ids: Mapping[int, int] | None) -> None:
+def _without_prompts(
+    report: Mapping[str, Any], names: Mapping[int, str], clip_scene_ids: Mapping[int, int] | None
+) -> None:
     missing = list(report["clips_without_prompts"])
     _heading("Clips without prompts", len(missing), bad=True, testid="without-prompts-count")
     if not missing:

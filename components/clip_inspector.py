@@ -24,8 +24,15 @@ class ClipDraft:
 
     @classmethod
     def of(cls, clip: Clip, fps: float) -> ClipDraft:
-        return cls(clip.label, clip.color, frames_to_seconds(clip.start_frame, fps),
-                   frames_to_seconds(clip.duration_frames, fps), clip.image_prompt, clip.video_prompt, clip.notes)
+        return cls(
+            clip.label,
+            clip.color,
+            frames_to_seconds(clip.start_frame, fps),
+            frames_to_seconds(clip.duration_frames, fps),
+            clip.image_prompt,
+            clip.video_prompt,
+            clip.notes,
+        )
 
 
 def clip_inspector(clip: Clip, fps: float, on_save: Callable[[dict[str, Any]], None]) -> None:

@@ -27,16 +27,24 @@ def open_scene_dialog(
     """Create a scene (summary None) or rename / describe / estimate an existing one."""
     with ui.dialog() as dialog, ui.card().classes("w-[460px] gap-2"):
         ui.label("Scene" if summary else "New scene").classes("text-h6")
-        name = ui.input("Name", value=summary.name if summary else "").props("outlined dense autofocus").classes(
-            "w-full"
+        name = (
+            ui.input("Name", value=summary.name if summary else "").props("outlined dense autofocus").classes("w-full")
         )
-        description = ui.textarea("Description", value=summary.description if summary else "").props(
-            "outlined dense autogrow"
-        ).classes("w-full")
-        estimate = ui.number(
-            "Estimated duration (seconds)", min=0, step=1,
-            value=summary.estimated_duration if summary else None,
-        ).props("outlined dense clearable").classes("w-60")
+        description = (
+            ui.textarea("Description", value=summary.description if summary else "")
+            .props("outlined dense autogrow")
+            .classes("w-full")
+        )
+        estimate = (
+            ui.number(
+                "Estimated duration (seconds)",
+                min=0,
+                step=1,
+                value=summary.estimated_duration if summary else None,
+            )
+            .props("outlined dense clearable")
+            .classes("w-60")
+        )
         error = ui.label("").classes("text-negative").props('data-testid="scene-form-error"')
 
         def save() -> None:
@@ -46,12 +54,18 @@ def open_scene_dialog(
             try:
                 with session_scope() as session:
                     if summary is None:
-                        scenes.create_scene(session, user, project_id, name.value or "", description.value or "",
-                                            estimate.value)
+                        scenes.create_scene(
+                            session, user, project_id, name.value or "", description.value or "", estimate.value
+                        )
                     else:
                         scenes.update_scene(
-                            session, user, summary.id, name=name.value or "", description=description.value or "",
-                            estimated_duration=estimate.value, clear_estimated_duration=estimate.value is None,
+                            session,
+                            user,
+                            summary.id,
+                            name=name.value or "",
+                            description=description.value or "",
+                            estimated_duration=estimate.value,
+                            clear_estimated_duration=estimate.value is None,
                         )
             except DomainError as failure:
                 error.set_text(failure.message)
@@ -64,9 +78,7 @@ def open_scene_dialog(
         name.on("keydown.enter", save)
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat")
-            ui.button("Save" if summary else "Create scene", on_click=save).props(
-                'unelevated data-testid="save-scene"'
-            )
+            ui.button("Save" if summary else "Create scene", on_click=save).props('unelevated data-testid="save-scene"')
     dialog.open()
 
 
@@ -94,9 +106,7 @@ class SceneList:
             ui.label("Scenes").classes("text-subtitle1")
             ui.label(f"{len(summaries)}").classes("sc-muted")
             ui.space()
-            ui.button("Add scene", icon="add", on_click=self._new_scene).props(
-                'outline dense data-testid="add-scene"'
-            )
+            ui.button("Add scene", icon="add", on_click=self._new_scene).props('outline dense data-testid="add-scene"')
         if not summaries:
             with ui.column().classes("sc-empty w-full items-center py-8 gap-1").props('data-testid="scenes-empty"'):
                 ui.icon("view_timeline", size="32px").classes("sc-muted")
@@ -112,9 +122,11 @@ class SceneList:
         container.make_sortable(on_end=self._reordered, handle=".sc-drag-handle")
 
     def _card(self, summary: SceneSummary, count: int) -> None:
-        with ui.row().classes("sc-card w-full items-center no-wrap gap-2 px-2 py-1 rounded bg-[#1d2027]").props(
-            f'data-testid="scene-card" data-scene-id="{summary.id}"'
-        ) as row:
+        with (
+            ui.row()
+            .classes("sc-card w-full items-center no-wrap gap-2 px-2 py-1 rounded bg-[#1d2027]")
+            .props(f'data-testid="scene-card" data-scene-id="{summary.id}"') as row
+        ):
             row.scene_id = summary.id  # type: ignore[attr-defined]
             ui.icon("drag_indicator").classes("sc-drag-handle cursor-grab sc-muted").tooltip("Drag to reorder")
             ui.label(f"{summary.position + 1}").classes("sc-muted w-6 text-right")
@@ -122,35 +134,53 @@ class SceneList:
                 ui.label(summary.name).classes("font-medium ellipsis").props('data-testid="scene-name"')
                 if summary.description:
                     ui.label(summary.description).classes("sc-muted text-xs ellipsis")
-            estimate = (f" · est. {format_seconds(summary.estimated_duration)}"
-                        if summary.estimated_duration is not None else "")
-            ui.label(f"{summary.clip_count} clip{'s' if summary.clip_count != 1 else ''} · "
-                     f"{format_seconds(summary.duration)}{estimate}").classes("text-xs w-52 text-right").props(
-                'data-testid="scene-meta"'
+            estimate = (
+                f" · est. {format_seconds(summary.estimated_duration)}"
+                if summary.estimated_duration is not None
+                else ""
             )
+            ui.label(
+                f"{summary.clip_count} clip{'s' if summary.clip_count != 1 else ''} · "
+                f"{format_seconds(summary.duration)}{estimate}"
+            ).classes("text-xs w-52 text-right").props('data-testid="scene-meta"')
             with ui.row().classes("gap-0 no-wrap"):
                 self._action("view_timeline", "Open timeline", lambda: self.on_open(summary.id), "open-timeline")
-                self._action("add_box", "Add a clip at the first free position", lambda: self._add_clip(summary),
-                             "add-clip")
-                self._action("edit", "Rename, describe, estimate", lambda: open_scene_dialog(
-                    self.user, self.project_id, summary, self.on_change), "edit-scene")
-                self._action("content_copy", "Duplicate with its clips", lambda: self._duplicate(summary),
-                             "duplicate-scene")
-                self._action("arrow_upward", "Move up", lambda: self._move(summary, -1), "scene-up",
-                             enabled=summary.position > 0)
-                self._action("arrow_downward", "Move down", lambda: self._move(summary, 1), "scene-down",
-                             enabled=summary.position < count - 1)
+                self._action(
+                    "add_box", "Add a clip at the first free position", lambda: self._add_clip(summary), "add-clip"
+                )
+                self._action(
+                    "edit",
+                    "Rename, describe, estimate",
+                    lambda: open_scene_dialog(self.user, self.project_id, summary, self.on_change),
+                    "edit-scene",
+                )
+                self._action(
+                    "content_copy", "Duplicate with its clips", lambda: self._duplicate(summary), "duplicate-scene"
+                )
+                self._action(
+                    "arrow_upward", "Move up", lambda: self._move(summary, -1), "scene-up", enabled=summary.position > 0
+                )
+                self._action(
+                    "arrow_downward",
+                    "Move down",
+                    lambda: self._move(summary, 1),
+                    "scene-down",
+                    enabled=summary.position < count - 1,
+                )
                 self._action("delete", "Delete…", lambda: self._delete(summary), "delete-scene", color="red-4")
 
     def _new_scene(self) -> None:
         open_scene_dialog(self.user, self.project_id, on_saved=self.on_change)
 
     @staticmethod
-    def _action(icon: str, tip: str, handler: Callable[[], None], testid: str, *, enabled: bool = True,
-                color: str = "grey-5") -> None:
-        button = ui.button(icon=icon, on_click=handler).props(
-            f'flat dense round size=sm color={color} aria-label="{tip}" data-testid="{testid}"'
-        ).tooltip(tip)
+    def _action(
+        icon: str, tip: str, handler: Callable[[], None], testid: str, *, enabled: bool = True, color: str = "grey-5"
+    ) -> None:
+        button = (
+            ui.button(icon=icon, on_click=handler)
+            .props(f'flat dense round size=sm color={color} aria-label="{tip}" data-testid="{testid}"')
+            .tooltip(tip)
+        )
         button.set_enabled(enabled)
 
     def _reordered(self, event: SortableEventArguments) -> None:
@@ -204,5 +234,9 @@ class SceneList:
             success(f"Deleted scene “{summary.name}”")
             self.on_change()
 
-        confirm(f"Delete scene “{summary.name}”?", f"This removes {described}. It cannot be undone.", "Delete",
-                lambda: attempt(run))
+        confirm(
+            f"Delete scene “{summary.name}”?",
+            f"This removes {described}. It cannot be undone.",
+            "Delete",
+            lambda: attempt(run),
+        )

@@ -99,18 +99,21 @@ def page(user: User, project_id: int) -> None:
                         for tag in current.tags or []:
                             ui.badge(tag, color="blue-grey-8").classes("sc-tag")
                 with ui.row().classes("gap-1"):
-                    ui.button("Timeline", icon="view_timeline",
-                              on_click=lambda: ui.navigate.to(f"/projects/{project_id}/timeline")).props(
-                        'flat dense data-testid="project-timeline-link"'
-                    ).tooltip("All scenes end to end, with the timeline analysis")
-                    ui.button("Settings", icon="settings",
-                              on_click=lambda: ui.navigate.to(f"/projects/{project_id}/settings")).props(
-                        'flat dense data-testid="project-settings-link"'
-                    ).tooltip("Frame rate, resolution, editor settings")
-                    ui.button("Edit", icon="edit", on_click=lambda: open_project_dialog(
-                        user, current, on_saved)).props('flat dense data-testid="edit-project"').tooltip(
-                        "Edit the title, description, format and tags"
+                    ui.button(
+                        "Timeline",
+                        icon="view_timeline",
+                        on_click=lambda: ui.navigate.to(f"/projects/{project_id}/timeline"),
+                    ).props('flat dense data-testid="project-timeline-link"').tooltip(
+                        "All scenes end to end, with the timeline analysis"
                     )
+                    ui.button(
+                        "Settings", icon="settings", on_click=lambda: ui.navigate.to(f"/projects/{project_id}/settings")
+                    ).props('flat dense data-testid="project-settings-link"').tooltip(
+                        "Frame rate, resolution, editor settings"
+                    )
+                    ui.button("Edit", icon="edit", on_click=lambda: open_project_dialog(user, current, on_saved)).props(
+                        'flat dense data-testid="edit-project"'
+                    ).tooltip("Edit the title, description, format and tags")
                     ui.button(
                         "Restore" if current.archived else "Archive",
                         icon="unarchive" if current.archived else "archive",
@@ -143,8 +146,9 @@ def page(user: User, project_id: int) -> None:
                 return projects.project_stats(session, user, current.id)  # type: ignore[arg-type]
 
         header()
-        scene_list = SceneList(user, project_id, lambda scene_id: ui.navigate.to(f"/scenes/{scene_id}"),
-                               on_change=lambda: changed())
+        scene_list = SceneList(
+            user, project_id, lambda scene_id: ui.navigate.to(f"/scenes/{scene_id}"), on_change=lambda: changed()
+        )
 
         ui.label("Recent activity").classes("text-subtitle1 mt-2")
 

@@ -121,36 +121,71 @@ class ProjectCard:
         with ui.card().classes("w-full gap-2").props('flat bordered data-testid="project-settings-card"'):
             ui.label("Project").classes("text-subtitle1")
             self.name = ui.input("Name", value=project.name).props(FIELD).classes("w-full").mark("name")
-            self.description = ui.textarea("Description", value=project.description).props(
-                "outlined dense autogrow hide-bottom-space"
-            ).classes("w-full").mark("description")
+            self.description = (
+                ui.textarea("Description", value=project.description)
+                .props("outlined dense autogrow hide-bottom-space")
+                .classes("w-full")
+                .mark("description")
+            )
             with ui.row().classes("w-full gap-2 items-start"):
-                self.fps = ui.select(
-                    {rate: f"{rate:g} fps" for rate in FRAME_RATES}, label="Frame rate", value=project.fps,
-                    on_change=lambda: self._rate_note(),
-                ).props(FIELD).classes("w-36").mark("fps")
-                self.target = ui.number(
-                    "Target duration", value=project.target_duration, step=1, suffix="s",
-                    on_change=lambda: self._target_note(),
-                ).props(FIELD).classes("w-44").mark("target_duration")
+                self.fps = (
+                    ui.select(
+                        {rate: f"{rate:g} fps" for rate in FRAME_RATES},
+                        label="Frame rate",
+                        value=project.fps,
+                        on_change=lambda: self._rate_note(),
+                    )
+                    .props(FIELD)
+                    .classes("w-36")
+                    .mark("fps")
+                )
+                self.target = (
+                    ui.number(
+                        "Target duration",
+                        value=project.target_duration,
+                        step=1,
+                        suffix="s",
+                        on_change=lambda: self._target_note(),
+                    )
+                    .props(FIELD)
+                    .classes("w-44")
+                    .mark("target_duration")
+                )
                 self.target_hint = ui.label("").classes("sc-muted text-xs self-center")
             self.rate_hint = ui.label("").classes("text-warning text-xs").props('data-testid="rate-hint"')
             with ui.row().classes("w-full gap-2 items-start no-wrap"):
-                self.preset = ui.select(
-                    [*RESOLUTION_PRESETS, CUSTOM], label="Resolution", value=_preset_of(project.width, project.height),
-                    on_change=lambda e: self._apply_preset(e.value),
-                ).props(FIELD).classes("w-52").mark("preset")
+                self.preset = (
+                    ui.select(
+                        [*RESOLUTION_PRESETS, CUSTOM],
+                        label="Resolution",
+                        value=_preset_of(project.width, project.height),
+                        on_change=lambda e: self._apply_preset(e.value),
+                    )
+                    .props(FIELD)
+                    .classes("w-52")
+                    .mark("preset")
+                )
                 self.width = self._size("Width", project.width)
                 ui.label("×").classes("self-center sc-muted")
                 self.height = self._size("Height", project.height)
-            self.tags = ui.input_chips("Tags", value=list(project.tags or []), new_value_mode="add-unique").props(
-                FIELD
-            ).classes("w-full").mark("tags")
+            self.tags = (
+                ui.input_chips("Tags", value=list(project.tags or []), new_value_mode="add-unique")
+                .props(FIELD)
+                .classes("w-full")
+                .mark("tags")
+            )
             ui.label("Tags are stored in lower case; press Enter after each one.").classes("sc-muted text-xs")
-            self.errors = FormErrors({
-                "name": self.name, "description": self.description, "fps": self.fps, "width": self.width,
-                "height": self.height, "target_duration": self.target, "tags": self.tags,
-            })
+            self.errors = FormErrors(
+                {
+                    "name": self.name,
+                    "description": self.description,
+                    "fps": self.fps,
+                    "width": self.width,
+                    "height": self.height,
+                    "target_duration": self.target,
+                    "tags": self.tags,
+                }
+            )
             with ui.row().classes("w-full justify-end"):
                 ui.button("Save project", icon="save", on_click=self.save).props(
                     'unelevated dense data-testid="save-project-settings"'
@@ -161,8 +196,12 @@ class ProjectCard:
 
     def _size(self, label: str, value: int) -> ui.number:
         # no min/max: the number field would clamp silently; the service says what is allowed instead
-        return ui.number(label, value=value, step=2, format="%d", suffix="px", on_change=lambda: self._sync_preset()
-                         ).props(FIELD).classes("w-32").mark(label.lower())
+        return (
+            ui.number(label, value=value, step=2, format="%d", suffix="px", on_change=lambda: self._sync_preset())
+            .props(FIELD)
+            .classes("w-32")
+            .mark(label.lower())
+        )
 
     def _apply_preset(self, choice: str) -> None:
         if choice in RESOLUTION_PRESETS:
@@ -230,21 +269,30 @@ class EditorCard:
         with ui.card().classes("w-full gap-2").props('flat bordered data-testid="editor-settings-card"'):
             ui.label("Editor").classes("text-subtitle1")
             with ui.row().classes("w-full items-start gap-3"):
-                self.duration = ui.number(
-                    "Default clip duration", value=settings.default_clip_duration, step=0.5, suffix="s"
-                ).props(FIELD).classes("w-48").mark("default_clip_duration")
+                self.duration = (
+                    ui.number("Default clip duration", value=settings.default_clip_duration, step=0.5, suffix="s")
+                    .props(FIELD)
+                    .classes("w-48")
+                    .mark("default_clip_duration")
+                )
                 ui.label("A new clip gets this length unless you give one.").classes("sc-muted text-xs self-center")
-            self.snap = ui.switch("Snap to frames, clip edges and the playhead", value=settings.snap).props(
-                "dense"
-            ).mark("snap")
+            self.snap = (
+                ui.switch("Snap to frames, clip edges and the playhead", value=settings.snap)
+                .props("dense")
+                .mark("snap")
+            )
             with ui.row().classes("items-center gap-3"):
                 ui.label("Ruler units").classes("text-sm")
-                self.ruler = ui.toggle({unit: RULER_LABELS[unit] for unit in RULER_UNITS}, value=settings.ruler).props(
-                    "dense no-caps unelevated toggle-color=primary"
-                ).mark("ruler")
-            self.drop_frame = ui.switch("Drop-frame timecode (HH:MM:SS;FF)", value=settings.drop_frame).props(
-                "dense"
-            ).mark("drop_frame")
+                self.ruler = (
+                    ui.toggle({unit: RULER_LABELS[unit] for unit in RULER_UNITS}, value=settings.ruler)
+                    .props("dense no-caps unelevated toggle-color=primary")
+                    .mark("ruler")
+                )
+            self.drop_frame = (
+                ui.switch("Drop-frame timecode (HH:MM:SS;FF)", value=settings.drop_frame)
+                .props("dense")
+                .mark("drop_frame")
+            )
             self.drop_hint = ui.label("").classes("sc-muted text-xs")
             self.errors = FormErrors({"default_clip_duration": self.duration, "ruler": self.ruler})
             with ui.row().classes("w-full justify-end"):
@@ -268,8 +316,12 @@ class EditorCard:
         def run() -> None:
             with session_scope() as session:
                 update_editor_settings(
-                    session, self.user, self.project_id,  # type: ignore[arg-type]
-                    default_clip_duration=self.duration.value, snap=bool(self.snap.value), ruler=self.ruler.value,
+                    session,
+                    self.user,
+                    self.project_id,  # type: ignore[arg-type]
+                    default_clip_duration=self.duration.value,
+                    snap=bool(self.snap.value),
+                    ruler=self.ruler.value,
                     drop_frame=bool(self.drop_frame.value) and self.drop_supported,
                 )
 

@@ -92,12 +92,17 @@ def page(user: User, scene_id: int) -> None:
                 apply(policy)
 
             with ui.column().classes("w-full gap-1"):
-                ui.button("Push following clips (ripple)", icon="keyboard_double_arrow_right",
-                          on_click=lambda: choose("ripple")).props('flat align=left data-testid="overlap-ripple"')
-                ui.button("Trim the neighbour", icon="content_cut",
-                          on_click=lambda: choose("trim")).props('flat align=left data-testid="overlap-trim"')
-                ui.button("Allow the overlap (marked with a warning)", icon="warning_amber",
-                          on_click=lambda: choose("allow")).props('flat align=left data-testid="overlap-allow"')
+                ui.button(
+                    "Push following clips (ripple)",
+                    icon="keyboard_double_arrow_right",
+                    on_click=lambda: choose("ripple"),
+                ).props('flat align=left data-testid="overlap-ripple"')
+                ui.button("Trim the neighbour", icon="content_cut", on_click=lambda: choose("trim")).props(
+                    'flat align=left data-testid="overlap-trim"'
+                )
+                ui.button(
+                    "Allow the overlap (marked with a warning)", icon="warning_amber", on_click=lambda: choose("allow")
+                ).props('flat align=left data-testid="overlap-allow"')
             with ui.row().classes("w-full justify-end"):
                 ui.button("Cancel", on_click=lambda: (dialog.close(), reload())).props(
                     'flat data-testid="overlap-cancel"'
@@ -120,9 +125,17 @@ def page(user: User, scene_id: int) -> None:
         clip_id = int(e.args["clip_id"])
 
         def apply(policy: str) -> None:
-            edit("Trim clip", lambda s: clips.update_clip(
-                s, user, clip_id, start_frame=int(e.args["start_frame"]),
-                duration_frames=int(e.args["duration_frames"]), overlap=policy))  # type: ignore[arg-type]
+            edit(
+                "Trim clip",
+                lambda s: clips.update_clip(
+                    s,
+                    user,
+                    clip_id,
+                    start_frame=int(e.args["start_frame"]),
+                    duration_frames=int(e.args["duration_frames"]),
+                    overlap=policy,
+                ),
+            )  # type: ignore[arg-type]
 
         ask_overlap(apply) if e.args.get("overlaps") else apply("allow")
 
@@ -155,8 +168,9 @@ def page(user: User, scene_id: int) -> None:
         with ui.dialog() as dialog, ui.card().classes("w-[420px]"):
             ui.label("Which chosen result does the merged clip keep?").classes("text-h6")
             labels = {c["id"]: c["label"] for c in editor.clips}
-            choice = ui.radio({r.id: f"{labels.get(r.clip_id, r.clip_id)} — {r.kind}" for r in results},
-                              value=results[0].id)
+            choice = ui.radio(
+                {r.id: f"{labels.get(r.clip_id, r.clip_id)} — {r.kind}" for r in results}, value=results[0].id
+            )
 
             def go() -> None:
                 dialog.close()
@@ -175,12 +189,17 @@ def page(user: User, scene_id: int) -> None:
         if summary is None:
             return
         if summary.gallery_items:  # results cannot come back with undo: say so first
-            confirm("Delete clips with results?", f"This removes {summary.describe()}. Undo brings the clips "
-                    "back, not their results.", "Delete", lambda: edit("Delete clips",
-                                                                        lambda s: clips.delete_clips(s, user, ids)))
+            confirm(
+                "Delete clips with results?",
+                f"This removes {summary.describe()}. Undo brings the clips back, not their results.",
+                "Delete",
+                lambda: edit("Delete clips", lambda s: clips.delete_clips(s, user, ids)),
+            )
         else:
-            edit("Delete clip" if len(ids) == 1 else f"Delete {len(ids)} clips",
-                 lambda s: clips.delete_clips(s, user, ids))
+            edit(
+                "Delete clip" if len(ids) == 1 else f"Delete {len(ids)} clips",
+                lambda s: clips.delete_clips(s, user, ids),
+            )
 
     def copy(cut: bool = False) -> None:
         ids = selected()
@@ -199,8 +218,12 @@ def page(user: User, scene_id: int) -> None:
         if not payload:
             ui.notify("Nothing to paste: copy clips first (Ctrl+C).", type="warning")
             return
-        edit("Paste clips", lambda s: editor.select(
-            [c.id for c in timeline_edit.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]))  # type: ignore[misc]
+        edit(
+            "Paste clips",
+            lambda s: editor.select(
+                [c.id for c in timeline_edit.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]
+            ),
+        )  # type: ignore[misc]
 
     def duplicate() -> None:
         ids = selected()
@@ -250,8 +273,14 @@ def page(user: User, scene_id: int) -> None:
         toolbar_state()
 
     keys: dict[str, Callable[[], None]] = {
-        "delete": delete, "copy": copy, "cut": lambda: copy(cut=True), "paste": paste, "duplicate": duplicate,
-        "split": split, "undo": undo, "redo": redo,
+        "delete": delete,
+        "copy": copy,
+        "cut": lambda: copy(cut=True),
+        "paste": paste,
+        "duplicate": duplicate,
+        "split": split,
+        "undo": undo,
+        "redo": redo,
     }
 
     def on_key(e: GenericEventArguments) -> None:
@@ -276,10 +305,13 @@ def page(user: User, scene_id: int) -> None:
             ui.link("Whole-project timeline", f"/projects/{project.id}/timeline").classes("text-xs")
 
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
+
             def tool(icon: str, tip: str, action: Callable[[], None], testid: str) -> ui.button:
-                return ui.button(icon=icon, on_click=action).props(
-                    f'flat dense size=sm data-testid="{testid}" aria-label="{tip}"'
-                ).tooltip(tip)
+                return (
+                    ui.button(icon=icon, on_click=action)
+                    .props(f'flat dense size=sm data-testid="{testid}" aria-label="{tip}"')
+                    .tooltip(tip)
+                )
 
             ui.button("Add clip", icon="add", on_click=add_clip).props(
                 'unelevated dense size=sm data-testid="timeline-add-clip"'
@@ -295,22 +327,35 @@ def page(user: User, scene_id: int) -> None:
             tool("delete", "Delete selected (Del)", delete, "delete-clips")
             ui.separator().props("vertical")
             tool("space_bar", "Insert a gap at the playhead", insert_gap, "insert-gap")
-            gap_seconds = ui.number(value=1, min=0.04, step=0.5, format="%.2f").props(
-                'dense borderless suffix="s" style="width:56px"'
-            ).tooltip("Gap length (seconds)")
+            gap_seconds = (
+                ui.number(value=1, min=0.04, step=0.5, format="%.2f")
+                .props('dense borderless suffix="s" style="width:56px"')
+                .tooltip("Gap length (seconds)")
+            )
             tool("compress", "Close the gap at the playhead", close_gap, "close-gap")
             ui.space()
 
-            readout = ui.label("").classes("text-xs font-mono w-24 text-right sc-muted").props(
-                'data-testid="playhead-readout"'
-            ).tooltip("Playhead")
-            snap_switch = ui.switch("Snap", value=settings.snap, on_change=lambda e: set_snap(e.value)).props(
-                "dense"
-            ).tooltip("Snap to frames, clip edges and the playhead (hold Shift to bypass)")
-            ruler_select = ui.select({"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"},
-                                     value=settings.ruler, on_change=lambda e: set_ruler(e.value)).props(
-                "dense options-dense borderless"
-            ).classes("w-32").tooltip("Ruler units")
+            readout = (
+                ui.label("")
+                .classes("text-xs font-mono w-24 text-right sc-muted")
+                .props('data-testid="playhead-readout"')
+                .tooltip("Playhead")
+            )
+            snap_switch = (
+                ui.switch("Snap", value=settings.snap, on_change=lambda e: set_snap(e.value))
+                .props("dense")
+                .tooltip("Snap to frames, clip edges and the playhead (hold Shift to bypass)")
+            )
+            ruler_select = (
+                ui.select(
+                    {"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"},
+                    value=settings.ruler,
+                    on_change=lambda e: set_ruler(e.value),
+                )
+                .props("dense options-dense borderless")
+                .classes("w-32")
+                .tooltip("Ruler units")
+            )
             with ruler_select.add_slot("prepend"):
                 ui.icon("straighten", size="xs")
             tool("zoom_out", "Zoom out (Ctrl+wheel)", lambda: editor.zoom_out(), "zoom-out")
@@ -318,8 +363,13 @@ def page(user: User, scene_id: int) -> None:
             tool("fit_screen", "Whole scene", lambda: editor.zoom_to_fit(), "zoom-fit")
 
         with ui.element("div").classes("w-full") as track_area:
-            editor = TimelineEditor(cards, fps=fps, scene_frames=scene_frames(cards), ruler=settings.ruler,  # type: ignore[arg-type]
-                                    snap=settings.snap).classes("w-full")
+            editor = TimelineEditor(
+                cards,
+                fps=fps,
+                scene_frames=scene_frames(cards),
+                ruler=settings.ruler,  # type: ignore[arg-type]
+                snap=settings.snap,
+            ).classes("w-full")
         context_frame = {"frame": 0}
 
         def paste_here() -> None:
@@ -328,10 +378,15 @@ def page(user: User, scene_id: int) -> None:
 
         with track_area, ui.context_menu().props('data-testid="clip-context-menu"'):
             # Right-click selects the clip under the pointer first (the widget does), so these act on it.
-            for text, action in (("Edit in the inspector", lambda: inspector.refresh()),
-                                 ("Split at the playhead", split), ("Duplicate", duplicate), ("Copy", copy),
-                                 ("Cut", lambda: copy(cut=True)), ("Paste here", paste_here),
-                                 ("Merge selected", merge)):
+            for text, action in (
+                ("Edit in the inspector", lambda: inspector.refresh()),
+                ("Split at the playhead", split),
+                ("Duplicate", duplicate),
+                ("Copy", copy),
+                ("Cut", lambda: copy(cut=True)),
+                ("Paste here", paste_here),
+                ("Merge selected", merge),
+            ):
                 ui.menu_item(text, action).props("dense")
             ui.separator()
             ui.menu_item("Delete", delete).props("dense").classes("text-negative")
@@ -350,16 +405,21 @@ def page(user: User, scene_id: int) -> None:
         editor.on("select", lambda: inspector.refresh())
         editor.on("open", lambda e: (editor.select([int(e.args["clip_id"])]), inspector.refresh()))
         if not cards:
-            ui.label("This scene has no clips yet: “Add clip” puts one at the first free position; then drag "
-                     "it, trim its edges, and write its prompts below.").classes("sc-muted")
+            ui.label(
+                "This scene has no clips yet: “Add clip” puts one at the first free position; then drag "
+                "it, trim its edges, and write its prompts below."
+            ).classes("sc-muted")
 
         @ui.refreshable
         def inspector() -> None:
             ids = selected()
             if len(ids) != 1:
-                text = ("Select a clip to edit its label, timing and prompts; Shift+click or drag a box to select "
-                        "several." if not ids else f"{len(ids)} clips selected: drag to move them together, "
-                        "Delete to remove, Merge if they are adjacent.")
+                text = (
+                    "Select a clip to edit its label, timing and prompts; Shift+click or drag a box to select several."
+                    if not ids
+                    else f"{len(ids)} clips selected: drag to move them together, "
+                    "Delete to remove, Merge if they are adjacent."
+                )
                 ui.label(text).classes("sc-muted text-xs").props('data-testid="inspector-hint"')
                 return
             with session_scope() as session:
@@ -367,8 +427,10 @@ def page(user: User, scene_id: int) -> None:
                     clip = clips.get_clip(session, user, ids[0])
                 except NotFound:
                     return
-            ui.label(f"{clip.label or f'Clip {clip.id}'} · starts {frames_to_seconds(clip.start_frame, fps):g} s · "
-                     f"{clip.duration_frames} frames").classes("text-subtitle2")
+            ui.label(
+                f"{clip.label or f'Clip {clip.id}'} · starts {frames_to_seconds(clip.start_frame, fps):g} s · "
+                f"{clip.duration_frames} frames"
+            ).classes("text-subtitle2")
 
             def save(changes: dict[str, Any]) -> None:
                 if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]

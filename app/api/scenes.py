@@ -113,8 +113,22 @@ def _scene(scene: Scene) -> ScenePublic:
 
 def _clip(clip: Clip, fps: float) -> ClipPublic:
     return ClipPublic(
-        **clip.model_dump(include={"id", "scene_id", "project_id", "start_frame", "duration_frames", "image_prompt",
-                                   "video_prompt", "label", "notes", "color", "created_at", "updated_at"}),
+        **clip.model_dump(
+            include={
+                "id",
+                "scene_id",
+                "project_id",
+                "start_frame",
+                "duration_frames",
+                "image_prompt",
+                "video_prompt",
+                "label",
+                "notes",
+                "color",
+                "created_at",
+                "updated_at",
+            }
+        ),
         start=frames_to_seconds(clip.start_frame, fps),
         duration=frames_to_seconds(clip.duration_frames, fps),
         overlap=clip.overlap_allowed,
@@ -132,8 +146,7 @@ def list_scenes(project_id: int, user: UserDep, session: SessionDep) -> list[Sce
 
 @router.post("/projects/{project_id}/scenes", response_model=ScenePublic, status_code=status.HTTP_201_CREATED)
 def create_scene(project_id: int, body: SceneCreate, user: UserDep, session: SessionDep) -> ScenePublic:
-    return _scene(scenes.create_scene(session, user, project_id, body.name, body.description,
-                                      body.estimated_duration))
+    return _scene(scenes.create_scene(session, user, project_id, body.name, body.description, body.estimated_duration))
 
 
 @router.post("/projects/{project_id}/scenes/reorder", response_model=list[ScenePublic])
@@ -204,8 +217,9 @@ def merge_clips(body: MergeRequest, user: UserDep, session: SessionDep) -> ClipP
 def move_clips(body: MoveRequest, user: UserDep, session: SessionDep) -> list[ClipPublic]:
     first = clips.get_clip(session, user, body.clip_ids[0])
     fps = _fps(session, user, first.project_id)
-    moved = clips.move_clips(session, user, body.clip_ids, seconds_to_frames(body.delta, fps), body.overlap,
-                             body.target_scene_id)
+    moved = clips.move_clips(
+        session, user, body.clip_ids, seconds_to_frames(body.delta, fps), body.overlap, body.target_scene_id
+    )
     return [_clip(c, fps) for c in moved]
 
 

@@ -40,12 +40,14 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-def active_counts(session: Session) -> dict[int, int]:
-    rows = session.exec(
-        select(GenerationJob.server_id, func.count())
-        .where(col(GenerationJob.status).in_(ACTIVE), col(GenerationJob.server_id).is_not(None))
-        .group_by(GenerationJob.server_id)
-    ).all()
+def active_counts(session: Session, ended: set[str] | None = None) -> dict[int, int]:
+    """Jobs on each server; `ended` names prompts that finished there but are still being stored."""
+    query = select(GenerationJob.server_id, func.count()).where(
+        col(GenerationJob.status).in_(ACTIVE), col(GenerationJob.server_id).is_not(None)
+    )
+    if ended:
+        query = query.where(col(GenerationJob.remote_prompt_id).not_in(ended))
+    rows = session.exec(query.group_by(GenerationJob.server_id)).all()
     return {server_id: count for server_id, count in rows if server_id is not None}
 
 
@@ -87,18 +89,18 @@ def open_slots(
     session: Session,
     cache: CatalogCache,
     loaded: dict[int, str | None],
-    finishing: dict[int, int],
+    ended: set[str],
 ) -> list[Slot]:
-    """Online, enabled servers with room. `finishing` counts our jobs that ended on a server but
-    whose results are still being stored: their slot is free already, so the GPU never waits on us."""
+    """Online, enabled servers with room. Prompts in `ended` finished on their server but their
+    results are still being stored: their slot is free already, so the GPU never waits on us."""
     servers = session.exec(
         select(ComfyServer).where(ComfyServer.enabled == True, ComfyServer.status == "online")  # noqa: E712
     ).all()
-    counts = active_counts(session)
+    counts = active_counts(session, ended)
     slots = []
     for server in servers:
         assert server.id is not None
-        free = server.max_jobs - counts.get(server.id, 0) + finishing.get(server.id, 0)
+        free = server.max_jobs - counts.get(server.id, 0)
         if free <= 0:
             continue
         slots.append(
@@ -133,19 +135,24 @@ def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candid
     """Queued jobs whose wait (backoff) is over and whose image to start from exists, in queue order."""
     done = select(GenerationJob.id).where(GenerationJob.status == "completed")
     rows = session.exec(
-            select(
-                GenerationJob.id, GenerationJob.priority, GenerationJob.owner_id, GenerationJob.project_id,
-                GenerationJob.checkpoint, GenerationJob.required_models, GenerationJob.required_nodes,
-                col(GenerationJob.resolved_graph).is_(None),
-            )
-            .where(
-                GenerationJob.status == "queued",
-                or_(col(GenerationJob.next_attempt_at).is_(None), col(GenerationJob.next_attempt_at) <= now),
-                or_(col(GenerationJob.depends_on_id).is_(None), col(GenerationJob.depends_on_id).in_(done)),
-            )
-            .order_by(col(GenerationJob.priority).desc(), col(GenerationJob.created_at), col(GenerationJob.id))
-            .limit(limit)
-        ).all()
+        select(
+            GenerationJob.id,
+            GenerationJob.priority,
+            GenerationJob.owner_id,
+            GenerationJob.project_id,
+            GenerationJob.checkpoint,
+            GenerationJob.required_models,
+            GenerationJob.required_nodes,
+            col(GenerationJob.resolved_graph).is_(None),
+        )
+        .where(
+            GenerationJob.status == "queued",
+            or_(col(GenerationJob.next_attempt_at).is_(None), col(GenerationJob.next_attempt_at) <= now),
+            or_(col(GenerationJob.depends_on_id).is_(None), col(GenerationJob.depends_on_id).in_(done)),
+        )
+        .order_by(col(GenerationJob.priority).desc(), col(GenerationJob.created_at), col(GenerationJob.id))
+        .limit(limit)
+    ).all()
     return [Candidate(*row[:7], needs_graph=bool(row[7])) for row in rows]
 
 

@@ -283,11 +283,8 @@ class Dispatcher:
 
     def _fill(self) -> None:
         settings = get_settings()
-        finishing: dict[int, int] = {}
-        for server_id in self._finishing.values():
-            finishing[server_id] = finishing.get(server_id, 0) + 1
         with session_scope() as session:
-            slots = claims.open_slots(session, self._catalogs, self._loaded, finishing)
+            slots = claims.open_slots(session, self._catalogs, self._loaded, set(self._finishing))
             if not slots:
                 return
             free_total = sum(slot.free for slot in slots)
@@ -335,6 +332,7 @@ class Dispatcher:
                         self._loaded[slot.server_id] = job.checkpoint
                     self._avoid.pop(job.id, None)
                     self._track(prompt_id, row, slot.server_id)
+                    self._submitting.add(prompt_id)  # until its POST is answered, no poll may call it lost
                     self._spawn(self._submit(prompt_id, job.id, slot.server_id))  # type: ignore[arg-type]
                     events.emit(events.jobs_changed, job.project_id)
 
@@ -386,7 +384,6 @@ class Dispatcher:
 
     async def _submit(self, prompt_id: str, job_id: int, server_id: int) -> None:
         """One POST at a time per server, so prompts arrive in the order they were chosen."""
-        self._submitting.add(prompt_id)
         lock = self._submit_locks.setdefault(server_id, asyncio.Lock())
         try:
             async with lock:
@@ -495,12 +492,14 @@ class Dispatcher:
             client = self._client(server)
             if entry is None:
                 entry = await self._history_with_patience(client, prompt_id)
+            if entry is None and not checked_queue:
+                # /queue first, then /history: a prompt that ends between the two is then still found.
+                state = await client.queue()
+                if prompt_id in state.running or prompt_id in state.pending:
+                    self._finishing.pop(prompt_id, None)
+                    return
+                entry = await client.history(prompt_id)
             if entry is None:
-                if not checked_queue:
-                    state = await client.queue()
-                    if prompt_id in state.running or prompt_id in state.pending:
-                        self._finishing.pop(prompt_id, None)
-                        return
                 await self._requeue(prompt_id, tracked, f"{server.name} lost the prompt (was it restarted?).")
                 return
             await self._apply_history(prompt_id, tracked, server, client, entry)
@@ -735,18 +734,20 @@ class Dispatcher:
         if not mine:
             return
         client = self._client(server)
+        # Prompts still being sent when we ask are skipped: the answer may predate their arrival.
+        sending = set(self._submitting)
         try:
             state = await client.queue()
         except ComfyError as error:
             if self._note_unreachable(server, error):
                 for prompt_id, tracked in mine:
-                    if prompt_id not in self._settling:
+                    if prompt_id not in self._settling and prompt_id not in sending | self._submitting:
                         await self._requeue(prompt_id, tracked, f"{server.name} is unreachable: {error.message}")
             return
         self._unreachable_since.pop(server_id, None)
         now = time.monotonic()
         for prompt_id, tracked in mine:
-            if prompt_id in self._settling or prompt_id in self._submitting:
+            if prompt_id in self._settling or prompt_id in sending or prompt_id in self._submitting:
                 continue
             if prompt_id in state.running:
                 if not tracked.running:

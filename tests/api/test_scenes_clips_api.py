@@ -10,13 +10,18 @@ def _project(client: TestClient, headers: dict[str, str], fps: float = 24) -> in
 def test_scene_crud_reorder_and_duplicate(client: TestClient, login) -> None:
     headers = login("ada")
     pid = _project(client, headers)
-    created = [client.post(f"/api/v1/projects/{pid}/scenes", headers=headers,
-                           json={"name": name, "description": f"about {name}"}) for name in ("A", "B", "C")]
+    created = [
+        client.post(
+            f"/api/v1/projects/{pid}/scenes", headers=headers, json={"name": name, "description": f"about {name}"}
+        )
+        for name in ("A", "B", "C")
+    ]
     assert all(r.status_code == 201 for r in created)
     ids = [r.json()["id"] for r in created]
     assert [s["position"] for s in (r.json() for r in created)] == [0, 1, 2]
-    reordered = client.post(f"/api/v1/projects/{pid}/scenes/reorder", headers=headers,
-                            json={"scene_ids": [ids[2], ids[0], ids[1]]})
+    reordered = client.post(
+        f"/api/v1/projects/{pid}/scenes/reorder", headers=headers, json={"scene_ids": [ids[2], ids[0], ids[1]]}
+    )
     assert reordered.status_code == 200
     assert [(s["name"], s["position"]) for s in reordered.json()] == [("C", 0), ("A", 1), ("B", 2)]
     wrong = client.post(f"/api/v1/projects/{pid}/scenes/reorder", headers=headers, json={"scene_ids": ids[:2]})
@@ -36,15 +41,31 @@ def test_clip_times_snap_to_frames_and_responses_carry_frames(client: TestClient
     headers = login("ada")
     pid = _project(client, headers, fps=23.976)
     sid = client.post(f"/api/v1/projects/{pid}/scenes", headers=headers, json={"name": "S"}).json()["id"]
-    response = client.post(f"/api/v1/scenes/{sid}/clips", headers=headers, json={
-        "start": 1.0, "duration": 2.5, "image_prompt": "a lighthouse", "video_prompt": "slow push in",
-        "label": "Opening"})
+    response = client.post(
+        f"/api/v1/scenes/{sid}/clips",
+        headers=headers,
+        json={
+            "start": 1.0,
+            "duration": 2.5,
+            "image_prompt": "a lighthouse",
+            "video_prompt": "slow push in",
+            "label": "Opening",
+        },
+    )
     assert response.status_code == 201, response.text
     clip = response.json()
     assert clip["start_frame"] == 24 and clip["duration_frames"] == 60
     assert clip["start"] == round(24 * 1001 / 24000, 6) and clip["duration"] == round(60 * 1001 / 24000, 6)
-    assert {"id", "start", "duration", "image_prompt", "video_prompt", "label", "start_frame",
-            "duration_frames"} <= set(clip)
+    assert {
+        "id",
+        "start",
+        "duration",
+        "image_prompt",
+        "video_prompt",
+        "label",
+        "start_frame",
+        "duration_frames",
+    } <= set(clip)
     listed = client.get(f"/api/v1/scenes/{sid}/clips", headers=headers).json()
     assert [c["id"] for c in listed] == [clip["id"]]
 
@@ -53,8 +74,12 @@ def test_invalid_positions_get_422_with_a_reason_and_nothing_changes(client: Tes
     headers = login("ada")
     pid = _project(client, headers)
     sid = client.post(f"/api/v1/projects/{pid}/scenes", headers=headers, json={"name": "S"}).json()["id"]
-    for body in ({"start": -1, "duration": 1}, {"start": 0, "duration": 0}, {"start": 0, "duration": -2},
-                 {"start": 0, "duration": 10 ** 6}):
+    for body in (
+        {"start": -1, "duration": 1},
+        {"start": 0, "duration": 0},
+        {"start": 0, "duration": -2},
+        {"start": 0, "duration": 10**6},
+    ):
         response = client.post(f"/api/v1/scenes/{sid}/clips", headers=headers, json=body)
         assert response.status_code == 422, body
         assert response.json()["detail"], body
@@ -71,8 +96,9 @@ def test_move_overlap_policies_allow_ripple_trim(client: TestClient, login) -> N
     sid = client.post(f"/api/v1/projects/{pid}/scenes", headers=headers, json={"name": "S"}).json()["id"]
 
     def make(start: float, duration: float) -> int:
-        return client.post(f"/api/v1/scenes/{sid}/clips", headers=headers,
-                           json={"start": start, "duration": duration}).json()["id"]
+        return client.post(
+            f"/api/v1/scenes/{sid}/clips", headers=headers, json={"start": start, "duration": duration}
+        ).json()["id"]
 
     a, b, c = make(0, 2), make(2, 2), make(4, 2)
     allowed = client.patch(f"/api/v1/clips/{a}", headers=headers, json={"start": 1})
@@ -80,13 +106,17 @@ def test_move_overlap_policies_allow_ripple_trim(client: TestClient, login) -> N
     client.patch(f"/api/v1/clips/{a}", headers=headers, json={"start": 0})
     rippled = client.patch(f"/api/v1/clips/{a}", headers=headers, json={"duration": 3, "overlap": "ripple"})
     assert rippled.status_code == 200
-    frames = {x["id"]: (x["start_frame"], x["duration_frames"])
-              for x in client.get(f"/api/v1/scenes/{sid}/clips", headers=headers).json()}
+    frames = {
+        x["id"]: (x["start_frame"], x["duration_frames"])
+        for x in client.get(f"/api/v1/scenes/{sid}/clips", headers=headers).json()
+    }
     assert frames == {a: (0, 72), b: (72, 48), c: (120, 48)}
     trimmed = client.patch(f"/api/v1/clips/{c}", headers=headers, json={"start": 4, "overlap": "trim"})
     assert trimmed.status_code == 200
-    frames = {x["id"]: (x["start_frame"], x["duration_frames"])
-              for x in client.get(f"/api/v1/scenes/{sid}/clips", headers=headers).json()}
+    frames = {
+        x["id"]: (x["start_frame"], x["duration_frames"])
+        for x in client.get(f"/api/v1/scenes/{sid}/clips", headers=headers).json()
+    }
     assert frames[b] == (72, 24) and frames[c] == (96, 48)
 
 
@@ -94,8 +124,11 @@ def test_split_merge_and_analysis(client: TestClient, login) -> None:
     headers = login("ada")
     pid = _project(client, headers, fps=25)
     sid = client.post(f"/api/v1/projects/{pid}/scenes", headers=headers, json={"name": "S"}).json()["id"]
-    cid = client.post(f"/api/v1/scenes/{sid}/clips", headers=headers, json={
-        "start": 0, "duration": 4, "image_prompt": "x", "video_prompt": "y"}).json()["id"]
+    cid = client.post(
+        f"/api/v1/scenes/{sid}/clips",
+        headers=headers,
+        json={"start": 0, "duration": 4, "image_prompt": "x", "video_prompt": "y"},
+    ).json()["id"]
     halves = client.post(f"/api/v1/clips/{cid}/split", headers=headers, json={"at": 1.5})
     assert halves.status_code == 200
     # 1.5 s at 25 fps is 37.5 frames: the nearest frame, halves rounding up, is 38.

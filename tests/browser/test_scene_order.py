@@ -14,8 +14,9 @@ PASSWORD = "scene-order-1"
 def test_drag_a_scene_to_the_top_keeps_the_order(live_server: LiveServer, page: Page) -> None:
     live_server.create_user(USERNAME, PASSWORD)
     token = httpx.post(f"{live_server.url}/api/v1/auth/token", data={"username": USERNAME, "password": PASSWORD})
-    api = httpx.Client(base_url=f"{live_server.url}/api/v1",
-                       headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    api = httpx.Client(
+        base_url=f"{live_server.url}/api/v1", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
     project = api.post("/projects", json={"name": "Order"}).json()
     for name in ("Dawn", "Noon", "Dusk"):
         api.post(f"/projects/{project['id']}/scenes", json={"name": name})

@@ -65,9 +65,19 @@ def image_graph(seed: int, *, prefix: str = "storycanvas/image", width: int = 32
     }
 
 
-def make_job(db, owner, clip, *, seed: int = 1, priority: int = 0, graph: dict[str, Any] | None = None,
-             checkpoint: str | None = None, required_models: list[dict[str, str]] | None = None,
-             max_attempts: int = 3, created_offset: float = 0.0) -> GenerationJob:
+def make_job(
+    db,
+    owner,
+    clip,
+    *,
+    seed: int = 1,
+    priority: int = 0,
+    graph: dict[str, Any] | None = None,
+    checkpoint: str | None = None,
+    required_models: list[dict[str, str]] | None = None,
+    max_attempts: int = 3,
+    created_offset: float = 0.0,
+) -> GenerationJob:
     from datetime import timedelta
 
     from data.models._common import utcnow
@@ -99,8 +109,9 @@ def job_states(job_ids: list[int]) -> dict[int, GenerationJob]:
         return {job_id: session.get(GenerationJob, job_id) for job_id in job_ids}  # type: ignore[misc]
 
 
-async def drive(dispatchers: Dispatcher | list[Dispatcher], until: Callable[[], bool], timeout: float = 15.0,
-                pause: float = 0.02) -> None:
+async def drive(
+    dispatchers: Dispatcher | list[Dispatcher], until: Callable[[], bool], timeout: float = 15.0, pause: float = 0.02
+) -> None:
     """Tick like the scheduler does until the condition holds."""
     many = list(dispatchers) if isinstance(dispatchers, list) else [dispatchers]
     deadline = time.monotonic() + timeout

@@ -51,20 +51,16 @@ async def test_jobs_spread_over_servers_and_each_keeps_at_most_max_jobs(db, clip
     add_server(db, first, "gpu-1", max_jobs=2)
     add_server(db, second, "gpu-2", max_jobs=2)
     ids = [make_job(db, owner, target, seed=seed).id for seed in range(8)]
-    peak = {"value": 0}
-
-    def watch() -> bool:
-        for fake in (first, second):  # what each server holds: one running, one waiting
-            held = len(fake.pending_prompt_ids) + (1 if fake.running_prompt_id else 0)
-            peak["value"] = max(peak["value"], held)
-        return all_finished(ids)()
-
-    await drive(dispatcher, watch)
+    await drive(dispatcher, all_finished(ids))
 
     assert all(job.status == "completed" for job in job_states(ids).values())
     assert len(first.prompts) >= 2 and len(second.prompts) >= 2
     assert len(first.prompts) + len(second.prompts) == 8  # none ran twice
-    assert peak["value"] <= 2
+    for fake in (first, second):  # when each prompt arrived, the server held at most one other unfinished one
+        ended = {run["prompt_id"]: run["ended_at"] for run in fake.executions}
+        arrivals = [prompt["received_at"] for prompt in fake.prompts]
+        held = [sum(1 for p in fake.prompts if p["received_at"] <= at < ended[p["prompt_id"]]) for at in arrivals]
+        assert max(held) <= 2, held
 
 
 async def test_higher_priority_runs_first_then_oldest(db, clip, fakes, dispatcher) -> None:
@@ -99,7 +95,9 @@ async def test_jobs_go_only_to_servers_that_have_their_models(db, clip, fakes, d
         db.add(server)
     db.commit()
     needs = [{"kind": "checkpoint", "file_name": "rare.safetensors"}]
-    ids = [make_job(db, owner, target, seed=s, checkpoint="rare.safetensors", required_models=needs).id for s in range(3)]
+    ids = [
+        make_job(db, owner, target, seed=s, checkpoint="rare.safetensors", required_models=needs).id for s in range(3)
+    ]
 
     await drive(dispatcher, all_finished(ids))
 
@@ -242,10 +240,21 @@ async def test_previews_and_progress_reach_the_job_while_it_runs(db, clip, fakes
         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
         "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse", "clip": ["4", 1]}},
         "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["4", 1]}},
-        "3": {"class_type": "KSampler", "inputs": {"seed": 3, "steps": 8, "cfg": 7.0, "sampler_name": "euler",
-                                                   "scheduler": "normal", "denoise": 1.0, "model": ["4", 0],
-                                                   "positive": ["6", 0], "negative": ["7", 0],
-                                                   "latent_image": ["5", 0]}},
+        "3": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 3,
+                "steps": 8,
+                "cfg": 7.0,
+                "sampler_name": "euler",
+                "scheduler": "normal",
+                "denoise": 1.0,
+                "model": ["4", 0],
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+            },
+        },
         "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
         "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "storycanvas/image"}},
     }

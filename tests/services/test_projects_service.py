@@ -129,7 +129,9 @@ def test_a_new_frame_rate_keeps_clips_in_seconds_and_touching_clips_touching(db,
         db.add(Clip(scene_id=scene.id, project_id=project.id, start_frame=start, duration_frames=length))
     db.commit()
     projects.update_project(db, owner, project.id, projects.parse_update(fps=25))
-    timings = [(c.start_frame, c.duration_frames)
-               for c in db.exec(select(Clip).where(Clip.project_id == project.id).order_by(Clip.start_frame))]
+    timings = [
+        (c.start_frame, c.duration_frames)
+        for c in db.exec(select(Clip).where(Clip.project_id == project.id).order_by(Clip.start_frame))
+    ]
     # 1 s, 1.5 s and one frame at 24 fps become 25, 37/38 frames; edges stay shared; nothing vanishes.
     assert timings == [(0, 25), (25, 38), (63, 1)]

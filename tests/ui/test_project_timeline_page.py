@@ -22,8 +22,9 @@ async def test_timeline_lists_scenes_in_order_with_durations_and_the_analysis(
     harbour = scenes.create_scene(db, account, project.id, "Harbour")
     storm = scenes.create_scene(db, account, project.id, "Storm")
     scenes.create_scene(db, account, project.id, "Epilogue")
-    clips.create_clip(db, account, harbour.id, start=0, duration=4, label="Wide", image_prompt="harbour",
-                      video_prompt="slow pan")
+    clips.create_clip(
+        db, account, harbour.id, start=0, duration=4, label="Wide", image_prompt="harbour", video_prompt="slow pan"
+    )
     clips.create_clip(db, account, harbour.id, start=3, duration=2, label="Gull")  # overlaps Wide, no prompts
     clips.create_clip(db, account, storm.id, start=1, duration=3, image_prompt="waves", video_prompt="crash")
 
