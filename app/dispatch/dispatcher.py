@@ -607,9 +607,15 @@ class Dispatcher:
                     GenerationJob.claimed_by == self.worker_id,
                 )
             ).all()
-        for job in wanted:
+        # Until a cancelled waiting prompt has reached its server, do not interrupt the running one there:
+        # the waiting one would start (and finish) in the gap.
+        sending = {job.server_id for job in wanted if job.remote_prompt_id in self._submitting}
+        # Waiting prompts first: interrupting a running one lets the next waiting one start at once.
+        for job in sorted(wanted, key=lambda job: job.status != "dispatched"):
             prompt_id = job.remote_prompt_id
             if prompt_id is None or prompt_id in self._interrupt_sent or job.server_id is None:
+                continue
+            if prompt_id in self._submitting or (job.status == "running" and job.server_id in sending):
                 continue
             server = self._server(job.server_id)
             if server is None:

@@ -164,7 +164,9 @@ async def test_cancel_removes_a_pending_prompt_and_interrupts_a_running_one(db, 
 
     def both_on_server() -> bool:
         states = job_states([running.id, pending.id])
-        return states[running.id].status == "running" and states[pending.id].status == "dispatched"
+        return states[running.id].status == "running" and fake.pending_prompt_ids == [
+            states[pending.id].remote_prompt_id
+        ]
 
     await drive(dispatcher, both_on_server)
     jobs.cancel_job(db, owner, pending.id)
@@ -172,7 +174,7 @@ async def test_cancel_removes_a_pending_prompt_and_interrupts_a_running_one(db, 
     await drive(dispatcher, all_finished([running.id, pending.id]))
 
     states = job_states([running.id, pending.id])
-    assert states[pending.id].status == "cancelled" and states[running.id].status == "cancelled"
+    assert (states[pending.id].status, states[running.id].status) == ("cancelled", "cancelled"), fake.records()
     assert [entry["prompt_id"] for entry in fake.interrupts] == [states[running.id].remote_prompt_id]
     assert any(states[pending.id].remote_prompt_id in entry.get("delete", []) for entry in fake.queue_deletes)
     assert {e["prompt_id"] for e in fake.executions} == {states[running.id].remote_prompt_id}
