@@ -780,6 +780,7 @@ export default {
         this.emitKey("select_all");
       } else if (mod || e.altKey) return;
       else if (lower === "s") this.emitKey("split");
+      else if (lower === "g") this.emitKey("generate");
       else if (lower === "n") {
         this.snapOn = !this.snapOn;
         this.emitKey("toggle_snap", { snap: this.snapOn });

@@ -128,7 +128,6 @@ class Candidate:
     checkpoint: str | None
     required_models: list[dict[str, str]]
     required_nodes: list[str]
-    needs_graph: bool
 
 
 def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candidate]:
@@ -143,7 +142,6 @@ def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candid
             GenerationJob.checkpoint,
             GenerationJob.required_models,
             GenerationJob.required_nodes,
-            col(GenerationJob.resolved_graph).is_(None),
         )
         .where(
             GenerationJob.status == "queued",
@@ -153,7 +151,7 @@ def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candid
         .order_by(col(GenerationJob.priority).desc(), col(GenerationJob.created_at), col(GenerationJob.id))
         .limit(limit)
     ).all()
-    return [Candidate(*row[:7], needs_graph=bool(row[7])) for row in rows]
+    return [Candidate(*row) for row in rows]
 
 
 def can_run(slot: Slot, job: Candidate | GenerationJob) -> bool:

@@ -312,7 +312,7 @@ class Dispatcher:
                         continue
                     jobs.remove(job)
                     row = session.get(GenerationJob, job.id)
-                    if row is None or (job.needs_graph and not self._prepare_dependent(session, row)):
+                    if row is None or (row.resolved_graph is None and not self._prepare_dependent(session, row)):
                         continue
                     prompt_id = str(uuid.uuid4())
                     if not claims.claim(

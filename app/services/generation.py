@@ -73,7 +73,8 @@ def _pick_workflow(session: Session, actor: User, workflow_id: int | None, kind:
     allowed = {"image": {"image", "img2img", "faceswap"}, "video": {"video"}}[kind]
     if template.kind not in allowed:
         raise Invalid(
-            f"Workflow '{template.name}' makes {template.kind} results; pick a {kind} workflow for this mode.",
+            f"Workflow '{template.name}' makes {template.kind} results; pick {'an image' if kind == 'image' else 'a video'}"
+            " workflow for this mode.",
             field="workflow_id",
         )
     return template
@@ -99,7 +100,7 @@ def _seeds(request: GenerateRequest) -> list[int]:
 
 def _base_params(request: GenerateRequest, clip: Clip, project_width: int, project_height: int) -> dict[str, Any]:
     return {
-        "negative_prompt": request.negative_prompt if request.negative_prompt is not None else "",
+        "negative_prompt": request.negative_prompt,
         "loras": [lora.model_dump() for lora in request.loras],
         "steps": request.steps,
         "cfg": request.cfg,

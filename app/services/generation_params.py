@@ -19,7 +19,8 @@ class LoraSpec(BaseModel):
 
 class GenerationParams(BaseModel):
     prompt: str = ""
-    negative_prompt: str = ""
+    # None keeps the workflow's own negative prompt (the built-ins carry a sensible one).
+    negative_prompt: str | None = None
     checkpoint: str | None = Field(default=None, max_length=500)
     loras: list[LoraSpec] = Field(default_factory=list)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)

@@ -1,0 +1,70 @@
+"""The compact Generate form of the clip inspector: what to make, with which model, how many, and the button."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from nicegui import ui
+
+MODES: dict[str, str] = {"image": "Image", "video": "Video from selected image", "both": "Both"}
+MAX_VARIATIONS = 8
+NO_MODELS = "No models yet — add a ComfyUI server on the Servers page"
+
+
+@dataclass
+class GenerateChoice:
+    """What the form holds; kept by the page so a redrawn inspector shows the same choices."""
+
+    mode: str = "image"
+    checkpoint: str | None = None
+    variations: int = 1
+    seed: int | None = None
+
+    def request_values(self) -> dict[str, object]:
+        """The fields of a generation request this form decides (prompts come from the clip)."""
+        return {
+            "mode": self.mode,
+            "checkpoint": self.checkpoint or "",
+            "variations": int(self.variations or 1),
+            "seed": None if self.seed in (None, "") else int(self.seed),
+        }
+
+
+def checkpoint_options(models: Mapping[str, list[str]]) -> dict[str, str]:
+    """File name → "file · on server A, server B", so a person sees where a model can run."""
+    return {name: f"{name} · {', '.join(servers)}" if servers else name for name, servers in models.items()}
+
+
+def generate_panel(choice: GenerateChoice, models: Mapping[str, list[str]], on_generate: Callable[[], None]) -> None:
+    """The form binds to `choice`; a missing or vanished model falls back to the first one the fleet has."""
+    options = checkpoint_options(models)
+    if choice.checkpoint not in options:
+        choice.checkpoint = next(iter(options), None)
+    with ui.column().classes("w-full gap-1").props('data-testid="generate-panel"'):
+        ui.toggle(MODES).bind_value(choice, "mode").props(
+            'dense no-caps unelevated toggle-color=primary size=sm data-testid="generate-mode"'
+        ).classes("sc-generate-mode")
+        if not options:
+            with ui.row().classes("items-center gap-1 text-xs").props('data-testid="generate-no-models"'):
+                ui.icon("info", size="xs").classes("sc-muted")
+                ui.label(NO_MODELS).classes("sc-muted")
+                ui.link("Servers", "/servers").classes("text-xs")
+        else:
+            label = "Video model" if choice.mode == "video" else "Model"
+            ui.select(options, label=label, with_input=len(options) > 8).bind_value(choice, "checkpoint").props(
+                'dense outlined options-dense data-testid="generate-checkpoint"'
+            ).classes("w-full")
+        with ui.row().classes("w-full items-center gap-2 no-wrap"):
+            ui.number("Variations", min=1, max=MAX_VARIATIONS, step=1, format="%d").bind_value(
+                choice, "variations", forward=lambda v: max(1, min(MAX_VARIATIONS, int(v or 1)))
+            ).props('dense outlined data-testid="generate-variations"').classes("w-24")
+            ui.number("Seed", min=0, step=1, format="%d", placeholder="random").bind_value(
+                choice, "seed", forward=lambda v: None if v in (None, "") else max(0, int(v))
+            ).props('dense outlined clearable data-testid="generate-seed"').classes("w-32").tooltip(
+                "Empty: a random seed per variation; a number counts up per variation"
+            )
+            ui.space()
+            ui.button("Generate", icon="auto_awesome", on_click=on_generate).props(
+                'unelevated dense no-caps data-testid="generate"'
+            ).classes("px-3").tooltip("Generate for this clip (G on the timeline)").set_enabled(bool(options))
