@@ -35,15 +35,37 @@ class ClipDraft:
         )
 
 
-def clip_inspector(clip: Clip, fps: float, on_save: Callable[[dict[str, Any]], None]) -> None:
-    """Only fields that changed are sent, so a prompt edit never nudges the clip's timing."""
-    original = ClipDraft.of(clip, fps)
-    draft = ClipDraft.of(clip, fps)
+class ClipForm:
+    """The inspector's unsaved state, so an action that reads the stored clip (Generate) can save it first."""
+
+    def __init__(self, clip: Clip, fps: float, on_save: Callable[[dict[str, Any]], bool | None]) -> None:
+        self.original = ClipDraft.of(clip, fps)
+        self.draft = ClipDraft.of(clip, fps)
+        self.on_save = on_save
+
+    def changes(self) -> dict[str, Any]:
+        """Only fields that changed are sent, so a prompt edit never nudges the clip's timing."""
+        return {key: value for key, value in vars(self.draft).items() if value != getattr(self.original, key)}
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.changes())
+
+    def save(self) -> bool:
+        """True when nothing needed saving or the save went through."""
+        changes = self.changes()
+        if not changes:
+            return True
+        return self.on_save(changes) is not False
+
+
+def clip_inspector(clip: Clip, fps: float, on_save: Callable[[dict[str, Any]], bool | None]) -> ClipForm:
+    """`on_save` gets only the changed fields and returns False when the save was refused."""
+    form = ClipForm(clip, fps, on_save)
+    draft = form.draft
 
     def save() -> None:
-        changes = {key: value for key, value in vars(draft).items() if value != getattr(original, key)}
-        if changes:
-            on_save(changes)
+        form.save()
 
     with ui.column().classes("w-full gap-2").props('data-testid="clip-inspector"'):
         with ui.row().classes("w-full items-center gap-2 no-wrap"):
@@ -68,3 +90,4 @@ def clip_inspector(clip: Clip, fps: float, on_save: Callable[[dict[str, Any]], N
                 "Save (Ctrl+Enter)"
             )
         ui.keyboard(lambda e: save() if e.action.keydown and e.key == "Enter" and e.modifiers.ctrl else None)
+    return form

@@ -51,8 +51,7 @@ def generate_panel(choice: GenerateChoice, models: Mapping[str, list[str]], on_g
                 ui.label(NO_MODELS).classes("sc-muted")
                 ui.link("Servers", "/servers").classes("text-xs")
         else:
-            label = "Video model" if choice.mode == "video" else "Model"
-            ui.select(options, label=label, with_input=len(options) > 8).bind_value(choice, "checkpoint").props(
+            ui.select(options, label="Model", with_input=len(options) > 8).bind_value(choice, "checkpoint").props(
                 'dense outlined options-dense data-testid="generate-checkpoint"'
             ).classes("w-full")
         with ui.row().classes("w-full items-center gap-2 no-wrap"):

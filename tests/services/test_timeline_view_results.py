@@ -61,9 +61,7 @@ def test_card_shows_the_selected_image_else_the_selected_videos_poster(db, make_
     assert cards[empty.id]["thumbnail"] is None
 
 
-def test_card_status_is_the_most_urgent_active_job_or_a_failure_not_yet_superseded(
-    db, make_user, make_project
-) -> None:
+def test_card_status_is_the_most_urgent_active_job_or_a_failure_not_yet_superseded(db, make_user, make_project) -> None:
     owner = make_user()
     project = make_project(owner)
     scene = scenes.create_scene(db, owner, project.id, "Harbour")

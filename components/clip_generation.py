@@ -1,0 +1,222 @@
+"""The inspector's everyday generation loop for one clip: Generate, watch its jobs, pick among its results.
+
+One instance per page, subscribed once; the inspector redraws often (every selection, every edit) and
+calls `build()` each time, so subscriptions never pile up. Job events are coalesced: a burst of
+jobs_changed redraws the job rows and the cards once; a progress tick touches only the running row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from nicegui import app, background_tasks, ui
+from sqlmodel import Session
+
+from app.services import events, gallery, generation, jobs, server_catalog
+from app.services.errors import DomainError, NotFound
+from data.engine import session_scope
+from data.models import User
+
+from .clip_gallery import CSS, clip_gallery
+from .clip_job_status import ClipJobStatus
+from .confirm import confirm
+from .feedback import success, user_errors
+from .generate_panel import MODES, NO_MODELS, GenerateChoice, generate_panel
+
+REFRESH_DELAY = 0.3
+PROGRESS_DELAY = 0.15
+JOB_LIMIT = 50
+STORAGE_KEY = "generate"  # the last model and mode, per browser
+
+
+class ClipGeneration:
+    def __init__(self, user: User, project_id: int, refresh_cards: Callable[[], None]) -> None:
+        self.user = user
+        self.project_id = project_id
+        self.refresh_cards = refresh_cards
+        self.client = ui.context.client
+        remembered = app.storage.user.get(STORAGE_KEY) or {}
+        self.choice = GenerateChoice(
+            mode=remembered.get("mode") if remembered.get("mode") in MODES else "image",
+            checkpoint=remembered.get("checkpoint"),
+        )
+        self.clip_id: int | None = None
+        self.before_generate: Callable[[], bool] = lambda: True
+        self.status: ClipJobStatus | None = None
+        self.gallery_box: ui.element | None = None
+        self.error_label: ui.label | None = None
+        self.results_title: ui.label | None = None
+        self._refresh_pending = False
+        self._progress_pending: set[int] = set()
+        ui.add_css(CSS)
+        events.jobs_changed.subscribe(self._jobs_changed)
+        events.job_progress.subscribe(self._job_progress)
+
+    # --- layout ------------------------------------------------------------------------------------
+
+    def build(self, clip_id: int, before_generate: Callable[[], bool]) -> None:
+        """The section under the clip's fields; `before_generate` saves unsaved prompts (False: do not go on)."""
+        self.clip_id = clip_id
+        self.before_generate = before_generate
+        with session_scope() as session:
+            models = server_catalog.fleet_models(session, "checkpoint")
+        ui.separator().classes("my-1")
+        with ui.row().classes("w-full items-start gap-4 no-wrap").props('data-testid="clip-generation"'):
+            with ui.column().classes("w-[400px] flex-none gap-1"):
+                ui.label("Generate").classes("text-subtitle2")
+                generate_panel(self.choice, models, self.generate)
+                self.error_label = (
+                    ui.label("").classes("text-xs sc-clip-job-error").props('data-testid="generate-error"')
+                )
+                self.error_label.set_visibility(False)
+                self.status = ClipJobStatus(clip_id, self.retry)
+            with ui.column().classes("grow gap-1 min-w-0"):
+                self.results_title = ui.label("Results").classes("text-subtitle2")
+                self.gallery_box = ui.element("div").classes("w-full")
+        self.refresh_status()
+        self.refresh_gallery()
+
+    def detach(self) -> None:
+        """No single clip is shown: keys and events have nothing to act on."""
+        self.clip_id = None
+        self.status = None
+        self.gallery_box = None
+        self.error_label = None
+
+    # --- redrawing ----------------------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        if self.clip_id is None or self.status is None or self.status.container.is_deleted:
+            return
+        try:
+            with session_scope() as session:
+                views = jobs.list_jobs(session, self.user, clip_id=self.clip_id, limit=JOB_LIMIT)
+        except DomainError:
+            views = []
+        self.status.show(views)
+
+    def refresh_gallery(self) -> None:
+        box = self.gallery_box
+        if self.clip_id is None or box is None or box.is_deleted:
+            return
+        try:
+            with session_scope() as session:
+                items = [gallery.item_public(i) for i in gallery.gallery_items(session, self.user, self.clip_id)]
+        except NotFound:
+            items = []
+        if self.results_title is not None:
+            self.results_title.set_text(f"Results · {len(items)}" if items else "Results")
+        box.clear()
+        with box:
+            clip_gallery(items, self.select, self.delete)
+
+    # --- actions ------------------------------------------------------------------------------------
+
+    def generate(self) -> None:
+        """The form's choices, the clip's saved prompts, one job per variation; the service says what is wrong."""
+        if self.clip_id is None:
+            ui.notify("Select one clip to generate for it.", type="warning")
+            return
+        clip_id, values = self.clip_id, self.choice.request_values()
+        if not values["checkpoint"]:
+            self._show_error(f"{NO_MODELS}.")
+            return
+        if not self.before_generate():  # unsaved prompts first: the jobs read the stored clip
+            return
+        app.storage.user[STORAGE_KEY] = {"mode": self.choice.mode, "checkpoint": self.choice.checkpoint}
+        try:
+            with session_scope() as session:
+                request = generation.parse_request(**values)
+                created = generation.create_generation(session, self.user, clip_id, request)
+        except DomainError as error:
+            self._show_error(error.message)
+            return
+        self._show_error(None)
+        count = len(created)
+        success(f"Queued {count} job{'s' if count != 1 else ''}")
+        self.refresh_status()
+        self.refresh_cards()
+
+    def _show_error(self, message: str | None) -> None:
+        if message:
+            ui.notify(message, type="negative", position="top", multi_line=True)
+        label = self.error_label
+        if label is not None and not label.is_deleted:
+            label.set_text(message or "")
+            label.set_visibility(bool(message))
+
+    def retry(self, job_id: int) -> None:
+        self._act(lambda s: jobs.retry_job(s, self.user, job_id), "Back in the queue")
+        self.refresh_status()
+        self.refresh_cards()
+
+    def select(self, item_id: int) -> None:
+        self._act(lambda s: gallery.select_item(s, self.user, item_id))
+        self.refresh_gallery()
+        self.refresh_cards()
+
+    def delete(self, item: Mapping[str, Any]) -> None:
+        kind = "video" if item["kind"] == "video" else "image"
+        message = f"This removes {kind} #{item['id']} and its file; it cannot be brought back."
+        if item.get("selected"):
+            message += f"\nIt is the clip's chosen {kind}: the newest remaining {kind} takes its place."
+
+        def go() -> None:
+            self._act(lambda s: gallery.delete_items(s, self.user, [int(item["id"])]), "Result deleted")
+            self.refresh_gallery()
+            self.refresh_cards()
+
+        confirm(f"Delete this {kind}?", message, "Delete", go)
+
+    def _act(self, action: Callable[[Session], object], done: str | None = None) -> None:
+        with user_errors():
+            with session_scope() as session:
+                action(session)
+            if done:
+                success(done)
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def _jobs_changed(self, project_id: int) -> None:
+        if project_id != self.project_id or self._refresh_pending or self.client.is_deleted:
+            return
+        if not self.client.has_socket_connection:
+            return
+        self._refresh_pending = True
+        background_tasks.create(self._refresh_later(), name="clip jobs refresh")
+
+    async def _refresh_later(self) -> None:
+        await asyncio.sleep(REFRESH_DELAY)
+        self._refresh_pending = False
+        if self.client.is_deleted:
+            return
+        with self.client:
+            self.refresh_status()
+            self.refresh_cards()
+
+    def _job_progress(self, job_id: int) -> None:
+        """Only the shown clip's running rows care; anything else costs a dict lookup."""
+        if self.status is None or job_id not in self.status.live or self.client.is_deleted:
+            return
+        if not self._progress_pending:
+            background_tasks.create(self._progress_later(), name="clip job progress")
+        self._progress_pending.add(job_id)
+
+    async def _progress_later(self) -> None:
+        await asyncio.sleep(PROGRESS_DELAY)
+        pending, self._progress_pending = self._progress_pending, set()
+        if self.client.is_deleted or self.status is None:
+            return
+        stale = False
+        with self.client, session_scope() as session:
+            for job_id in pending:
+                try:
+                    job = jobs.get_job(session, self.user, job_id)
+                except DomainError:
+                    stale = True
+                    continue
+                stale |= not self.status.progress(job, jobs.preview_file(job) is not None)
+        if stale:
+            self._jobs_changed(self.project_id)
