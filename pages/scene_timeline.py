@@ -15,17 +15,31 @@ from app.services.errors import DomainError, NotFound
 from app.services.frames import frames_to_seconds, seconds_to_frames
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
+from components.clip_generation import ClipGeneration
 from components.clip_inspector import clip_inspector
 from components.confirm import confirm
 from components.feedback import success
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
-from components.timeline import TimelineEditor, format_position
+from components.timeline import TimelineEditor, format_position, normalize_clip
 from data.engine import session_scope
-from data.models import User
+from data.models import Clip, User
 
 MIN_VISIBLE_SECONDS = 10
 T = TypeVar("T")
+
+
+def clip_signature(clip: Clip) -> tuple[object, ...]:
+    """What the inspector shows of a clip: when it differs from the stored row, the inspector redraws."""
+    return (
+        clip.start_frame,
+        clip.duration_frames,
+        clip.label,
+        clip.color,
+        clip.image_prompt,
+        clip.video_prompt,
+        clip.notes,
+    )
 
 
 def page(user: User, scene_id: int) -> None:
@@ -47,17 +61,44 @@ def page(user: User, scene_id: int) -> None:
         end = max((c["start_frame"] + c["duration_frames"] for c in current), default=0)
         return max(end + seconds_to_frames(2, fps), seconds_to_frames(MIN_VISIBLE_SECONDS, fps))
 
-    def reload() -> None:
+    def refresh_cards() -> bool:
+        """The cards as stored (results, job states, another tab's edits); the widget only if they changed."""
         with session_scope() as session:
             try:
                 current = clip_cards(session, user, scene_id)
             except NotFound:
                 ui.navigate.to(f"/projects/{project.id}")
-                return
+                return False
         editor.set_scene_frames(scene_frames(current))
-        editor.set_clips(current)
+        if [normalize_clip(c) for c in current] != editor.clips:
+            editor.set_clips(current)
+        return True
+
+    def reload() -> None:
+        if refresh_cards():
+            toolbar_state()
+            inspector.refresh()
+
+    def reload_from_elsewhere() -> None:
+        """Another tab, the API or a landing result changed the project: keep an unsaved draft unless its clip
+        itself changed, and otherwise redraw only the results."""
+        if not refresh_cards():
+            return
         toolbar_state()
-        inspector.refresh()
+        ids = selected()
+        clip_id = ids[0] if len(ids) == 1 else None
+        if clip_id is None or clip_id != shown["clip_id"]:
+            inspector.refresh()
+            return
+        with session_scope() as session:
+            try:
+                signature = clip_signature(clips.get_clip(session, user, clip_id))
+            except NotFound:
+                signature = None
+        if signature != shown["signature"]:
+            inspector.refresh()
+        else:
+            generation.refresh_gallery()
 
     def read(query: Callable[[Session], T]) -> T | None:
         """A read for an action; if what it names is gone meanwhile, say so, redraw, and return None."""
@@ -281,6 +322,7 @@ def page(user: User, scene_id: int) -> None:
         "split": split,
         "undo": undo,
         "redo": redo,
+        "generate": lambda: generation.generate(),
     }
 
     def on_key(e: GenericEventArguments) -> None:
@@ -410,10 +452,15 @@ def page(user: User, scene_id: int) -> None:
                 "it, trim its edges, and write its prompts below."
             ).classes("sc-muted")
 
+        generation = ClipGeneration(user, project.id, refresh_cards)
+        shown: dict[str, Any] = {"clip_id": None, "signature": None}
+
         @ui.refreshable
         def inspector() -> None:
             ids = selected()
+            shown.update(clip_id=None, signature=None)
             if len(ids) != 1:
+                generation.detach()
                 text = (
                     "Select a clip to edit its label, timing and prompts; Shift+click or drag a box to select several."
                     if not ids
@@ -426,19 +473,24 @@ def page(user: User, scene_id: int) -> None:
                 try:
                     clip = clips.get_clip(session, user, ids[0])
                 except NotFound:
+                    generation.detach()
                     return
+            shown.update(clip_id=clip.id, signature=clip_signature(clip))
             ui.label(
                 f"{clip.label or f'Clip {clip.id}'} · starts {frames_to_seconds(clip.start_frame, fps):g} s · "
                 f"{clip.duration_frames} frames"
             ).classes("text-subtitle2")
 
-            def save(changes: dict[str, Any]) -> None:
+            def save(changes: dict[str, Any]) -> bool:
                 if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]
                     success("Clip saved")
+                    return True
+                return False
 
-            clip_inspector(clip, fps, save)
+            form = clip_inspector(clip, fps, save)
+            generation.build(clip.id, form.save)  # type: ignore[arg-type]
 
         with ui.card().classes("w-full"):
             inspector()
 
-        ProjectWatch(project.id, reload)
+        ProjectWatch(project.id, reload_from_elsewhere)

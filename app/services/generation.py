@@ -73,8 +73,8 @@ def _pick_workflow(session: Session, actor: User, workflow_id: int | None, kind:
     allowed = {"image": {"image", "img2img", "faceswap"}, "video": {"video"}}[kind]
     if template.kind not in allowed:
         raise Invalid(
-            f"Workflow '{template.name}' makes {template.kind} results; pick {'an image' if kind == 'image' else 'a video'}"
-            " workflow for this mode.",
+            f"Workflow '{template.name}' makes {template.kind} results; "
+            f"pick {'an image' if kind == 'image' else 'a video'} workflow for this mode.",
             field="workflow_id",
         )
     return template
