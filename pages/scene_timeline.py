@@ -61,8 +61,9 @@ def page(user: User, scene_id: int) -> None:
         end = max((c["start_frame"] + c["duration_frames"] for c in current), default=0)
         return max(end + seconds_to_frames(2, fps), seconds_to_frames(MIN_VISIBLE_SECONDS, fps))
 
-    def refresh_cards() -> bool:
-        """The cards as stored (results, job states, another tab's edits); the widget only if they changed."""
+    def refresh_cards(force: bool = False) -> bool:
+        """The cards as stored (results, job states, another tab's edits); the widget only if they changed,
+        unless forced: after an edit the widget still shows the dragged position until it gets the clips."""
         with session_scope() as session:
             try:
                 current = clip_cards(session, user, scene_id)
@@ -70,12 +71,12 @@ def page(user: User, scene_id: int) -> None:
                 ui.navigate.to(f"/projects/{project.id}")
                 return False
         editor.set_scene_frames(scene_frames(current))
-        if [normalize_clip(c) for c in current] != editor.clips:
+        if force or [normalize_clip(c) for c in current] != editor.clips:
             editor.set_clips(current)
         return True
 
     def reload() -> None:
-        if refresh_cards():
+        if refresh_cards(force=True):
             toolbar_state()
             inspector.refresh()
 

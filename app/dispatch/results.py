@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from app.services import media_store
-from data.models import GalleryItem, GenerationJob
+from data.models import ComfyServer, GalleryItem, GenerationJob, WorkflowTemplate
 from data.models._common import utcnow
 
 from .claims import ACTIVE
@@ -132,9 +132,43 @@ def _write_media(folder: Path, output: Output) -> tuple[str, str | None, int | N
     return _relative(target), thumbnail, width, height, duration, digest
 
 
-def metadata(job: GenerationJob, server_name: str | None, output: Output) -> dict[str, Any]:
+SHOWN = (
+    "prompt",
+    "negative_prompt",
+    "checkpoint",
+    "seed",
+    "steps",
+    "cfg",
+    "sampler",
+    "scheduler",
+    "width",
+    "height",
+    "denoise",
+    "frames",
+    "fps",
+)
+
+
+def values_in_graph(graph: dict[str, Any], bindings: dict[str, Any]) -> dict[str, Any]:
+    """What the graph really ran with, read through the workflow's bindings (its defaults included)."""
+    from app.services.workflow_graph import binding_targets
+
+    found: dict[str, Any] = {}
+    for name in SHOWN:
+        for target in binding_targets(bindings.get(name)):
+            value = (graph.get(str(target.get("node"))) or {}).get("inputs", {}).get(target.get("input"))
+            if value is not None and not isinstance(value, list):
+                found[name] = value
+                break
+    return found
+
+
+def metadata(
+    job: GenerationJob, server_name: str | None, output: Output, bindings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What the gallery shows of how a result was made (and what "replay" reads)."""
-    params = job.params or {}
+    params = {key: value for key, value in (job.params or {}).items() if value is not None}
+    params = {**values_in_graph(job.resolved_graph or {}, bindings or {}), **params}
     duration = None
     if job.started_at is not None:
         duration = round((utcnow() - job.started_at).total_seconds(), 2)
@@ -179,6 +213,8 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
         if job.clip_id is None:
             return Stored(items=[], completed=_complete(session, job, prompt_id))
         folder = media_store.project_media_dir(job.project_id) / "clips" / str(job.clip_id)
+        template = session.get(WorkflowTemplate, job.workflow_id) if job.workflow_id else None
+        bindings = template.bindings if template is not None else {}
         new_ids: list[int] = []
         for output in outputs:
             file_path, thumb, width, height, duration, digest = _write_media(folder, output)
@@ -197,7 +233,7 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
                 width=width,
                 height=height,
                 duration=duration,
-                params=metadata(job, server_name, output),
+                params=metadata(job, server_name, output, bindings),
                 content_hash=digest,
             )
             session.add(item)
@@ -239,6 +275,12 @@ def _complete(session: Session, job: GenerationJob, prompt_id: str) -> bool:
     job.claimed_by = None
     job.lease_until = None
     session.add(job)
+    if job.checkpoint and job.server_id is not None:
+        # What the server has loaded now: the dispatcher's affinity after a restart starts from it.
+        server = session.get(ComfyServer, job.server_id)
+        if server is not None and server.last_checkpoint != job.checkpoint:
+            server.last_checkpoint = job.checkpoint
+            session.add(server)
     session.flush()
     return True
 

@@ -61,7 +61,7 @@ def selected_thumbnails(session: Session, scene_id: int) -> dict[int, str]:
         )
     ).all()
     found: dict[int, str] = {}
-    for clip_id, kind, item_id in sorted(rows, key=lambda row: row[1] != "image"):  # images first
+    for clip_id, _kind, item_id in sorted(rows, key=lambda row: row[1] != "image"):  # images first
         found.setdefault(clip_id, thumbnail_url(item_id))
     return found
 

@@ -45,3 +45,7 @@ async def test_image_then_video_from_it_lands_in_the_gallery(db, clip, fakes, di
     assert video_job.resolved_graph["2"]["inputs"]["image"] == video_job.params["init_image"]
     assert [upload["name"] for upload in fake.uploads] == [video_job.params["init_image"].rpartition("/")[2]]
     assert video.params["prompt"] == target.video_prompt and image.params["checkpoint"] == "dreamshaper_8.safetensors"
+    # The metadata says what really ran, the workflow's defaults included.
+    assert (image.params["steps"], image.params["cfg"], image.params["sampler"]) == (25, 7.0, "euler")
+    assert image.params["seed"] == 11 and image.params["server"] == "gpu-1" and image.params["duration_s"] >= 0
+    assert "blurry" in image.params["negative_prompt"]
