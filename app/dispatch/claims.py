@@ -254,8 +254,7 @@ def retry_or_fail(session: Session, job_id: int, prompt_id: str, reason: str, *,
     session.refresh(job)
     now = utcnow()
     if job.cancel_requested:
-        ok = guarded_update(session, job_id, prompt_id, ACTIVE, status="cancelled", finished_at=now, error=None)
-        return "cancelled" if ok else None
+        return "cancelled" if mark_cancelled(session, job_id, prompt_id) else None
     if job.attempts >= job.max_attempts:
         ok = guarded_update(
             session,
@@ -287,6 +286,12 @@ def retry_or_fail(session: Session, job_id: int, prompt_id: str, reason: str, *,
         error=f"Attempt {job.attempts} of {job.max_attempts} failed: {reason} Retrying in {delay:.0f} s.",
     )
     return "queued" if ok else None
+
+
+def mark_cancelled(session: Session, job_id: int, prompt_id: str) -> bool:
+    return guarded_update(
+        session, job_id, prompt_id, ACTIVE, status="cancelled", finished_at=utcnow(), claimed_by=None, lease_until=None
+    )
 
 
 def fail_now(session: Session, job_id: int, prompt_id: str, reason: str) -> bool:

@@ -528,16 +528,7 @@ class Dispatcher:
                 job = session.get(GenerationJob, tracked.job_id)
                 cancelled = job is not None and job.cancel_requested
                 if cancelled:
-                    claims.guarded_update(
-                        session,
-                        tracked.job_id,
-                        prompt_id,
-                        claims.ACTIVE,
-                        status="cancelled",
-                        finished_at=utcnow(),
-                        claimed_by=None,
-                        lease_until=None,
-                    )
+                    claims.mark_cancelled(session, tracked.job_id, prompt_id)  # type: ignore[arg-type]
             if not cancelled:
                 await self._requeue(prompt_id, tracked, f"{server.name} interrupted the prompt.")
                 return
@@ -631,16 +622,7 @@ class Dispatcher:
                 if prompt_id in state.pending:
                     await client.delete_pending([prompt_id])
                     with session_scope() as session:
-                        claims.guarded_update(
-                            session,
-                            job.id,
-                            prompt_id,
-                            claims.ACTIVE,
-                            status="cancelled",  # type: ignore[arg-type]
-                            finished_at=utcnow(),
-                            claimed_by=None,
-                            lease_until=None,
-                        )
+                        claims.mark_cancelled(session, job.id, prompt_id)  # type: ignore[arg-type]
                     self._forget(prompt_id)
                     events.emit(events.jobs_changed, job.project_id)
                 elif prompt_id in state.running:
@@ -653,16 +635,7 @@ class Dispatcher:
                     entry = await client.history(prompt_id)
                     if entry is None:  # never reached the server: nothing ran
                         with session_scope() as session:
-                            claims.guarded_update(
-                                session,
-                                job.id,
-                                prompt_id,
-                                claims.ACTIVE,
-                                status="cancelled",  # type: ignore[arg-type]
-                                finished_at=utcnow(),
-                                claimed_by=None,
-                                lease_until=None,
-                            )
+                            claims.mark_cancelled(session, job.id, prompt_id)  # type: ignore[arg-type]
                         self._forget(prompt_id)
                         events.emit(events.jobs_changed, job.project_id)
                     else:

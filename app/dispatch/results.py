@@ -172,24 +172,7 @@ def metadata(
     duration = None
     if job.started_at is not None:
         duration = round((utcnow() - job.started_at).total_seconds(), 2)
-    keys = (
-        "prompt",
-        "negative_prompt",
-        "checkpoint",
-        "loras",
-        "seed",
-        "steps",
-        "cfg",
-        "sampler",
-        "scheduler",
-        "width",
-        "height",
-        "denoise",
-        "frames",
-        "fps",
-        "workflow",
-    )
-    found = {key: params.get(key) for key in keys if params.get(key) is not None}
+    found = {key: params[key] for key in (*SHOWN, "loras", "workflow") if params.get(key) is not None}
     found.update(
         model=job.checkpoint or params.get("checkpoint"),
         server=server_name,

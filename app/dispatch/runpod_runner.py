@@ -19,7 +19,6 @@ from app.services import events
 from app.services.security import decrypt_secret
 from data.engine import session_scope
 from data.models import ComfyServer, GenerationJob
-from data.models._common import utcnow
 
 from . import claims, results
 
@@ -115,9 +114,7 @@ async def poll_runpod(dispatcher: Dispatcher, server: ComfyServer, mine: list[tu
                 with session_scope() as session:
                     job = session.get(GenerationJob, tracked.job_id)
                     if status.status == "CANCELLED" and job is not None and job.cancel_requested:
-                        claims.guarded_update(
-                            session, tracked.job_id, remote_id, claims.ACTIVE, status="cancelled", finished_at=utcnow()
-                        )
+                        claims.mark_cancelled(session, tracked.job_id, remote_id)
                     else:
                         claims.retry_or_fail(
                             session,

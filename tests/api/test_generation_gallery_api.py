@@ -10,32 +10,7 @@ from data.engine import session_scope
 from data.models import ComfyServer, GalleryItem
 from tests.fakes.fake_media import png_bytes
 
-JOB_FIELDS = {
-    "id",
-    "kind",
-    "status",
-    "project_id",
-    "clip_id",
-    "batch_id",
-    "server_id",
-    "priority",
-    "attempts",
-    "max_attempts",
-    "progress",
-    "current_node",
-    "error",
-    "params",
-    "checkpoint",
-    "remote_prompt_id",
-    "queue_position",
-    "estimated_wait_s",
-    "created_at",
-    "dispatched_at",
-    "started_at",
-    "finished_at",
-    "next_attempt_at",
-    "preview_url",
-}
+from .test_jobs_api import JOB_FIELDS
 
 
 def _clip(client: TestClient, headers: dict[str, str]) -> dict:

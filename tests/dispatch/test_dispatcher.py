@@ -322,3 +322,33 @@ def test_queued_dependents_of_a_failed_job_fail_with_the_reason(db, clip) -> Non
     failed = claims.fail_orphaned_dependents(db)
     assert [job.id for job in failed] == [video.id]
     assert "starts from was not made" in db.get(GenerationJob, video.id).error
+
+
+async def test_a_runpod_endpoint_runs_jobs_through_run_and_status(db, clip, dispatcher) -> None:
+    from app.services.security import encrypt_secret
+    from tests.fakes.fake_runpod import FakeRunpod
+
+    owner, target = clip
+    fake = FakeRunpod(job_seconds=0.2).start()
+    try:
+        server = ComfyServer(
+            name="runpod",
+            base_url=fake.url,
+            runpod_endpoint_id="ep-123",
+            encrypted_runpod_key=encrypt_secret("rp-test-key"),
+            status="online",
+        )
+        db.add(server)
+        db.commit()
+        job = make_job(db, owner, target)
+
+        await drive(dispatcher, all_finished([job.id]), timeout=20)
+
+        done = job_states([job.id])[job.id]
+        assert done.status == "completed", done.error
+        assert done.remote_prompt_id == fake.runs[0]["job_id"]  # RunPod's own job id, followed by /status
+        assert fake.runs[0]["input"]["workflow"] == job.resolved_graph
+        [item] = _gallery(target.id)
+        assert item.params["server"] == "runpod" and item.selected
+    finally:
+        fake.stop()
