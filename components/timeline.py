@@ -18,7 +18,7 @@ Events (register with `editor.on(name, handler)`; `e.args` is a dict):
   "frame"}`` on right-click (x/y are viewport pixels for a menu).
 - ``zoom``: ``{"px_per_frame"}`` after ctrl+wheel, +/-/shift+z or the zoom methods (debounced).
 - ``key``: ``{"key", "clip_ids", "playhead"}`` with key one of delete, copy, cut, paste, duplicate,
-  split, undo, redo, select_all, toggle_snap (then also ``"snap"``).
+  split, undo, redo, select_all, generate, toggle_snap (then also ``"snap"``).
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def test_generate_watch_progress_and_pick_a_result(live_server: LiveServer, page
     expect(job).to_have_attribute("data-status", re.compile("queued|dispatched|running"))
     expect(card.get_by_test_id("clip-status")).to_be_visible()
     expect(page.locator("[data-testid='clip-job'][data-status='running']")).to_be_visible()
-    expect(page.get_by_test_id(re.compile(r"clip-job-progress-\d+"))).to_contain_text("%")
+    expect(page.get_by_test_id(re.compile(r"clip-job-progress-\d+"))).to_contain_text(re.compile(r"[1-9]\d*%"))
+    page.mouse.move(700, 80)  # no tooltip over the job row
     shot(page, "running")
     results = page.get_by_test_id("result")
     expect(results).to_have_count(1, timeout=30_000)
@@ -100,4 +101,5 @@ def test_generate_watch_progress_and_pick_a_result(live_server: LiveServer, page
     expect(thumb).to_have_attribute("src", f"/api/v1/gallery/{second_id}/thumbnail")
     chosen = api.get(f"/clips/{clip_id}/gallery").json()
     assert [(item["id"], item["selected"]) for item in chosen] == [(int(second_id), True), (int(first_id), False)]
+    page.mouse.move(700, 80)
     shot(page, "second-selected")

@@ -14,7 +14,7 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import Session, select
 
-from app.services import clips, scenes
+from app.services import clips, events, scenes
 from components.timeline import TimelineEditor
 from data.models import ComfyServer, GalleryItem, GenerationJob, ModelEntry, Project, ServerModel
 
@@ -161,8 +161,6 @@ async def test_running_and_failed_jobs_show_progress_and_retry(user: User, sign_
     )
     db.add_all([running, failed])
     db.commit()
-    from app.services import events
-
     events.emit(events.jobs_changed, project.id)
     await user.should_see("Image · 40% · KSampler", retries=30)
     await user.should_see("Checkpoint not found on Studio GPU", retries=30)
@@ -182,11 +180,9 @@ async def test_running_and_failed_jobs_show_progress_and_retry(user: User, sign_
 async def test_results_show_newest_first_and_clicking_one_selects_it_for_the_card(
     user: User, sign_in, make_project, db
 ) -> None:
-    account, project, clip = await open_clip(user, sign_in, make_project, db)
+    _, project, clip = await open_clip(user, sign_in, make_project, db)
     first = add_item(db, clip.id, project, selected=True, seed=7, model=MODEL, server="Studio GPU", duration_s=4.2)
     second = add_item(db, clip.id, project, seed=8, model=MODEL, server="Studio GPU", duration_s=3.0)
-    from app.services import events
-
     events.emit(events.project_changed, project.id)  # as when results land
     await eventually(lambda: len(with_testid(user, "result")) == 2)
     tiles = with_testid(user, "result")
@@ -204,11 +200,9 @@ async def test_results_show_newest_first_and_clicking_one_selects_it_for_the_car
 async def test_deleting_a_result_confirms_what_goes_and_moves_the_selection(
     user: User, sign_in, make_project, db
 ) -> None:
-    account, project, clip = await open_clip(user, sign_in, make_project, db)
+    _, project, clip = await open_clip(user, sign_in, make_project, db)
     older = add_item(db, clip.id, project, seed=1)
     chosen = add_item(db, clip.id, project, selected=True, seed=2)
-    from app.services import events
-
     events.emit(events.project_changed, project.id)
     await eventually(lambda: len(with_testid(user, "result")) == 2)
 
@@ -221,3 +215,26 @@ async def test_deleting_a_result_confirms_what_goes_and_moves_the_selection(
     assert db.get(GalleryItem, older.id, populate_existing=True).selected
     await eventually(lambda: [t.props["data-item-id"] for t in with_testid(user, "result")] == [str(older.id)])
     await eventually(lambda: card(user, clip.id)["thumbnail"] == f"/api/v1/gallery/{older.id}/thumbnail")
+
+
+async def test_a_video_result_shows_its_poster_with_a_play_mark(user: User, sign_in, make_project, db) -> None:
+    _, project, clip = await open_clip(user, sign_in, make_project, db)
+    video = add_item(db, clip.id, project, selected=True, kind="video", seed=3)
+    events.emit(events.project_changed, project.id)
+    await eventually(lambda: len(with_testid(user, "result")) == 1)
+    tile = with_testid(user, "result")[0]
+    assert tile.props["data-kind"] == "video"
+    image = next(e for e in tile.descendants() if e.tag == "img")
+    assert image.props["src"] == f"/api/v1/gallery/{video.id}/thumbnail"
+    assert image.props["loading"] == "lazy"
+    assert any("play_circle" in getattr(e, "content", "") for e in tile.descendants())
+    assert card(user, clip.id)["thumbnail"] == f"/api/v1/gallery/{video.id}/thumbnail"
+
+
+async def test_a_result_landing_keeps_an_unsaved_prompt_draft(user: User, sign_in, make_project, db) -> None:
+    _, project, clip = await open_clip(user, sign_in, make_project, db)
+    with_testid(user, "image-prompt")[0].set_value("a pier at dawn, unsaved")
+    add_item(db, clip.id, project, selected=True, seed=5)
+    events.emit(events.project_changed, project.id)
+    await eventually(lambda: len(with_testid(user, "result")) == 1)
+    assert with_testid(user, "image-prompt")[0].value == "a pier at dawn, unsaved"
