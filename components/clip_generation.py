@@ -14,7 +14,7 @@ from typing import Any
 from nicegui import app, background_tasks, ui
 from sqlmodel import Session
 
-from app.services import events, gallery, generation, jobs, server_catalog
+from app.services import events, gallery, generation, job_views, jobs, server_catalog
 from app.services.errors import DomainError, NotFound
 from data.engine import session_scope
 from data.models import User
@@ -92,7 +92,7 @@ class ClipGeneration:
             return
         try:
             with session_scope() as session:
-                views = jobs.list_jobs(session, self.user, clip_id=self.clip_id, limit=JOB_LIMIT)
+                views = job_views.list_jobs(session, self.user, clip_id=self.clip_id, limit=JOB_LIMIT)
         except DomainError:
             views = []
         self.status.show(views)
@@ -213,10 +213,10 @@ class ClipGeneration:
         with self.client, session_scope() as session:
             for job_id in pending:
                 try:
-                    job = jobs.get_job(session, self.user, job_id)
+                    job = job_views.get_job(session, self.user, job_id)
                 except DomainError:
                     stale = True
                     continue
-                stale |= not self.status.progress(job, jobs.preview_file(job) is not None)
+                stale |= not self.status.progress(job, job_views.preview_file(job) is not None)
         if stale:
             self._jobs_changed(self.project_id)

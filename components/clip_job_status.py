@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
-from app.services.jobs import ACTIVE, JobView
+from app.services.job_views import JobView
+from app.services.jobs import ACTIVE
 from data.models import GenerationJob
 
 from .job_format import KIND_LABELS, progress_text, queue_text, shorten

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from nicegui import ui
 
-from app.services import jobs
+from app.services import job_views
 from data.engine import session_scope
 from data.models import User
 
@@ -27,9 +27,9 @@ def _fact(label: str, value: str, testid: str | None = None) -> None:
 
 
 def open_job_details(user: User, job_id: int) -> None:
-    def load() -> jobs.JobDetails:
+    def load() -> job_views.JobDetails:
         with session_scope() as session:
-            return jobs.job_details(session, user, job_id)
+            return job_views.job_details(session, user, job_id)
 
     details = attempt(load)
     if details is None:

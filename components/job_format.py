@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.services.jobs import JobView
+from app.services.job_views import JobView
 from data.models._common import utcnow
 
 # Quasar colour names: queued grey, dispatched blue-grey, running primary, completed green, failed red, cancelled muted.

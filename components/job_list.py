@@ -18,7 +18,8 @@ from html import escape
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
-from app.services.jobs import ACTIVE, FINISHED, JobView
+from app.services.job_views import JobView
+from app.services.jobs import ACTIVE, FINISHED
 from data.models import GenerationJob
 from data.models._common import utcnow
 

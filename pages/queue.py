@@ -9,7 +9,7 @@ from typing import TypeVar
 from nicegui import background_tasks, ui
 from sqlmodel import Session
 
-from app.services import events, jobs, projects
+from app.services import events, job_views, jobs, projects
 from app.services.errors import DomainError
 from components.confirm import confirm
 from components.feedback import attempt, success
@@ -58,7 +58,7 @@ class QueueBoard:
             project_options = {
                 p.id: p.name for p in projects.list_projects(session, self.user, sort="name", archived="all")
             }
-            server_options = jobs.server_names(session)
+            server_options = job_views.server_names(session)
         with ui.row().classes("w-full items-center gap-2"):
             for status in (None, *JOB_STATUSES):
                 self.chips[status] = (
@@ -123,8 +123,8 @@ class QueueBoard:
         try:
             with session_scope() as session:
                 filters = {"project_id": self.project_id, "clip_id": self.clip_id, "server_id": self.server_id}
-                views = jobs.list_jobs(session, self.user, status=self.status, limit=LIMIT, **filters)  # type: ignore[arg-type]
-                counts = jobs.status_counts(session, self.user, **filters)  # type: ignore[arg-type]
+                views = job_views.list_jobs(session, self.user, status=self.status, limit=LIMIT, **filters)  # type: ignore[arg-type]
+                counts = job_views.status_counts(session, self.user, **filters)  # type: ignore[arg-type]
         except DomainError as error:  # e.g. the filtered project was deleted meanwhile
             ui.notify(error.message, type="negative", position="top")
             if self._filtered:
@@ -199,11 +199,11 @@ class QueueBoard:
         with self.client, session_scope() as session:
             for job_id in pending:
                 try:
-                    job = jobs.get_job(session, self.user, job_id)
+                    job = job_views.get_job(session, self.user, job_id)
                 except DomainError:
                     stale = True
                     continue
-                stale |= not self.list.progress(job, jobs.preview_file(job) is not None)
+                stale |= not self.list.progress(job, job_views.preview_file(job) is not None)
         if stale:
             self._schedule_refresh()
 
@@ -289,7 +289,7 @@ class QueueBoard:
     def _clear_completed(self) -> None:
         def count() -> int:
             with session_scope() as session:
-                return jobs.status_counts(session, self.user, project_id=self.project_id)["completed"]
+                return job_views.status_counts(session, self.user, project_id=self.project_id)["completed"]
 
         completed = attempt(count)
         if not completed:

@@ -10,7 +10,7 @@ from fastapi import status as http_status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from app.services import jobs
+from app.services import job_views, jobs
 from app.services.errors import NotFound
 
 from .deps import SessionDep, UserDep, ViewerDep
@@ -45,7 +45,7 @@ class JobPublic(BaseModel):
     preview_url: str | None
 
     @classmethod
-    def of(cls, view: jobs.JobView) -> JobPublic:
+    def of(cls, view: job_views.JobView) -> JobPublic:
         values = {name: getattr(view, name) for name in cls.model_fields if name != "preview_url"}
         return cls(**values, preview_url=f"/api/v1/jobs/{view.id}/preview" if view.has_preview else None)
 
@@ -73,7 +73,7 @@ def list_jobs(
     server_id: int | None = None,
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[JobPublic]:
-    found = jobs.list_jobs(
+    found = job_views.list_jobs(
         session, user, status=status, project_id=project_id, clip_id=clip_id, server_id=server_id, limit=limit
     )
     return [JobPublic.of(view) for view in found]
@@ -96,7 +96,7 @@ def clear_completed(user: UserDep, session: SessionDep, body: BulkRequest | None
 
 @router.get("/jobs/{job_id}", response_model=JobDetailPublic)
 def get_job(job_id: int, user: UserDep, session: SessionDep) -> JobDetailPublic:
-    details = jobs.job_details(session, user, job_id)
+    details = job_views.job_details(session, user, job_id)
     return JobDetailPublic(
         **JobPublic.of(details).model_dump(),
         resolved_graph=details.resolved_graph,
@@ -107,13 +107,13 @@ def get_job(job_id: int, user: UserDep, session: SessionDep) -> JobDetailPublic:
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
     jobs.cancel_job(session, user, job_id)
-    return JobPublic.of(jobs.job_view(session, user, job_id))
+    return JobPublic.of(job_views.job_view(session, user, job_id))
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobPublic)
 def retry_job(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
     jobs.retry_job(session, user, job_id)
-    return JobPublic.of(jobs.job_view(session, user, job_id))
+    return JobPublic.of(job_views.job_view(session, user, job_id))
 
 
 @router.delete("/jobs/{job_id}", status_code=http_status.HTTP_204_NO_CONTENT)
@@ -125,8 +125,8 @@ def delete_job(job_id: int, user: UserDep, session: SessionDep) -> Response:
 @router.get("/jobs/{job_id}/preview", response_class=FileResponse)
 def job_preview(job_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
     """The running job's latest preview frame; pages load it in an <img> with the session cookie."""
-    job = jobs.get_job(session, user, job_id)
-    path = jobs.preview_file(job)
+    job = job_views.get_job(session, user, job_id)
+    path = job_views.preview_file(job)
     if path is None:
         raise NotFound(f"Job {job_id} has no live preview: the server sends one while the job runs; try again then.")
     return FileResponse(path, headers={"Cache-Control": "no-store"})

@@ -23,7 +23,8 @@ from data.models import ComfyServer, GenerationJob
 from . import claims, results
 
 if TYPE_CHECKING:
-    from .dispatcher import Dispatcher, Tracked
+    from .base import Tracked
+    from .dispatcher import Dispatcher
 
 log = logging.getLogger("storycanvas.dispatch")
 

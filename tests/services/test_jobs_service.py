@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.config import get_settings
-from app.services import clips, events, jobs, scenes
+from app.services import clips, events, job_views, jobs, scenes
 from app.services.errors import Conflict, Invalid, NotFound
 from data.models import ComfyServer, GalleryItem, GenerationJob, Project
 
@@ -68,15 +68,15 @@ def test_users_see_only_their_projects_jobs_and_admins_see_all(db, make_user, ma
     mine = add_job(db, make_project(alice, "Mine"))
     theirs = add_job(db, make_project(bob, "Theirs"))
 
-    assert [view.id for view in jobs.list_jobs(db, alice)] == [mine.id]
-    assert {view.id for view in jobs.list_jobs(db, admin)} == {mine.id, theirs.id}
+    assert [view.id for view in job_views.list_jobs(db, alice)] == [mine.id]
+    assert {view.id for view in job_views.list_jobs(db, admin)} == {mine.id, theirs.id}
     with pytest.raises(NotFound, match=f"Job {theirs.id} does not exist or is not yours"):
-        jobs.get_job(db, alice, theirs.id)
+        job_views.get_job(db, alice, theirs.id)
     with pytest.raises(NotFound):
         jobs.cancel_job(db, alice, theirs.id)
     with pytest.raises(NotFound):
-        jobs.list_jobs(db, alice, project_id=theirs.project_id)
-    assert jobs.get_job(db, admin, theirs.id).id == theirs.id
+        job_views.list_jobs(db, alice, project_id=theirs.project_id)
+    assert job_views.get_job(db, admin, theirs.id).id == theirs.id
 
 
 def test_view_names_project_clip_position_and_server(db, make_user, make_project) -> None:
@@ -100,11 +100,11 @@ def test_view_names_project_clip_position_and_server(db, make_user, make_project
     )
     add_job(db, project, clip_id=first.id)
 
-    views = {view.id: view for view in jobs.list_jobs(db, alice)}
+    views = {view.id: view for view in job_views.list_jobs(db, alice)}
     view = views[job.id]
     assert (view.project_name, view.clip_label, view.scene_id) == ("Harbour", "Opening · #3", scene.id)
     assert (view.server_name, view.duration_s, view.checkpoint) == ("gpu-1", 42.5, "sdxl.safetensors")
-    assert len(view.prompt) <= jobs.PROMPT_PREVIEW and view.prompt.endswith("…")
+    assert len(view.prompt) <= job_views.PROMPT_PREVIEW and view.prompt.endswith("…")
     assert view.queue_position is None and view.estimated_wait_s is None
     assert second.id not in {v.clip_id for v in views.values()}
     assert views[job.id + 1].clip_label == "Opening · #1"
@@ -118,12 +118,12 @@ def test_list_is_newest_first_and_filters(db, make_user, make_project) -> None:
     new = add_job(db, film, status="running", server_id=server.id, created_at=T0 + timedelta(minutes=1))
     other = add_job(db, short, created_at=T0 + timedelta(minutes=2))
 
-    assert [v.id for v in jobs.list_jobs(db, alice)] == [other.id, new.id, old.id]
-    assert [v.id for v in jobs.list_jobs(db, alice, project_id=film.id)] == [new.id, old.id]
-    assert [v.id for v in jobs.list_jobs(db, alice, status="failed")] == [old.id]
-    assert [v.id for v in jobs.list_jobs(db, alice, server_id=server.id)] == [new.id]
-    assert [v.id for v in jobs.list_jobs(db, alice, limit=1)] == [other.id]
-    assert jobs.status_counts(db, alice, project_id=film.id) == {
+    assert [v.id for v in job_views.list_jobs(db, alice)] == [other.id, new.id, old.id]
+    assert [v.id for v in job_views.list_jobs(db, alice, project_id=film.id)] == [new.id, old.id]
+    assert [v.id for v in job_views.list_jobs(db, alice, status="failed")] == [old.id]
+    assert [v.id for v in job_views.list_jobs(db, alice, server_id=server.id)] == [new.id]
+    assert [v.id for v in job_views.list_jobs(db, alice, limit=1)] == [other.id]
+    assert job_views.status_counts(db, alice, project_id=film.id) == {
         "queued": 0,
         "dispatched": 0,
         "running": 1,
@@ -132,7 +132,7 @@ def test_list_is_newest_first_and_filters(db, make_user, make_project) -> None:
         "cancelled": 0,
     }
     with pytest.raises(Invalid, match="Unknown status"):
-        jobs.list_jobs(db, alice, status="sleeping")
+        job_views.list_jobs(db, alice, status="sleeping")
 
 
 def test_queued_jobs_list_in_queue_order_with_positions(db, make_user, make_project) -> None:
@@ -144,7 +144,7 @@ def test_queued_jobs_list_in_queue_order_with_positions(db, make_user, make_proj
     high = add_job(db, project, priority=5, created_at=T0 + timedelta(minutes=5))
     add_job(db, project, status="completed")
 
-    views = jobs.list_jobs(db, alice, status="queued")
+    views = job_views.list_jobs(db, alice, status="queued")
     assert [(v.id, v.queue_position) for v in views] == [(high.id, 1), (low.id, 2), (later_retry.id, 3)]
     assert views[0].estimated_wait_s == 0.0
 
@@ -168,7 +168,7 @@ def test_details_carry_params_graph_results_and_timings(db, make_user, make_proj
     db.add(item)
     db.commit()
 
-    details = jobs.job_details(db, alice, job.id)
+    details = job_views.job_details(db, alice, job.id)
     assert details.params["seed"] == 7
     assert details.resolved_graph == {"3": {"class_type": "KSampler"}}
     assert details.gallery_item_ids == [item.id]
@@ -179,13 +179,13 @@ def test_has_preview_only_when_the_file_exists(db, make_user, make_project) -> N
     alice = make_user()
     project = make_project(alice)
     job = add_job(db, project, status="running", preview_path="jobs/999/missing.jpg")
-    assert jobs.job_view(db, alice, job.id).has_preview is False
+    assert job_views.job_view(db, alice, job.id).has_preview is False
     job.preview_path = write_preview(job)
     db.add(job)
     db.commit()
-    assert jobs.job_view(db, alice, job.id).has_preview is True
+    assert job_views.job_view(db, alice, job.id).has_preview is True
     outside = add_job(db, project, status="running", preview_path="../../etc/passwd")
-    assert jobs.job_view(db, alice, outside.id).has_preview is False
+    assert job_views.job_view(db, alice, outside.id).has_preview is False
 
 
 # --- cancel ---------------------------------------------------------------------------------------
@@ -406,7 +406,7 @@ def test_list_of_many_jobs_takes_a_few_queries(db, make_user, make_project) -> N
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
     try:
-        views = jobs.list_jobs(db, alice)
+        views = job_views.list_jobs(db, alice)
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(views) == 300
