@@ -24,6 +24,7 @@ from .clip_job_status import ClipJobStatus
 from .confirm import confirm
 from .feedback import success, user_errors
 from .generate_panel import MODES, NO_MODELS, GenerateChoice, generate_panel
+from .live_updates import Coalesced
 
 REFRESH_DELAY = 0.3
 PROGRESS_DELAY = 0.15
@@ -48,7 +49,7 @@ class ClipGeneration:
         self.gallery_box: ui.element | None = None
         self.error_label: ui.label | None = None
         self.results_title: ui.label | None = None
-        self._refresh_pending = False
+        self._refresh_soon = Coalesced(self._refresh_jobs, delay=REFRESH_DELAY, name="clip jobs refresh")
         self._progress_pending: set[int] = set()
         ui.add_css(CSS)
         events.jobs_changed.subscribe(self._jobs_changed)
@@ -180,21 +181,12 @@ class ClipGeneration:
     # --- events -------------------------------------------------------------------------------------
 
     def _jobs_changed(self, project_id: int) -> None:
-        if project_id != self.project_id or self._refresh_pending or self.client.is_deleted:
-            return
-        if not self.client.has_socket_connection:
-            return
-        self._refresh_pending = True
-        background_tasks.create(self._refresh_later(), name="clip jobs refresh")
+        if project_id == self.project_id:
+            self._refresh_soon.request()
 
-    async def _refresh_later(self) -> None:
-        await asyncio.sleep(REFRESH_DELAY)
-        self._refresh_pending = False
-        if self.client.is_deleted:
-            return
-        with self.client:
-            self.refresh_status()
-            self.refresh_cards()
+    def _refresh_jobs(self) -> None:
+        self.refresh_status()
+        self.refresh_cards()
 
     def _job_progress(self, job_id: int) -> None:
         """Only the shown clip's running rows care; anything else costs a dict lookup."""

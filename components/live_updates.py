@@ -8,6 +8,7 @@ what it changed itself; a late echo could also replace an element under the user
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from nicegui import background_tasks, ui
@@ -15,30 +16,41 @@ from nicegui import background_tasks, ui
 from app.services import events
 
 
-class ProjectWatch:
-    def __init__(self, project_id: int | None, refresh: Callable[[], None], *, delay: float = 0.25) -> None:
-        """project_id None watches every project (the projects list)."""
-        self.project_id = project_id
-        self.refresh = refresh
+class Coalesced:
+    """`request()` as often as events arrive; `action` runs once, `delay` seconds after the first of a
+    burst, in the tab's context — and not at all for a tab that is gone or not connected."""
+
+    def __init__(self, action: Callable[[], None], *, delay: float = 0.25, name: str = "refresh") -> None:
+        self.action = action
         self.delay = delay
+        self.name = name
         self.client = ui.context.client
         self._pending = False
-        events.project_changed.subscribe(self._changed)
 
-    def _changed(self, project_id: int) -> None:
-        if events.origin_client() is self.client or (self.project_id is not None and project_id != self.project_id):
-            return
-        if not self.client.has_socket_connection or self._pending:
+    def request(self) -> None:
+        if self._pending or self.client.is_deleted or not self.client.has_socket_connection:
             return
         self._pending = True
-        background_tasks.create(self._later(), name="project watch refresh")
+        background_tasks.create(self._later(), name=self.name)
 
     async def _later(self) -> None:
-        import asyncio
-
         await asyncio.sleep(self.delay)
         self._pending = False
         if self.client.is_deleted:
             return
         with self.client:
-            self.refresh()
+            self.action()
+
+
+class ProjectWatch:
+    def __init__(self, project_id: int | None, refresh: Callable[[], None], *, delay: float = 0.25) -> None:
+        """project_id None watches every project (the projects list)."""
+        self.project_id = project_id
+        self.client = ui.context.client
+        self._refresh = Coalesced(refresh, delay=delay, name="project watch refresh")
+        events.project_changed.subscribe(self._changed)
+
+    def _changed(self, project_id: int) -> None:
+        if events.origin_client() is self.client or (self.project_id is not None and project_id != self.project_id):
+            return
+        self._refresh.request()

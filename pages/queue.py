@@ -17,6 +17,7 @@ from components.frame import frame
 from components.job_details import open_job_details
 from components.job_format import STATUS_COLORS, STATUS_LABELS
 from components.job_list import JobActions, JobList
+from components.live_updates import Coalesced
 from data.engine import session_scope
 from data.models import JOB_STATUSES, GenerationJob, User
 
@@ -42,7 +43,7 @@ class QueueBoard:
         self.status = status if status in JOB_STATUSES else None
         self.project_id, self.clip_id, self.server_id = project_id, clip_id, server_id
         self.client = ui.context.client
-        self._refresh_pending = False
+        self._refresh_soon = Coalesced(self.refresh, delay=REFRESH_DELAY, name="queue refresh")
         self._progress_pending: set[int] = set()
         self.chips: dict[str | None, ui.chip] = {}
         self._visible: dict[int, bool] = {}  # project id → may this user see it (asked once)
@@ -155,7 +156,7 @@ class QueueBoard:
         if self.project_id is not None and project_id != self.project_id:
             return
         if self._sees(project_id) or any(row.view.status == "queued" for row in self.list.rows.values()):
-            self._schedule_refresh()
+            self._refresh_soon.request()
 
     def _sees(self, project_id: int) -> bool:
         if self.user.is_admin:
@@ -168,20 +169,6 @@ class QueueBoard:
                 except DomainError:
                     self._visible[project_id] = False
         return self._visible[project_id]
-
-    def _schedule_refresh(self) -> None:
-        if self._refresh_pending or self.client.is_deleted:
-            return
-        self._refresh_pending = True
-        background_tasks.create(self._refresh_later(), name="queue refresh")
-
-    async def _refresh_later(self) -> None:
-        await asyncio.sleep(REFRESH_DELAY)
-        self._refresh_pending = False
-        if self.client.is_deleted:
-            return
-        with self.client:
-            self.refresh()
 
     def _job_progress(self, job_id: int) -> None:
         if job_id not in self.list.rows or self.client.is_deleted:
@@ -205,7 +192,7 @@ class QueueBoard:
                     continue
                 stale |= not self.list.progress(job, job_views.preview_file(job) is not None)
         if stale:
-            self._schedule_refresh()
+            self._refresh_soon.request()
 
     # --- actions ----------------------------------------------------------------------------------
 
