@@ -98,7 +98,8 @@ def _seeds(request: GenerateRequest) -> list[int]:
     return [min(request.seed + i, MAX_SEED) for i in range(request.variations)]
 
 
-def _base_params(request: GenerateRequest, clip: Clip, project_width: int, project_height: int) -> dict[str, Any]:
+def _base_params(request: GenerateRequest, width: int, height: int) -> dict[str, Any]:
+    """What every job of one request shares; the size defaults to the project's frame, fitted."""
     return {
         "negative_prompt": request.negative_prompt,
         "loras": [lora.model_dump() for lora in request.loras],
@@ -106,17 +107,17 @@ def _base_params(request: GenerateRequest, clip: Clip, project_width: int, proje
         "cfg": request.cfg,
         "sampler": request.sampler,
         "scheduler": request.scheduler,
-        "width": request.width or _snap(project_width),
-        "height": request.height or _snap(project_height),
+        "width": request.width or width,
+        "height": request.height or height,
     }
 
 
-def _snap(size: int, limit: int = 1024) -> int:
-    """A project's frame size scaled to what diffusion models like: longest side ≤ 1024, multiple of 8."""
-    return max(64, int(min(size, limit)) // 8 * 8)
+def _snap(size: int) -> int:
+    return max(64, int(size) // 8 * 8)
 
 
 def _fit(width: int, height: int) -> tuple[int, int]:
+    """A project's frame scaled to what diffusion models like: longest side ≤ 1024, multiples of 8."""
     scale = min(1.0, 1024 / max(width, height))
     return _snap(int(width * scale)), _snap(int(height * scale))
 
@@ -198,9 +199,7 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
     clip = clips.get_clip(session, actor, clip_id)
     project = projects.get_project(session, actor, clip.project_id)
     width, height = _fit(project.width, project.height)
-    base = _base_params(request, clip, width, height)
-    base["width"] = request.width or width
-    base["height"] = request.height or height
+    base = _base_params(request, width, height)
     created: list[GenerationJob] = []
     seeds = _seeds(request)
     if request.mode in ("image", "both"):
