@@ -19,11 +19,12 @@ from app.services.errors import DomainError, NotFound
 from data.engine import session_scope
 from data.models import User
 
-from .clip_gallery import CSS, clip_gallery
+from .clip_gallery import CSS, GalleryActions, clip_gallery
 from .clip_job_status import ClipJobStatus
 from .confirm import confirm
 from .feedback import success, user_errors
 from .generate_panel import MODES, NO_MODELS, GenerateChoice, generate_panel
+from .generation_dialog import GenerationDialog
 from .live_updates import Coalesced
 
 REFRESH_DELAY = 0.3
@@ -68,6 +69,9 @@ class ClipGeneration:
             with ui.column().classes("w-[400px] flex-none gap-1"):
                 ui.label("Generate").classes("text-subtitle2")
                 generate_panel(self.choice, models, self.generate)
+                ui.button("More…", icon="tune", on_click=lambda: self.open_dialog()).props(
+                    'flat dense no-caps size=sm data-testid="generate-more"'
+                ).classes("self-end").tooltip("Prompts, model, LoRAs, sampler, size, seed and presets")
                 self.error_label = (
                     ui.label("").classes("text-xs sc-clip-job-error").props('data-testid="generate-error"')
                 )
@@ -111,7 +115,8 @@ class ClipGeneration:
             self.results_title.set_text(f"Results · {len(items)}" if items else "Results")
         box.clear()
         with box:
-            clip_gallery(items, self.select, self.delete)
+            actions = GalleryActions(self.user, self._results_changed, self._refresh_jobs)
+            clip_gallery(items, self.select, self.delete, actions)
 
     # --- actions ------------------------------------------------------------------------------------
 
@@ -140,6 +145,17 @@ class ClipGeneration:
         self.refresh_status()
         self.refresh_cards()
 
+    def open_dialog(self, clip_id: int | None = None) -> None:
+        """The full generation dialog for this clip (or the shown one); unsaved prompts are saved first."""
+        clip_id = clip_id if clip_id is not None else self.clip_id
+        if clip_id is None:
+            ui.notify("Select one clip to generate for it.", type="warning")
+            return
+        if clip_id == self.clip_id and not self.before_generate():
+            return
+        with user_errors():
+            GenerationDialog(self.user, clip_id, self._refresh_jobs)
+
     def _show_error(self, message: str | None) -> None:
         if message:
             ui.notify(message, type="negative", position="top", multi_line=True)
@@ -155,6 +171,10 @@ class ClipGeneration:
 
     def select(self, item_id: int) -> None:
         self._act(lambda s: gallery.select_item(s, self.user, item_id))
+        self.refresh_gallery()
+        self.refresh_cards()
+
+    def _results_changed(self) -> None:
         self.refresh_gallery()
         self.refresh_cards()
 

@@ -37,6 +37,7 @@ def apply_theme(theme: str = "dark") -> ui.dark_mode:
 NAVIGATION = [
     ("Projects", "/projects", "movie"),
     ("Queue", "/queue", "queue"),
+    ("History", "/history", "history"),
     ("Servers", "/servers", "dns"),
     ("Workflows", "/workflows", "account_tree"),
 ]

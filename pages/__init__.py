@@ -39,12 +39,14 @@ def protected(path: str, builder: Callable[..., object]) -> None:
 def register() -> None:
     from . import (
         account,
+        history,
         login,
         project_dashboard,
         project_settings,
         project_timeline,
         projects,
         queue,
+        result,
         scene_timeline,
         servers,
         workflows,
@@ -61,3 +63,5 @@ def register() -> None:
     protected("/servers", servers.page)
     protected("/queue", queue.page)
     protected("/workflows", workflows.page)
+    protected("/history", history.page)
+    protected("/results/{item_id}", result.page)

@@ -1,4 +1,4 @@
-"""/projects/{id}/settings: the project's format and tags, the editor's defaults, and (later) generation defaults.
+"""/projects/{id}/settings: the project's format and tags, the editor's defaults, and the generation defaults.
 
 Each card saves on its own through its service, which checks every value before storing any: a form with one bad
 value shows the message on that field and changes nothing.
@@ -11,12 +11,14 @@ from typing import Any
 
 from nicegui import ui
 
-from app.services import projects
+from app.services import generation_defaults, projects
 from app.services.editor_settings import RULER_UNITS, editor_settings, update_editor_settings
 from app.services.errors import DomainError, NotFound
 from app.services.frames import supports_drop_frame
+from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
 from components.feedback import success
 from components.frame import frame, not_found
+from components.generate_panel import MODES as GENERATION_MODES
 from components.project_form import RESOLUTION_PRESETS
 from components.scene_list import format_seconds
 from data.engine import session_scope
@@ -35,6 +37,11 @@ FIELD_LABELS = {
     "ruler": "Ruler units",
     "snap": "Snapping",
     "drop_frame": "Drop-frame timecode",
+    "checkpoint": "Model",
+    "steps": "Steps",
+    "cfg": "CFG",
+    "seed": "Seed",
+    "variations": "Variations",
 }
 FIELD = "outlined dense hide-bottom-space"  # no room kept under each field: errors are said once, under the card
 RULER_LABELS = {"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"}
@@ -109,7 +116,7 @@ def page(user: User, project_id: int) -> None:
             ProjectCard(user, project, clip_count, saved)
             with ui.column().classes("w-full gap-3"):
                 editor_card = EditorCard(user, project)
-                _generation_defaults()
+                GenerationDefaultsCard(user, project)
 
 
 class ProjectCard:
@@ -329,12 +336,87 @@ class EditorCard:
             success("Saved the editor settings")
 
 
-def _generation_defaults() -> None:
-    with ui.card().classes("w-full gap-1").props('flat bordered data-testid="generation-defaults-card"'):
-        with ui.row().classes("items-center gap-2"):
+class GenerationDefaultsCard:
+    """What the generation dialog starts from for this project; the dialog also remembers its last choices here."""
+
+    def __init__(self, user: User, project: Project) -> None:
+        self.user, self.project_id = user, project.id
+        defaults = generation_defaults.stored_defaults(project.settings)
+        self.state: dict[str, Any] = defaults.model_dump()
+        with session_scope() as session:
+            models = generation_defaults.available_models(session, "checkpoint")
+        options = {name: f"{name} · {', '.join(servers)}" for name, servers in models.items()}
+        if self.state["checkpoint"] and self.state["checkpoint"] not in options:
+            options[self.state["checkpoint"]] = f"{self.state['checkpoint']} · not on an online server"
+        with ui.card().classes("w-full gap-2").props('flat bordered data-testid="generation-defaults-card"'):
             ui.label("Generation defaults").classes("text-subtitle1")
-            ui.badge("coming with generation", color="blue-grey-8").classes("sc-tag")
-        ui.label(
-            "The model, sampler, steps, image size and seed policy this project's images and videos start from "
-            "arrive with the generation features. There is nothing to set here yet."
-        ).classes("sc-muted text-sm")
+            ui.label(
+                "Where the generation dialog starts for this project. Empty fields keep the workflow's own values."
+            ).classes("sc-muted text-xs")
+            with ui.row().classes("w-full gap-2 items-start no-wrap"):
+                ui.toggle(GENERATION_MODES).bind_value(self.state, "mode").props(
+                    "dense no-caps unelevated toggle-color=primary"
+                ).classes("text-xs self-center")
+                self.checkpoint = (
+                    ui.select(options, label="Model", clearable=True, with_input=True)
+                    .bind_value(self.state, "checkpoint")
+                    .props(f'{FIELD} options-dense data-testid="defaults-checkpoint"')
+                    .classes("grow")
+                )
+            self.negative = (
+                ui.textarea("Negative prompt", value=self.state["negative_prompt"] or "")
+                .props("outlined dense autogrow hide-bottom-space")
+                .classes("w-full")
+            )
+            with ui.row().classes("w-full gap-2 items-start"):
+                self.steps = self._number("Steps", "steps", 1).classes("w-24")
+                self.cfg = self._number("CFG", "cfg", 0.5).classes("w-24")
+                ui.select(list(SAMPLERS), label="Sampler", clearable=True).bind_value(self.state, "sampler").props(
+                    f"{FIELD} options-dense"
+                ).classes("w-40")
+                ui.select(list(SCHEDULERS), label="Scheduler", clearable=True).bind_value(
+                    self.state, "scheduler"
+                ).props(f"{FIELD} options-dense").classes("w-32")
+            with ui.row().classes("w-full gap-2 items-start"):
+                self.width = self._number("Width", "width", 8, suffix="px").classes("w-28")
+                self.height = self._number("Height", "height", 8, suffix="px").classes("w-28")
+                ui.toggle(SEED_POLICIES).bind_value(self.state, "seed_policy").props(
+                    'dense no-caps unelevated toggle-color=primary data-testid="defaults-seed-policy"'
+                ).classes("text-xs self-center")
+                self.seed = self._number("Seed", "seed", 1).classes("w-32")
+                self.variations = self._number("Variations", "variations", 1).classes("w-24")
+            self.errors = FormErrors(
+                {
+                    "checkpoint": self.checkpoint,
+                    "steps": self.steps,
+                    "cfg": self.cfg,
+                    "width": self.width,
+                    "height": self.height,
+                    "seed": self.seed,
+                    "variations": self.variations,
+                }
+            )
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Save generation defaults", icon="save", on_click=self.save).props(
+                    'unelevated dense data-testid="save-generation-defaults"'
+                )
+
+    def _number(self, label: str, key: str, step: float, suffix: str | None = None) -> ui.number:
+        return (
+            ui.number(label, step=step, suffix=suffix, placeholder="workflow")
+            .bind_value(self.state, key)
+            .props(f'{FIELD} clearable data-testid="defaults-{key}"')
+        )
+
+    def save(self) -> None:
+        values = {key: _whole(value) for key, value in self.state.items()}
+        values["negative_prompt"] = (self.negative.value or "").strip() or None
+        if values.get("variations") is None:
+            values["variations"] = 1
+
+        def run() -> None:
+            with session_scope() as session:
+                generation_defaults.update_generation_defaults(session, self.user, self.project_id, **values)  # type: ignore[arg-type]
+
+        if self.errors.run(run):
+            success("Saved the generation defaults")

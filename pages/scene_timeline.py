@@ -423,6 +423,7 @@ def page(user: User, scene_id: int) -> None:
             # Right-click selects the clip under the pointer first (the widget does), so these act on it.
             for text, action in (
                 ("Edit in the inspector", lambda: inspector.refresh()),
+                ("Generation dialog…", lambda: generation.open_dialog(selected()[0]) if len(selected()) == 1 else None),
                 ("Split at the playhead", split),
                 ("Duplicate", duplicate),
                 ("Copy", copy),

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.services.errors import DomainError, Unauthorized
 
-from . import auth, gallery, generation, jobs, projects, scenes, servers, workflows
+from . import auth, gallery, generation, history, jobs, projects, scenes, servers, workflows
 
 API_PREFIX = "/api/v1"
 
@@ -21,6 +21,7 @@ def build_router() -> APIRouter:
     router.include_router(workflows.router)
     router.include_router(jobs.router)
     router.include_router(generation.router)
+    router.include_router(history.router)
     router.include_router(gallery.router)
     return router
 

@@ -34,17 +34,25 @@ def delete_item(item_id: int, user: UserDep, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _file(stored: str | None, what: str) -> FileResponse:
+def _file(stored: str | None, what: str, download_name: str | None = None) -> FileResponse:
     path = media_path(stored)
     if path is None or not path.is_file():
         raise NotFound(f"The {what} file is missing from the media folder.")
     # Content-addressed names never change content: let browsers keep them.
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
+    if download_name is None:
+        return FileResponse(path, headers=headers)
+    return FileResponse(
+        path, headers=headers, filename=download_name + path.suffix.lower(), content_disposition_type="attachment"
+    )
 
 
 @router.get("/gallery/{item_id}/file")
-def item_file(item_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
-    return _file(gallery.get_item(session, user, item_id).file_path, "result")
+def item_file(item_id: int, user: ViewerDep, session: SessionDep, download: bool = False) -> FileResponse:
+    """`?download=1` asks the browser to save the file (named after the clip and result) instead of showing it."""
+    item = gallery.get_item(session, user, item_id)
+    name = f"clip{item.clip_id}-{item.kind}{item.id}" if download else None
+    return _file(item.file_path, "result", name)
 
 
 @router.get("/gallery/{item_id}/thumbnail")

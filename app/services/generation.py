@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.services import clips, events, projects, workflow_graph, workflows
+from app.services import clips, events, generation_defaults, projects, prompt_compose, workflow_graph, workflows
 from app.services.errors import Invalid
 from app.services.generation_params import GenerationParams, LoraSpec
 from app.services.scenes import media_path
@@ -49,6 +49,11 @@ class GenerateRequest(BaseModel):
     video_workflow_id: int | None = None
     video_checkpoint: str | None = Field(default=None, max_length=500)
     init_item_id: int | None = None
+    # The video's prompt in mode "both" (in mode "video", `prompt` is the video's); None: the clip's.
+    video_prompt: str | None = Field(default=None, max_length=10_000)
+    # None keeps the original rule: no seed → random per variation, a seed → counts up per variation.
+    # "increment" continues the project's sequence across requests when no seed is given.
+    seed_policy: Literal["fixed", "random", "increment"] | None = None
 
 
 def parse_request(**values: Any) -> GenerateRequest:
@@ -91,11 +96,20 @@ def _init_image(session: Session, clip: Clip, item_id: int | None) -> GalleryIte
     return session.exec(query.where(GalleryItem.selected == True)).first()  # noqa: E712
 
 
-def _seeds(request: GenerateRequest) -> list[int]:
-    """A fixed seed counts up per variation (identical graphs would come back from ComfyUI's cache)."""
-    if request.seed is None:
+def _seeds(session: Session, project_id: int, request: GenerateRequest) -> list[int]:
+    """A given seed counts up per variation (identical graphs would come back from ComfyUI's cache)."""
+    policy = request.seed_policy
+    if policy == "random" or (policy is None and request.seed is None):
         return [random.randint(0, 2**32 - 1) for _ in range(request.variations)]
+    if policy == "increment":
+        return generation_defaults.take_seeds(session, project_id, request.seed, request.variations)
+    if request.seed is None:
+        raise Invalid("A fixed seed needs a number: enter a seed, or choose random.", field="seed")
     return [min(request.seed + i, MAX_SEED) for i in range(request.variations)]
+
+
+def _composed(session: Session, clip: Clip, text: str | None, target: prompt_compose.Target) -> str | None:
+    return None if text is None else prompt_compose.compose_for_clip(session, clip, text, target)
 
 
 def _base_params(request: GenerateRequest, width: int, height: int) -> dict[str, Any]:
@@ -200,11 +214,13 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
     project = projects.get_project(session, actor, clip.project_id)
     width, height = _fit(project.width, project.height)
     base = _base_params(request, width, height)
+    base["negative_prompt"] = _composed(session, clip, request.negative_prompt, "negative")
     created: list[GenerationJob] = []
-    seeds = _seeds(request)
+    seeds = _seeds(session, clip.project_id, request)
     if request.mode in ("image", "both"):
         image_template = _pick_workflow(session, actor, request.workflow_id, "image")
-        prompt = request.prompt if request.prompt is not None else clip.image_prompt
+        text = request.prompt if request.prompt is not None else clip.image_prompt
+        prompt = prompt_compose.compose_for_clip(session, clip, text, "image")
         for seed in seeds:
             params = {**base, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
             job = build_job(
@@ -222,7 +238,10 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
     if request.mode in ("video", "both"):
         chosen = request.video_workflow_id if request.mode == "both" else request.workflow_id
         video_template = _pick_workflow(session, actor, chosen, "video")
-        video_prompt = request.prompt if (request.prompt is not None and request.mode == "video") else clip.video_prompt
+        video_text = request.prompt if request.mode == "video" else request.video_prompt
+        if video_text is None:
+            video_text = request.video_prompt if request.video_prompt is not None else clip.video_prompt
+        video_prompt = prompt_compose.compose_for_clip(session, clip, video_text, "video")
         checkpoint = request.video_checkpoint or (request.checkpoint if request.mode == "video" else None)
         sources: list[GenerationJob | None] = list(created) if request.mode == "both" else [None] * len(seeds)
         init = None if request.mode == "both" else _init_image(session, clip, request.init_item_id)

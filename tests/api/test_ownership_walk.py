@@ -33,6 +33,10 @@ USER_SCOPED = {
     ("POST", "/api/v1/jobs/cancel-all"),
     ("POST", "/api/v1/jobs/retry-failed"),
     ("POST", "/api/v1/jobs/clear-completed"),
+    ("GET", "/api/v1/history"),
+    ("GET", "/api/v1/history/export"),
+    ("GET", "/api/v1/history/compare"),
+    ("GET", "/api/v1/history/models"),
 }
 # The ComfyUI fleet is studio-wide: every signed-in user reads it, only administrators change it
 # (tests/api/test_servers_api.py proves the 403s and 401s).

@@ -1,0 +1,362 @@
+"""/history: every generation request with its settings, to find, compare, replay and export them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nicegui import events as ui_events
+from nicegui import ui
+
+from app.services import events, generation_history, job_views, projects
+from app.services.errors import DomainError
+from components.feedback import attempt, success
+from components.frame import frame
+from components.job_format import STATUS_LABELS
+from components.live_updates import Coalesced
+from data.engine import session_scope
+from data.models import JOB_STATUSES, User
+
+LIMIT = 500
+EMPTY = "No generations yet. Open a clip on a scene and press Generate: every request lands here with its settings."
+FILTERED_EMPTY = "No requests match these filters. Clear a filter to see more."
+MODELS_EMPTY = "No model has been used yet. Generate an image or video and its checkpoint is counted here."
+
+COLUMNS: list[dict[str, Any]] = [
+    {"name": "id", "label": "#", "field": "id", "align": "right", "sortable": True},
+    {"name": "created", "label": "Requested (UTC)", "field": "created", "align": "left", "sortable": True},
+    {"name": "status", "label": "Status", "field": "status", "align": "left", "sortable": True},
+    {"name": "kind", "label": "Kind", "field": "kind", "align": "left"},
+    {"name": "project", "label": "Project", "field": "project", "align": "left", "sortable": True},
+    {"name": "clip", "label": "Clip", "field": "clip", "align": "left"},
+    {"name": "checkpoint", "label": "Model", "field": "checkpoint", "align": "left", "sortable": True},
+    {"name": "seed", "label": "Seed", "field": "seed", "align": "right"},
+    {"name": "prompt", "label": "Prompt", "field": "prompt", "align": "left", "classes": "sc-history-prompt"},
+    {"name": "duration", "label": "Run", "field": "duration", "align": "right", "sortable": True},
+    {"name": "results", "label": "Results", "field": "results", "align": "right"},
+    {"name": "actions", "label": "", "field": "id", "align": "right"},
+]
+MODEL_COLUMNS: list[dict[str, Any]] = [
+    {"name": "checkpoint", "label": "Model", "field": "checkpoint", "align": "left", "sortable": True},
+    {"name": "jobs", "label": "Requests", "field": "jobs", "align": "right", "sortable": True},
+    {"name": "completed", "label": "Completed", "field": "completed", "align": "right", "sortable": True},
+    {"name": "failed", "label": "Failed", "field": "failed", "align": "right", "sortable": True},
+    {"name": "success", "label": "Success (of finished)", "field": "success", "align": "right"},
+    {"name": "median", "label": "Median run", "field": "median", "align": "right", "sortable": True},
+    {"name": "last_used", "label": "Last used (UTC)", "field": "last_used", "align": "left", "sortable": True},
+]
+REPLAY_SLOT = r"""
+<q-td :props="props">
+  <q-btn flat dense no-caps size="sm" icon="replay" label="Replay" :data-testid="'replay-' + props.row.id"
+         @click.stop="$parent.$emit('replay', props.row.id)">
+    <q-tooltip>Queue it again with the identical graph and seed</q-tooltip>
+  </q-btn>
+</q-td>
+"""
+STATUS_SLOT = r"""
+<q-td :props="props">
+  <q-badge :color="props.row.status_color" :label="props.value" outline />
+  <q-tooltip v-if="props.row.error" max-width="420px">{{ props.row.error }}</q-tooltip>
+</q-td>
+"""
+STATUS_BADGES = {
+    "queued": "grey-6",
+    "dispatched": "blue-grey-4",
+    "running": "primary",
+    "completed": "positive",
+    "failed": "negative",
+    "cancelled": "grey-7",
+}
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.1f} s" if value < 60 else f"{int(value // 60)} min {int(value % 60):02d} s"
+
+
+def _row(entry: generation_history.HistoryEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "created": _when(entry.created_at),
+        "status": STATUS_LABELS.get(entry.status, entry.status),
+        "status_color": STATUS_BADGES.get(entry.status, "grey"),
+        "error": entry.error or "",
+        "kind": entry.kind,
+        "project": entry.project_name,
+        "clip": entry.clip_label or "—",
+        "checkpoint": entry.checkpoint or "—",
+        "seed": entry.seed if entry.seed is not None else "",
+        "prompt": job_views.shorten(entry.prompt, 90),
+        "duration": _seconds(entry.duration_s),
+        "results": len(entry.result_ids),
+    }
+
+
+def _day(text: str | None, *, end: bool) -> datetime | None:
+    """A date picked in the filter bounds whole days in UTC: "to" includes its whole day."""
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day + timedelta(days=1) - timedelta(microseconds=1) if end else day
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class HistoryBoard:
+    """Filters, the request table with its actions, and the model statistics, refreshed on job events."""
+
+    def __init__(self, user: User, project_id: int | None, clip_id: int | None) -> None:
+        self.user = user
+        self.filters: dict[str, Any] = {
+            "project_id": project_id,
+            "clip_id": clip_id,
+            "checkpoint": None,
+            "status": None,
+            "since": None,
+            "until": None,
+            "text": None,
+        }
+        self.entries: list[generation_history.HistoryEntry] = []
+        self._refresh_soon = Coalesced(self.refresh, delay=0.4, name="history refresh")
+        self._build()
+        self.refresh()
+        events.jobs_changed.subscribe(lambda _project_id: self._refresh_soon.request())
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        with session_scope() as session:
+            project_options = {
+                p.id: p.name for p in projects.list_projects(session, self.user, sort="name", archived="all")
+            }
+            models = generation_history.checkpoints_used(session, self.user)
+        with ui.tabs().props("dense no-caps align=left inline-label").classes("sc-muted") as tabs:
+            requests_tab = ui.tab("requests", "Requests", icon="history").props('data-testid="tab-requests"')
+            models_tab = ui.tab("models", "Models", icon="insights").props('data-testid="tab-models"')
+        with ui.tab_panels(tabs, value=requests_tab).classes("w-full bg-transparent").props("animated=false"):
+            with ui.tab_panel(requests_tab).classes("p-0 gap-2"):
+                self._build_requests(project_options, models)
+            with ui.tab_panel(models_tab).classes("p-0 gap-2"):
+                self._build_models()
+
+    def _build_requests(self, project_options: dict[Any, str], models: list[str]) -> None:
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.select(
+                {0: "All projects", **project_options},
+                value=self.filters["project_id"] if self.filters["project_id"] in project_options else 0,
+                label="Project",
+                on_change=lambda e: self._set(project_id=e.value or None),
+            ).props('dense outlined options-dense data-testid="history-project"').classes("w-48")
+            ui.number(
+                "Clip id",
+                value=self.filters["clip_id"],
+                min=1,
+                format="%d",
+                on_change=lambda e: self._set(clip_id=int(e.value) if e.value else None),
+            ).props('dense outlined clearable debounce=400 data-testid="history-clip"').classes("w-28")
+            self.model_select = (
+                ui.select(
+                    {"": "All models", **{name: name for name in models}},
+                    value="",
+                    label="Model",
+                    on_change=lambda e: self._set(checkpoint=e.value or None),
+                )
+                .props('dense outlined options-dense data-testid="history-model"')
+                .classes("w-56")
+            )
+            ui.select(
+                {"": "Any status", **{s: STATUS_LABELS[s] for s in JOB_STATUSES}},
+                value="",
+                label="Status",
+                on_change=lambda e: self._set(status=e.value or None),
+            ).props('dense outlined options-dense data-testid="history-status"').classes("w-36")
+            ui.input("From", on_change=lambda e: self._set(since=_day(e.value, end=False))).props(
+                'dense outlined type=date stack-label data-testid="history-since"'
+            ).classes("w-40")
+            ui.input("To", on_change=lambda e: self._set(until=_day(e.value, end=True))).props(
+                'dense outlined type=date stack-label data-testid="history-until"'
+            ).classes("w-40")
+            ui.input(
+                "Search prompts, models, errors", on_change=lambda e: self._set(text=(e.value or "").strip() or None)
+            ).props('dense outlined clearable debounce=400 data-testid="history-search"').classes("w-64")
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.button("Compare", icon="compare_arrows", on_click=self._compare).props(
+                'flat dense no-caps data-testid="history-compare"'
+            )
+            ui.button("Export CSV", icon="download", on_click=lambda: self._export("csv")).props(
+                'flat dense no-caps data-testid="history-export-csv"'
+            )
+            ui.button("Export JSON", icon="data_object", on_click=lambda: self._export("json")).props(
+                'flat dense no-caps data-testid="history-export-json"'
+            )
+            ui.label("Tick two rows, then Compare.").classes("sc-muted text-xs")
+            ui.space()
+            self.summary = ui.label("").classes("sc-muted text-xs").props('data-testid="history-summary"')
+        self.empty = ui.column().classes("sc-empty w-full items-center py-12 gap-2")
+        with self.empty:
+            ui.icon("history", size="40px").classes("sc-muted")
+            self.empty_text = ui.label(EMPTY).props('data-testid="history-empty"')
+        self.table = (
+            ui.table(columns=COLUMNS, rows=[], row_key="id", selection="multiple", pagination=50)
+            .props('dense flat bordered separator=horizontal data-testid="history-table"')
+            .classes("w-full sc-history-table")
+        )
+        self.table.add_slot("body-cell-actions", REPLAY_SLOT)
+        self.table.add_slot("body-cell-status", STATUS_SLOT)
+        self.table.on("replay", self._replay)
+        ui.add_css(
+            ".sc-history-prompt{max-width:340px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
+            ".sc-diff-row.sc-differs{background:rgba(255,193,7,.14)}"
+            ".sc-diff-row>div{padding:2px 8px;word-break:break-word;font-size:12px}"
+        )
+
+    def _build_models(self) -> None:
+        self.models_empty = ui.label(MODELS_EMPTY).classes("sc-muted py-8").props('data-testid="models-empty"')
+        self.models_table = (
+            ui.table(columns=MODEL_COLUMNS, rows=[], row_key="checkpoint", pagination=0)
+            .props('dense flat bordered separator=horizontal data-testid="models-table"')
+            .classes("w-full")
+        )
+
+    # --- data -------------------------------------------------------------------------------------
+
+    def _set(self, **changes: Any) -> None:
+        self.filters.update(changes)
+        self.refresh()
+
+    @property
+    def _filtered(self) -> bool:
+        return any(value is not None for value in self.filters.values())
+
+    def refresh(self) -> None:
+        try:
+            with session_scope() as session:
+                self.entries = generation_history.history_entries(session, self.user, limit=LIMIT, **self.filters)
+                total = generation_history.count_entries(session, self.user, **self.filters)
+                usage = generation_history.model_usage(
+                    session,
+                    self.user,
+                    project_id=self.filters["project_id"],
+                    since=self.filters["since"],
+                    until=self.filters["until"],
+                )
+        except DomainError as error:  # e.g. a date range the wrong way round, or a project deleted meanwhile
+            ui.notify(error.message, type="negative", position="top")
+            return
+        self.table.rows = [_row(entry) for entry in self.entries]
+        self.table.selected = [row for row in self.table.selected if row["id"] in {e.id for e in self.entries}]
+        self.table.update()
+        self.table.set_visibility(bool(self.entries))
+        self.empty.set_visibility(not self.entries)
+        self.empty_text.set_text(FILTERED_EMPTY if self._filtered else EMPTY)
+        shown = len(self.entries)
+        self.summary.set_text(
+            f"Showing {shown:,} of {total:,} requests: filter to see the others"
+            if total > shown
+            else f"{total:,} request{'' if total == 1 else 's'}"
+        )
+        self.models_table.rows = [
+            {
+                "checkpoint": u.checkpoint,
+                "jobs": u.jobs,
+                "completed": u.completed,
+                "failed": u.failed,
+                "success": f"{round(100 * u.completed / (u.completed + u.failed))} %"
+                if u.completed + u.failed
+                else "—",
+                "median": _seconds(u.median_duration_s) or "—",
+                "last_used": _when(u.last_used),
+            }
+            for u in usage
+        ]
+        self.models_table.update()
+        self.models_table.set_visibility(bool(usage))
+        self.models_empty.set_visibility(not usage)
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def _replay(self, event: ui_events.GenericEventArguments) -> None:
+        job_id = int(event.args)
+
+        def run() -> tuple[int, int | None]:
+            with session_scope() as session:
+                made = generation_history.replay_job(session, self.user, job_id)
+                view = job_views.job_view(session, self.user, made.id)  # type: ignore[arg-type]
+                return view.id, view.queue_position
+
+        result = attempt(run)
+        if result is None:
+            return
+        new_id, position = result
+        place = f"#{position} in the queue" if position else "on its way to a server"
+        success(f"Replayed job {job_id} as job {new_id}: {place}.")
+        self.refresh()
+
+    def _compare(self) -> None:
+        chosen = sorted(row["id"] for row in self.table.selected)
+        if len(chosen) != 2:
+            ui.notify(f"Tick exactly two rows to compare ({len(chosen)} ticked).", type="warning", position="top")
+            return
+        a_id, b_id = chosen
+        rows = attempt(lambda: self._diffs(a_id, b_id))
+        if rows is None:
+            return
+        differing = sum(row.differs for row in rows)
+        with ui.dialog() as dialog, ui.card().classes("min-w-[720px] max-w-[90vw] gap-2"):
+            ui.label(f"Job {a_id} vs job {b_id}").classes("text-base font-medium")
+            ui.label(
+                f"{differing} setting{' differs' if differing == 1 else 's differ'}, highlighted."
+                if differing
+                else "Every setting is the same."
+            ).classes("sc-muted text-xs").props('data-testid="compare-summary"')
+            with ui.element("div").classes("w-full max-h-[65vh] overflow-auto"):
+                with ui.grid(columns="160px 1fr 1fr").classes("w-full gap-0 sc-diff-row sc-muted text-xs"):
+                    for title in ("Setting", f"#{a_id}", f"#{b_id}"):
+                        ui.label(title).classes("font-medium")
+                for row in rows:
+                    with (
+                        ui.grid(columns="160px 1fr 1fr")
+                        .classes("w-full gap-0 sc-diff-row" + (" sc-differs" if row.differs else ""))
+                        .props(f'data-testid="diff-{row.param}" data-differs="{str(row.differs).lower()}"')
+                    ):
+                        ui.label(row.param).classes("font-mono")
+                        ui.label(_shown(row.a))
+                        ui.label(_shown(row.b))
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Close", on_click=dialog.close).props("flat dense no-caps")
+        dialog.open()
+
+    def _diffs(self, a_id: int, b_id: int) -> list[generation_history.ParamDiff]:
+        with session_scope() as session:
+            return generation_history.compare(session, self.user, a_id, b_id)
+
+    def _export(self, kind: str) -> None:
+        if not self.entries:
+            ui.notify("Nothing to export: no request matches these filters.", type="warning", position="top")
+            return
+        if kind == "csv":
+            body, media = generation_history.export_csv(self.entries), "text/csv"
+        else:
+            body, media = generation_history.export_json(self.entries), "application/json"
+        ui.download.content(body.encode("utf-8"), f"generation-history.{kind}", media)
+
+
+def page(user: User, project_id: int | None = None, clip_id: int | None = None) -> None:
+    with frame("History", user):
+        HistoryBoard(user, project_id, clip_id)
