@@ -21,8 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
-from app.config import get_settings
-from app.services import clips, events, generation, job_views, projects
+from app.services import clips, job_views, projects, replay
 from app.services.errors import Invalid, NotFound
 from data.models import JOB_STATUSES, Clip, GalleryItem, GenerationJob, User
 
@@ -426,37 +425,15 @@ def replay_job(session: Session, actor: User, job_id: int) -> GenerationJob:
             f"Job {job_id} never got its final graph (it waited for an image that was not made), "
             "so there is nothing exact to replay: generate the clip again instead."
         )
-    generation.check_runnable(session, job.resolved_graph)
-    replay = GenerationJob(
-        kind=job.kind,
-        project_id=clip.project_id,
-        clip_id=clip.id,
-        owner_id=actor.id,  # type: ignore[arg-type]
-        workflow_id=job.workflow_id,
-        priority=job.priority,
-        max_attempts=get_settings().job_max_attempts,
-        params={**copy.deepcopy(job.params or {}), "replay_of": job.id},
-        resolved_graph=copy.deepcopy(job.resolved_graph),
-        checkpoint=job.checkpoint,
-        required_models=copy.deepcopy(job.required_models),
-        required_nodes=list(job.required_nodes),
-    )
-    session.add(replay)
-    session.commit()
-    session.refresh(replay)
-    projects.log_activity(
+    return replay.queue_copy(
         session,
-        clip.project_id,
         actor,
-        "generate",
-        f"Replayed job {job_id} as job {replay.id} on {clips.clip_name(clip)}",
+        job,
+        clip,
+        copy.deepcopy(job.resolved_graph),
+        {**copy.deepcopy(job.params or {}), "replay_of": job.id},
+        f"Replayed job {job_id} on {clips.clip_name(clip)}",
     )
-    session.commit()
-    events.emit(events.jobs_changed, clip.project_id)
-    from app.dispatch import dispatcher
-
-    dispatcher.kick()
-    return replay
 
 
 def count_entries(session: Session, actor: User, **filters: Any) -> int:

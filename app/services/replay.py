@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.services import clips, events, gallery, generation, projects, workflow_graph
 from app.services.errors import Invalid
-from data.models import GenerationJob, User, WorkflowTemplate
+from data.models import Clip, GenerationJob, User, WorkflowTemplate
 
 
 def replay_item(session: Session, actor: User, item_id: int, *, new_seed: bool) -> list[GenerationJob]:
@@ -31,6 +31,25 @@ def replay_item(session: Session, actor: User, item_id: int, *, new_seed: bool) 
         _set_seed(session, source, graph, seed)
         params["seed"] = seed
     params["replay_of"] = item.id
+    what = "with a new seed" if new_seed else "with the same settings"
+    job = queue_copy(
+        session, actor, source, clip, graph, params, f"Replayed result #{item_id} {what} for {clips.clip_name(clip)}"
+    )
+    return [job]
+
+
+def queue_copy(
+    session: Session,
+    actor: User,
+    source: GenerationJob,
+    clip: Clip,
+    graph: dict[str, Any],
+    params: dict[str, Any],
+    activity: str,
+) -> GenerationJob:
+    """The one way a replay is queued (from a result or from the history): the source's kind, workflow and
+    priority, this graph and params, checked against the fleet before anything is stored."""
+    generation.check_runnable(session, graph)
     job = GenerationJob(
         kind=source.kind,
         project_id=clip.project_id,
@@ -45,20 +64,16 @@ def replay_item(session: Session, actor: User, item_id: int, *, new_seed: bool) 
         required_models=workflow_graph.required_models(graph),
         required_nodes=workflow_graph.required_nodes(graph),
     )
-    generation.check_runnable(session, graph)
     session.add(job)
     session.commit()
     session.refresh(job)
-    what = "with a new seed" if new_seed else "with the same settings"
-    projects.log_activity(
-        session, clip.project_id, actor, "generate", f"Replayed result #{item_id} {what} for {clips.clip_name(clip)}"
-    )
+    projects.log_activity(session, clip.project_id, actor, "generate", activity)
     session.commit()
     events.emit(events.jobs_changed, clip.project_id)
     from app.dispatch import dispatcher
 
     dispatcher.kick()
-    return [job]
+    return job
 
 
 def _set_seed(session: Session, source: GenerationJob, graph: dict[str, Any], seed: int) -> None:
