@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from app.services import generation_history, job_views
@@ -43,61 +44,45 @@ class ModelUsagePublic(BaseModel):
     last_used: datetime
 
 
+@dataclass
+class HistoryFilters:
+    """The query parameters the list and the export share."""
+
+    project_id: int | None = None
+    clip_id: int | None = None
+    checkpoint: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = Query(None, max_length=500)
+
+    def entries(self, session: SessionDep, user: UserDep, limit: int) -> list[generation_history.HistoryEntry]:
+        return generation_history.history_entries(session, user, **asdict(self), limit=limit)
+
+
+FiltersDep = Annotated[HistoryFilters, Depends()]
+
+
 @router.get("/history", response_model=list[HistoryEntryPublic])
 def list_history(
     user: UserDep,
     session: SessionDep,
-    project_id: int | None = None,
-    clip_id: int | None = None,
-    checkpoint: str | None = None,
-    status: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    text: str | None = Query(None, max_length=500),
+    filters: FiltersDep,
     limit: int = Query(generation_history.DEFAULT_LIMIT, ge=1, le=generation_history.MAX_LIMIT),
 ) -> list[HistoryEntryPublic]:
-    entries = generation_history.history_entries(
-        session,
-        user,
-        project_id=project_id,
-        clip_id=clip_id,
-        checkpoint=checkpoint,
-        status=status,
-        since=since,
-        until=until,
-        text=text,
-        limit=limit,
-    )
-    return [HistoryEntryPublic.of(entry) for entry in entries]  # type: ignore[misc]
+    return [HistoryEntryPublic.of(entry) for entry in filters.entries(session, user, limit)]  # type: ignore[misc]
 
 
 @router.get("/history/export")
 def export_history(
     user: UserDep,
     session: SessionDep,
+    filters: FiltersDep,
     format: Literal["csv", "json"] = "csv",
-    project_id: int | None = None,
-    clip_id: int | None = None,
-    checkpoint: str | None = None,
-    status: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    text: str | None = Query(None, max_length=500),
     limit: int = Query(generation_history.MAX_LIMIT, ge=1, le=generation_history.MAX_LIMIT),
 ) -> Response:
     """A file download of the filtered history: CSV for spreadsheets, JSON (with every parameter) for scripts."""
-    entries = generation_history.history_entries(
-        session,
-        user,
-        project_id=project_id,
-        clip_id=clip_id,
-        checkpoint=checkpoint,
-        status=status,
-        since=since,
-        until=until,
-        text=text,
-        limit=limit,
-    )
+    entries = filters.entries(session, user, limit)
     if format == "csv":
         body, media_type = generation_history.export_csv(entries), "text/csv; charset=utf-8"
     else:
