@@ -36,7 +36,7 @@ def emit(event: Event[Any], *args: Any) -> None:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if loop is None or running is loop or (not loop.is_running() and running is not None):
+    if loop is None or running is loop or not loop.is_running():
         # No UI loop to hop to (a stopped one left behind, or none yet): deliver here.
         _origin = context.client if Slot.get_stack() else None
         try:
