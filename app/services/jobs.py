@@ -43,6 +43,7 @@ _FRESH: dict[str, Any] = {
     "current_node": None,
     "preview_path": None,
     "cancel_requested": False,
+    "notified": False,
     "last_message_at": None,
     "dispatched_at": None,
     "started_at": None,

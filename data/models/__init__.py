@@ -11,6 +11,7 @@ from .generation import (
     WorkflowTemplate,
 )
 from .library import Character, ClipCharacterLink, ClipStyleLink, MediaAsset, StyleTemplate
+from .notifications import NOTIFICATION_KINDS, Notification
 from .projects import (
     FRAME_RATES,
     Activity,
@@ -27,6 +28,7 @@ from .users import ApiCredential, User, UserCreate, UserPublic
 __all__ = [
     "FRAME_RATES",
     "JOB_STATUSES",
+    "NOTIFICATION_KINDS",
     "Activity",
     "ApiCredential",
     "Batch",
@@ -40,6 +42,7 @@ __all__ = [
     "InferenceConfig",
     "MediaAsset",
     "ModelEntry",
+    "Notification",
     "Project",
     "ProjectCreate",
     "ProjectPublic",

@@ -113,6 +113,8 @@ class Batch(SQLModel, table=True):
     priority: int = Field(default=0)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
+    # Set when the "batch finished" notice went out; a retry of its failures clears it.
+    notified_at: datetime | None = None
 
 
 class GenerationJob(SQLModel, table=True):
@@ -156,3 +158,5 @@ class GenerationJob(SQLModel, table=True):
     dispatched_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # False until the owner was told how the job ended (a sweep turns finished jobs into notifications).
+    notified: bool = Field(default=False, index=True)

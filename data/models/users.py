@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import EmailStr
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from ._common import utcnow
+from ._common import json_column, utcnow
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$"
 
@@ -30,6 +31,8 @@ class User(UserBase, table=True):
     # Bumped on password change so older sessions and tokens stop working.
     token_version: int = Field(default=0)
     theme: str = Field(default="dark", max_length=10)
+    # Which events notify, sound, desktop notices: see app/services/notifications.Preferences.
+    notification_prefs: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
 
