@@ -7,11 +7,10 @@ jobs_changed redraws the job rows and the cards once; a progress tick touches on
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nicegui import app, background_tasks, ui
+from nicegui import app, ui
 from sqlmodel import Session
 
 from app.services import events, gallery, generation, job_views, jobs, server_catalog
@@ -25,7 +24,7 @@ from .confirm import confirm
 from .feedback import success, user_errors
 from .generate_panel import MODES, NO_MODELS, GenerateChoice, generate_panel
 from .generation_dialog import GenerationDialog
-from .live_updates import Coalesced
+from .live_updates import Coalesced, JobProgressFeed
 
 REFRESH_DELAY = 0.3
 PROGRESS_DELAY = 0.15
@@ -51,10 +50,16 @@ class ClipGeneration:
         self.error_label: ui.label | None = None
         self.results_title: ui.label | None = None
         self._refresh_soon = Coalesced(self._refresh_jobs, delay=REFRESH_DELAY, name="clip jobs refresh")
-        self._progress_pending: set[int] = set()
         ui.add_css(CSS)
         events.jobs_changed.subscribe(self._jobs_changed)
-        events.job_progress.subscribe(self._job_progress)
+        JobProgressFeed(
+            user,
+            wants=lambda job_id: self.status is not None and job_id in self.status.live,
+            apply=lambda job, has_preview: self.status is not None and self.status.progress(job, has_preview),
+            stale=lambda: self._jobs_changed(self.project_id),
+            delay=PROGRESS_DELAY,
+            name="clip job progress",
+        )
 
     # --- layout ------------------------------------------------------------------------------------
 
@@ -207,28 +212,3 @@ class ClipGeneration:
     def _refresh_jobs(self) -> None:
         self.refresh_status()
         self.refresh_cards()
-
-    def _job_progress(self, job_id: int) -> None:
-        """Only the shown clip's running rows care; anything else costs a dict lookup."""
-        if self.status is None or job_id not in self.status.live or self.client.is_deleted:
-            return
-        if not self._progress_pending:
-            background_tasks.create(self._progress_later(), name="clip job progress")
-        self._progress_pending.add(job_id)
-
-    async def _progress_later(self) -> None:
-        await asyncio.sleep(PROGRESS_DELAY)
-        pending, self._progress_pending = self._progress_pending, set()
-        if self.client.is_deleted or self.status is None:
-            return
-        stale = False
-        with self.client, session_scope() as session:
-            for job_id in pending:
-                try:
-                    job = job_views.get_job(session, self.user, job_id)
-                except DomainError:
-                    stale = True
-                    continue
-                stale |= not self.status.progress(job, job_views.preview_file(job) is not None)
-        if stale:
-            self._jobs_changed(self.project_id)

@@ -13,7 +13,10 @@ from collections.abc import Callable
 
 from nicegui import background_tasks, ui
 
-from app.services import events
+from app.services import events, job_views
+from app.services.errors import DomainError
+from data.engine import session_scope
+from data.models import GenerationJob, User
 
 
 class Coalesced:
@@ -54,3 +57,57 @@ class ProjectWatch:
         if events.origin_client() is self.client or (self.project_id is not None and project_id != self.project_id):
             return
         self._refresh.request()
+
+
+class JobProgressFeed:
+    """Progress ticks of running jobs, delivered to the rows that show them without redrawing a list.
+
+    A running job reports several times a second; the ticks of a short moment are gathered and each
+    shown job is read once (through the viewer's own visibility rules). `wants(job_id)` keeps the
+    cost of other people's jobs to one lookup; `apply(job, has_preview)` updates a row and says False
+    when the row cannot show the change (then `stale()` asks for a full redraw)."""
+
+    def __init__(
+        self,
+        user: User,
+        wants: Callable[[int], bool],
+        apply: Callable[[GenerationJob, bool], bool],
+        stale: Callable[[], None],
+        *,
+        delay: float = 0.15,
+        name: str = "job progress",
+    ) -> None:
+        self.user = user
+        self.wants = wants
+        self.apply = apply
+        self.stale = stale
+        self.delay = delay
+        self.name = name
+        self.client = ui.context.client
+        self._pending: set[int] = set()
+        events.job_progress.subscribe(self._tick)
+
+    def _tick(self, job_id: int) -> None:
+        if self.client.is_deleted or not self.wants(job_id):
+            return
+        if not self._pending:
+            background_tasks.create(self._later(), name=self.name)
+        self._pending.add(job_id)
+
+    async def _later(self) -> None:
+        await asyncio.sleep(self.delay)
+        pending, self._pending = self._pending, set()
+        if self.client.is_deleted:
+            return
+        stale = False
+        with self.client, session_scope() as session:
+            for job_id in pending:
+                try:
+                    job = job_views.get_job(session, self.user, job_id)
+                except DomainError:
+                    stale = True
+                    continue
+                stale |= not self.apply(job, job_views.preview_file(job) is not None)
+        if stale:
+            with self.client:
+                self.stale()

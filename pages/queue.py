@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from nicegui import background_tasks, ui
+from nicegui import ui
 from sqlmodel import Session
 
 from app.services import events, job_views, jobs, projects
@@ -17,7 +16,7 @@ from components.frame import frame
 from components.job_details import open_job_details
 from components.job_format import STATUS_COLORS, STATUS_LABELS
 from components.job_list import JobActions, JobList
-from components.live_updates import Coalesced
+from components.live_updates import Coalesced, JobProgressFeed
 from data.engine import session_scope
 from data.models import JOB_STATUSES, GenerationJob, User
 
@@ -44,13 +43,19 @@ class QueueBoard:
         self.project_id, self.clip_id, self.server_id = project_id, clip_id, server_id
         self.client = ui.context.client
         self._refresh_soon = Coalesced(self.refresh, delay=REFRESH_DELAY, name="queue refresh")
-        self._progress_pending: set[int] = set()
         self.chips: dict[str | None, ui.chip] = {}
         self._visible: dict[int, bool] = {}  # project id → may this user see it (asked once)
         self._build()
         self.refresh()
         events.jobs_changed.subscribe(self._jobs_changed)
-        events.job_progress.subscribe(self._job_progress)
+        JobProgressFeed(
+            user,
+            wants=lambda job_id: job_id in self.list.rows,
+            apply=self.list.progress,
+            stale=self._refresh_soon.request,
+            delay=PROGRESS_DELAY,
+            name="queue progress",
+        )
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -169,30 +174,6 @@ class QueueBoard:
                 except DomainError:
                     self._visible[project_id] = False
         return self._visible[project_id]
-
-    def _job_progress(self, job_id: int) -> None:
-        if job_id not in self.list.rows or self.client.is_deleted:
-            return
-        if not self._progress_pending:
-            background_tasks.create(self._progress_later(), name="queue progress")
-        self._progress_pending.add(job_id)
-
-    async def _progress_later(self) -> None:
-        await asyncio.sleep(PROGRESS_DELAY)
-        pending, self._progress_pending = self._progress_pending, set()
-        if self.client.is_deleted:
-            return
-        stale = False
-        with self.client, session_scope() as session:
-            for job_id in pending:
-                try:
-                    job = job_views.get_job(session, self.user, job_id)
-                except DomainError:
-                    stale = True
-                    continue
-                stale |= not self.list.progress(job, job_views.preview_file(job) is not None)
-        if stale:
-            self._refresh_soon.request()
 
     # --- actions ----------------------------------------------------------------------------------
 
