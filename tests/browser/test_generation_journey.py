@@ -103,3 +103,15 @@ def test_generate_watch_progress_and_pick_a_result(live_server: LiveServer, page
     assert [(item["id"], item["selected"]) for item in chosen] == [(int(second_id), True), (int(first_id), False)]
     page.mouse.move(700, 80)
     shot(page, "second-selected")
+
+    # The full dialog: the composed prompt is previewed, and its generation lands like the panel's.
+    page.get_by_test_id("generate-more").click()
+    dialog = page.get_by_test_id("generation-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_test_id("prompt-preview")).to_contain_text("a pier at dusk")
+    expect(dialog.get_by_test_id("dialog-checkpoint")).to_have_value(re.compile(re.escape(MODEL)))
+    shot(page, "generation-dialog")
+    dialog.get_by_test_id("dialog-generate").click()
+    expect(dialog.get_by_test_id("dialog-result")).to_contain_text(re.compile(r"[Qq]ueued"))
+    page.keyboard.press("Escape")
+    expect(results).to_have_count(3, timeout=30_000)
