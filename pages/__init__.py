@@ -39,6 +39,7 @@ def protected(path: str, builder: Callable[..., object]) -> None:
 def register() -> None:
     from . import (
         account,
+        batch,
         history,
         login,
         project_dashboard,
@@ -65,3 +66,4 @@ def register() -> None:
     protected("/workflows", workflows.page)
     protected("/history", history.page)
     protected("/results/{item_id}", result.page)
+    protected("/batches/{batch_id}", batch.page)

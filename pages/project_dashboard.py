@@ -6,6 +6,7 @@ from nicegui import ui
 
 from app.services import projects
 from app.services.errors import NotFound
+from components.batch_dialog import BatchDialog
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame, not_found
@@ -99,6 +100,13 @@ def page(user: User, project_id: int) -> None:
                         for tag in current.tags or []:
                             ui.badge(tag, color="blue-grey-8").classes("sc-tag")
                 with ui.row().classes("gap-1"):
+                    ui.button(
+                        "Generate all",
+                        icon="auto_awesome_motion",
+                        on_click=lambda: BatchDialog(user, project_id, preselect="without_result"),
+                    ).props('flat dense data-testid="generate-all"').tooltip(
+                        "Generate every clip without a result as one batch (choose others too)"
+                    )
                     ui.button(
                         "Timeline",
                         icon="view_timeline",

@@ -15,6 +15,7 @@ from app.services.errors import DomainError, NotFound
 from app.services.frames import frames_to_seconds, seconds_to_frames
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
+from components.batch_dialog import BatchDialog
 from components.clip_generation import ClipGeneration
 from components.clip_inspector import clip_inspector
 from components.confirm import confirm
@@ -345,6 +346,13 @@ def page(user: User, scene_id: int) -> None:
                 "flat dense round"
             ).tooltip(f"Next scene: {after.name}" if after else "Last scene").set_enabled(after is not None)
             ui.space()
+            ui.button(
+                "Generate all",
+                icon="auto_awesome_motion",
+                on_click=lambda: BatchDialog(user, project.id, scene_id=scene_id),
+            ).props('flat dense no-caps data-testid="generate-all"').tooltip(
+                "Generate this scene's clips as one batch (choose other clips too)"
+            )
             ui.link("Whole-project timeline", f"/projects/{project.id}/timeline").classes("text-xs")
 
         with ui.row().classes("w-full items-center gap-1 no-wrap"):

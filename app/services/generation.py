@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from app.services import clips, events, generation_defaults, projects, prompt_compose, workflow_graph, workflows
-from app.services.errors import Invalid
+from app.services.errors import DomainError, Invalid
 from app.services.generation_params import GenerationParams, LoraSpec
 from app.services.scenes import media_path
 from data.models import Clip, ComfyServer, GalleryItem, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
@@ -28,14 +28,14 @@ MAX_SEED = 2**53 - 1
 UPLOAD_SUBFOLDER = "storycanvas"
 
 
-class GenerateRequest(BaseModel):
-    """POST /api/v1/clips/{id}/generate — the REST contract."""
+class GenerationSettings(BaseModel):
+    """What one generation asks for, apart from a clip's own texts and image: shared by a single clip's
+    request and a batch's settings, so their fields and limits are declared once."""
 
     mode: Literal["image", "video", "both"] = "image"
     workflow_id: int | None = None
     checkpoint: str = Field(min_length=1, max_length=500)
     loras: list[LoraSpec] = Field(default_factory=list, max_length=20)
-    prompt: str | None = Field(default=None, max_length=10_000)
     negative_prompt: str | None = Field(default=None, max_length=10_000)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     steps: int | None = Field(default=None, ge=1, le=200)
@@ -45,15 +45,22 @@ class GenerateRequest(BaseModel):
     width: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
     height: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
     variations: int = Field(default=1, ge=1, le=16)
-    priority: int = Field(default=0, ge=-10, le=10)
     video_workflow_id: int | None = None
     video_checkpoint: str | None = Field(default=None, max_length=500)
-    init_item_id: int | None = None
-    # The video's prompt in mode "both" (in mode "video", `prompt` is the video's); None: the clip's.
-    video_prompt: str | None = Field(default=None, max_length=10_000)
     # None keeps the original rule: no seed → random per variation, a seed → counts up per variation.
     # "increment" continues the project's sequence across requests when no seed is given.
     seed_policy: Literal["fixed", "random", "increment"] | None = None
+
+
+class GenerateRequest(GenerationSettings):
+    """POST /api/v1/clips/{id}/generate — the REST contract."""
+
+    # In mode "video", `prompt` is the video's; None: the clip's own prompt.
+    prompt: str | None = Field(default=None, max_length=10_000)
+    priority: int = Field(default=0, ge=-10, le=10)
+    init_item_id: int | None = None
+    # The video's prompt in mode "both" (in mode "video", `prompt` is the video's); None: the clip's.
+    video_prompt: str | None = Field(default=None, max_length=10_000)
 
 
 def parse_request(**values: Any) -> GenerateRequest:
@@ -175,12 +182,22 @@ def set_graph(job: GenerationJob, graph: dict[str, Any], bindings: dict[str, Any
     job.required_nodes = workflow_graph.required_nodes(resolved)
 
 
-def check_runnable(session: Session, graph: dict[str, Any]) -> None:
+def _fleet_key(graph: dict[str, Any]) -> tuple[object, ...]:
+    """What the fleet check looks at in a graph: its node classes and the model files it loads."""
+    models = tuple(sorted((m["kind"], m["file_name"]) for m in workflow_graph.required_models(graph)))
+    return tuple(workflow_graph.required_nodes(graph)), models
+
+
+def check_runnable(session: Session, graph: dict[str, Any], *, passed: set[tuple[object, ...]] | None = None) -> None:
     """Before anything is queued: some enabled server must have the graph's nodes and models.
 
     Servers whose catalog was never read are given the benefit of the doubt; offline servers
-    count, since a job may wait for one to come back.
+    count, since a job may wait for one to come back. `passed` remembers graphs that passed, so a
+    batch asks the fleet once per kind of graph rather than once per job.
     """
+    key = _fleet_key(graph) if passed is not None else None
+    if passed is not None and key in passed:
+        return
     servers = session.exec(select(ComfyServer).where(ComfyServer.enabled == True)).all()  # noqa: E712
     if not servers:
         raise Invalid("No ComfyUI server is enabled: add one (or enable one) on the Servers page first.")
@@ -191,6 +208,8 @@ def check_runnable(session: Session, graph: dict[str, Any]) -> None:
             models = server_models(session, server.id)  # type: ignore[arg-type]
         found = workflow_graph.problems_on_server(graph, set(server.node_types), models)
         if not found or (models is None and not server.node_types):
+            if passed is not None:
+                passed.add(key)  # type: ignore[arg-type]
             return
         problems.append(f"{server.name}: {'; '.join(found)}")
     raise Invalid("No enabled server can run this generation. " + " · ".join(problems))
@@ -208,9 +227,21 @@ def server_models(session: Session, server_id: int) -> dict[str, set[str]]:
     return found
 
 
-def create_generation(session: Session, actor: User, clip_id: int, request: GenerateRequest) -> list[GenerationJob]:
-    """One job per variation (and, for mode "both", a video job after each image job)."""
-    clip = clips.get_clip(session, actor, clip_id)
+def queue_clip_jobs(
+    session: Session,
+    actor: User,
+    clip: Clip,
+    request: GenerateRequest,
+    *,
+    batch_id: int | None = None,
+    passed: set[tuple[object, ...]] | None = None,
+) -> list[GenerationJob]:
+    """One clip's jobs, built and checked against the fleet, added and flushed but not committed: one per
+    variation (and, for mode "both", a video job after each image job).
+
+    A single clip's Generate and a batch both queue through here, so they share every rule. On Invalid
+    some of the clip's jobs may already be in the session: the caller rolls back.
+    """
     project = projects.get_project(session, actor, clip.project_id)
     width, height = _fit(project.width, project.height)
     base = _base_params(request, width, height)
@@ -231,7 +262,8 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
                 owner_id=actor.id,  # type: ignore[arg-type]
                 priority=request.priority,
             )
-            check_runnable(session, job.resolved_graph or {})
+            job.batch_id = batch_id
+            check_runnable(session, job.resolved_graph or {}, passed=passed)
             session.add(job)
             created.append(job)
         session.flush()
@@ -267,10 +299,23 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
                 priority=request.priority,
                 depends_on=source,
             )
+            job.batch_id = batch_id
             if job.resolved_graph is not None:
-                check_runnable(session, job.resolved_graph)
+                check_runnable(session, job.resolved_graph, passed=passed)
             session.add(job)
             created.append(job)
+        session.flush()
+    return created
+
+
+def create_generation(session: Session, actor: User, clip_id: int, request: GenerateRequest) -> list[GenerationJob]:
+    """A single clip's request: its jobs queued, committed and announced (nothing is stored when one is refused)."""
+    clip = clips.get_clip(session, actor, clip_id)
+    try:
+        created = queue_clip_jobs(session, actor, clip, request)
+    except DomainError:
+        session.rollback()
+        raise
     session.commit()
     for job in created:
         session.refresh(job)

@@ -110,6 +110,42 @@ def capacity(session: Session) -> int:
     return sum(max(1, value) for value in slots)
 
 
+def active_work(session: Session, model: DurationModel) -> float:
+    """Seconds the running and dispatched jobs still have to go, summed over all of them."""
+    active = session.exec(
+        select(GenerationJob.server_id, GenerationJob.checkpoint, GenerationJob.progress).where(
+            col(GenerationJob.status).in_(ACTIVE_STATUSES)
+        )
+    ).all()
+    return sum(
+        max(0.0, 1.0 - min(1.0, progress or 0.0)) * model.expected(server_id, checkpoint)
+        for server_id, checkpoint, progress in active
+    )
+
+
+def estimate_new_jobs(session: Session, checkpoints: Sequence[str | None], *, priority: int = 0) -> float | None:
+    """Seconds until jobs queued now (one per checkpoint given, at this priority) would all have finished.
+
+    The same model as a queued job's wait: what is running, every queued job the dispatcher would serve
+    first (an equal or higher priority: the new jobs are the youngest), then the new jobs themselves,
+    shared over the slots of the servers that answer — and never less than the longest new job alone.
+    None when no enabled server is online or degraded. Rough on purpose: retries, fair shares between
+    users and a video waiting for its image are left out.
+    """
+    slots = capacity(session)
+    if not slots:
+        return None
+    if not checkpoints:
+        return 0.0
+    model = recent_durations(session)
+    ahead = session.exec(
+        select(GenerationJob.checkpoint).where(GenerationJob.status == "queued", GenerationJob.priority >= priority)
+    ).all()
+    own = [model.expected(None, checkpoint) for checkpoint in checkpoints]
+    work = active_work(session, model) + sum(model.expected(None, c) for c in ahead) + sum(own)
+    return round(max(work / slots, max(own)), 1)
+
+
 def estimate_queue(
     session: Session, jobs: Sequence[GenerationJob], *, now: datetime | None = None
 ) -> dict[int, tuple[int | None, float | None]]:
@@ -130,15 +166,7 @@ def estimate_queue(
     ).all()
     model = recent_durations(session)
     slots = capacity(session)
-    active = session.exec(
-        select(GenerationJob.server_id, GenerationJob.checkpoint, GenerationJob.progress).where(
-            col(GenerationJob.status).in_(ACTIVE_STATUSES)
-        )
-    ).all()
-    work_ahead = sum(
-        max(0.0, 1.0 - min(1.0, progress or 0.0)) * model.expected(server_id, checkpoint)
-        for server_id, checkpoint, progress in active
-    )
+    work_ahead = active_work(session, model)
     wanted = {job.id for job in jobs if job.status == "queued"}
     for position, (job_id, checkpoint, next_attempt_at) in enumerate(queued, start=1):
         if job_id in wanted:

@@ -236,6 +236,12 @@ def retry_failed(session: Session, actor: User, *, project_id: int | None = None
     return count
 
 
+def requeue(session: Session, job_ids: Sequence[int]) -> int:
+    """Failed or cancelled jobs back to the queue from scratch, as retry_job does for one; for callers that
+    chose the jobs themselves (a batch's failures). The caller commits and emits; returns how many went back."""
+    return _set_where(session, job_ids, RETRYABLE, _FRESH)
+
+
 def clear_completed(session: Session, actor: User, *, project_id: int | None = None) -> int:
     """Removes completed jobs from the queue; their results stay in the galleries."""
     completed = _targets(session, actor, project_id, ["completed"])

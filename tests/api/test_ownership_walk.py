@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.api import API_PREFIX
 from data.engine import session_scope
-from data.models import GalleryItem, GenerationJob
+from data.models import Batch, GalleryItem, GenerationJob
 
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
@@ -47,6 +47,11 @@ EXAMPLE_BODIES = {
     ("POST", "/api/v1/projects/{project_id}/scenes/reorder"): {"scene_ids": []},
     ("POST", "/api/v1/clips/{clip_id}/split"): {"at": 0.5},
     ("POST", "/api/v1/clips/{clip_id}/generate"): {"checkpoint": "dreamshaper_8.safetensors"},
+    ("POST", "/api/v1/projects/{project_id}/batches"): {"clip_ids": [1], "settings": {"checkpoint": "a.safetensors"}},
+    ("POST", "/api/v1/projects/{project_id}/batches/estimate"): {
+        "clip_ids": [1],
+        "settings": {"checkpoint": "a.safetensors"},
+    },
 }
 # Routes whose objects travel in the body: walked with the owner's ids in it.
 BODY_IDS = {
@@ -86,8 +91,10 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
             clip_id=clip["id"], project_id=project["id"], kind="image", file_path="projects/x/a.png", selected=True
         )
         session.add(item)
+        batch = Batch(project_id=project["id"], owner_id=owner_id, name="Private batch")
+        session.add(batch)
         session.commit()
-        job_id, item_id = job.id, item.id
+        job_id, item_id, batch_id = job.id, item.id, batch.id
     return {
         "project_id": project["id"],
         "scene_id": scene["id"],
@@ -95,6 +102,7 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
         "workflow_id": workflow["id"],
         "job_id": job_id,
         "item_id": item_id,
+        "batch_id": batch_id,
     }
 
 

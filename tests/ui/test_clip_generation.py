@@ -79,7 +79,7 @@ async def open_clip(user: User, sign_in, make_project, db, **clip_fields: Any):
     clip = clips.create_clip(db, account, scene.id, **fields)
     await user.open(f"/scenes/{scene.id}")
     fire(user, "select", {"clip_ids": [clip.id]})
-    await user.should_see("Generate", retries=30)
+    await eventually(lambda: bool(with_testid(user, "generate-panel")))  # the inspector shows the clip
     return account, project, clip
 
 

@@ -11,7 +11,7 @@ import pages
 
 async def test_every_page_hides_another_users_project(user: User, sign_in, make_user, make_project, db) -> None:
     from app.services import clips, scenes
-    from data.models import GalleryItem
+    from data.models import Batch, GalleryItem
 
     owner = make_user("owner")
     project = make_project(owner, "Owner's secret film")
@@ -19,9 +19,11 @@ async def test_every_page_hides_another_users_project(user: User, sign_in, make_
     clip = clips.create_clip(db, owner, scene.id, label="secret clip")
     item = GalleryItem(clip_id=clip.id, project_id=project.id, kind="image", file_path="x.png", selected=True)
     db.add(item)
+    batch = Batch(project_id=project.id, owner_id=owner.id, name="Owner's secret batch")
+    db.add(batch)
     db.commit()
     await sign_in(user, "intruder")
-    ids = {"project_id": project.id, "scene_id": scene.id, "clip_id": clip.id, "item_id": item.id}
+    ids = {"project_id": project.id, "scene_id": scene.id, "clip_id": clip.id, "item_id": item.id, "batch_id": batch.id}
     walked = 0
     for route in pages.PROTECTED_ROUTES:
         params = re.findall(r"{(\w+)}", route)

@@ -1,0 +1,249 @@
+"""The settings every generation shares, as one form: mode, workflows, base model and model, LoRAs, steps, CFG,
+sampler, scheduler, size, seed policy, seed and variations.
+
+The single-clip dialog and the batch dialog both draw it, so a setting looks and behaves the same wherever
+it is chosen. It binds to a plain dict of GenerationDefaults fields (bindings on a small form are cheap); what
+happens with the values is the dialog's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nicegui import ui
+from sqlmodel import Session
+
+from app.services import generation, generation_defaults, workflows
+from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
+from data.engine import session_scope
+from data.models import Project, User
+
+from .generate_panel import MODES, NO_MODELS, checkpoint_options
+
+FIELD = "outlined dense options-dense hide-bottom-space"
+WORKFLOW_DEFAULT = "Default workflow"
+ANY_BASE = "Any base model"
+
+
+def size_presets(width: int, height: int) -> dict[str, tuple[int, int]]:
+    """Sizes offered from the project's frame: fitted for diffusion, half of it, and a square."""
+    fitted = generation._fit(width, height)
+    half = generation._fit(max(64, width // 2), max(64, height // 2))
+    sizes = {f"Project frame, fitted ({fitted[0]}×{fitted[1]})": fitted}
+    if half != fitted:
+        sizes[f"Half ({half[0]}×{half[1]})"] = half
+    sizes["Square (1024×1024)"] = (1024, 1024)
+    sizes["Square (512×512)"] = (512, 512)
+    return sizes
+
+
+@dataclass
+class SettingsChoices:
+    """What the form offers, read once when a dialog opens."""
+
+    image_workflows: dict[int, str]
+    video_workflows: dict[int, str]
+    base_models: list[str]
+    sizes: dict[str, tuple[int, int]]
+
+
+def settings_choices(session: Session, user: User, project: Project) -> SettingsChoices:
+    return SettingsChoices(
+        image_workflows={w.id: w.name for w in workflows.list_workflows(session, user) if w.kind != "video"},  # type: ignore[misc]
+        video_workflows={w.id: w.name for w in workflows.list_workflows(session, user, "video")},  # type: ignore[misc]
+        base_models=generation_defaults.base_models(session),
+        sizes=size_presets(project.width, project.height),
+    )
+
+
+def initial_state(defaults: generation_defaults.GenerationDefaults) -> dict[str, Any]:
+    """A dict the form can bind to, from the project's defaults (LoRAs copied so edits stay in the dialog)."""
+    state: dict[str, Any] = defaults.model_dump()
+    state["loras"] = [dict(lora) for lora in state["loras"]]
+    state["negative_prompt"] = state["negative_prompt"] or ""
+    return state
+
+
+class GenerationSettingsForm:
+    """Draws the form where it is created. `images` (id → label) adds the "start from image" choice of a single
+    clip; `on_mode` runs after the mode (and so the fields shown) changed. Test ids start with `testid`."""
+
+    def __init__(
+        self,
+        state: dict[str, Any],
+        choices: SettingsChoices,
+        *,
+        images: dict[int, str] | None = None,
+        on_mode: Callable[[], None] = lambda: None,
+        testid: str = "dialog",
+    ) -> None:
+        self.state = state
+        self.choices = choices
+        self.images = images
+        self.on_mode = on_mode
+        self.testid = testid
+        self.loras: dict[str, list[str]] = {}
+        self.init_image: ui.select | None = None
+        self._built = False
+        self._build()
+        self._built = True
+        self.mode_changed()
+
+    def _id(self, name: str) -> str:
+        return f'data-testid="{self.testid}-{name}"'
+
+    def _build(self) -> None:
+        state, choices = self.state, self.choices
+        ui.toggle(MODES, on_change=lambda: self.mode_changed()).bind_value(state, "mode").props(
+            f"dense no-caps unelevated toggle-color=primary {self._id('mode')}"
+        ).classes("text-xs")
+        with ui.row().classes("w-full gap-2 no-wrap"):
+            self.workflow = (
+                ui.select({None: WORKFLOW_DEFAULT, **choices.image_workflows}, label="Workflow")
+                .bind_value(state, "workflow_id")
+                .props(f"{FIELD} {self._id('workflow')}")
+                .classes("grow")
+            )
+            self.video_workflow = (
+                ui.select({None: WORKFLOW_DEFAULT, **choices.video_workflows}, label="Video workflow")
+                .bind_value(state, "video_workflow_id")
+                .props(f"{FIELD} {self._id('video-workflow')}")
+                .classes("grow")
+            )
+        if self.images is not None:
+            self.init_image = (
+                ui.select(self.images, label="Start from image")
+                .bind_value(state, "init_item_id")
+                .props(f"{FIELD} {self._id('init-image')}")
+                .classes("w-full")
+            )
+        with ui.row().classes("w-full gap-2 no-wrap"):
+            if state["base_model"] not in choices.base_models:
+                state["base_model"] = None
+            ui.select(
+                {None: ANY_BASE, **{b: b for b in choices.base_models}},
+                label="Base model",
+                on_change=lambda: self.refresh_models(),
+            ).bind_value(state, "base_model").props(f"{FIELD} {self._id('base-model')}").classes("w-40")
+            self.checkpoint = (
+                ui.select({}, label="Model", with_input=True)
+                .bind_value(state, "checkpoint")
+                .props(f"{FIELD} {self._id('checkpoint')}")
+                .classes("grow")
+            )
+        self.no_models = ui.label(f"{NO_MODELS}.").classes("sc-muted text-xs").props(self._id("no-models"))
+        self.lora_box = ui.column().classes("w-full gap-0")
+        self.refresh_models()
+        self.draw_loras()
+        with ui.row().classes("w-full gap-2 no-wrap"):
+            ui.select(
+                list(SAMPLERS), label="Sampler", with_input=True, new_value_mode="add-unique", clearable=True
+            ).bind_value(state, "sampler").props(f"{FIELD} {self._id('sampler')}").classes("w-1/2")
+            ui.select(list(SCHEDULERS), label="Scheduler", clearable=True).bind_value(state, "scheduler").props(
+                f"{FIELD} {self._id('scheduler')}"
+            ).classes("grow")
+        with ui.row().classes("w-full gap-2 no-wrap"):
+            ui.number("Steps", min=1, max=200, step=1, format="%d", placeholder="workflow").bind_value(
+                state, "steps", forward=int_or_none
+            ).props(f"{FIELD} clearable {self._id('steps')}").classes("w-1/2")
+            ui.number("CFG", min=0, max=30, step=0.5, placeholder="workflow").bind_value(state, "cfg").props(
+                f"{FIELD} clearable {self._id('cfg')}"
+            ).classes("grow")
+        with ui.row().classes("w-full gap-2 no-wrap items-center"):
+            ui.select(list(choices.sizes), label="Size", clearable=True, on_change=lambda e: self._size(e.value)).props(
+                f"{FIELD} {self._id('size')}"
+            ).classes("grow")
+            ui.number("W", step=8, format="%d", placeholder="auto").bind_value(
+                state, "width", forward=int_or_none
+            ).props(f"{FIELD} {self._id('width')}").classes("w-20")
+            ui.number("H", step=8, format="%d", placeholder="auto").bind_value(
+                state, "height", forward=int_or_none
+            ).props(f"{FIELD} {self._id('height')}").classes("w-20")
+        with ui.row().classes("w-full gap-2 no-wrap items-center"):
+            ui.toggle(SEED_POLICIES).bind_value(state, "seed_policy").props(
+                f"dense no-caps unelevated toggle-color=primary {self._id('seed-policy')}"
+            ).classes("text-xs")
+            ui.number("Seed", min=0, step=1, format="%d", placeholder="auto").bind_value(
+                state, "seed", forward=int_or_none
+            ).props(f"{FIELD} clearable {self._id('seed')}").classes("grow")
+            ui.number("Variations", min=1, max=16, step=1, format="%d").bind_value(
+                state, "variations", forward=lambda v: max(1, min(16, int(v or 1)))
+            ).props(f"{FIELD} {self._id('variations')}").classes("w-24")
+
+    def _size(self, label: str | None) -> None:
+        if label in self.choices.sizes:
+            self.state["width"], self.state["height"] = self.choices.sizes[label]
+
+    def mode_changed(self) -> None:
+        """Which fields a mode needs: the video workflow for "both", the start image for "video"."""
+        if not self._built:  # the toggle reports its bound value before the form exists
+            return
+        mode = self.state["mode"]
+        self.video_workflow.set_visibility(mode == "both")
+        if self.init_image is not None:
+            self.init_image.set_visibility(mode == "video")
+        choices = self.choices
+        self.workflow.set_options(
+            {None: WORKFLOW_DEFAULT, **(choices.video_workflows if mode == "video" else choices.image_workflows)}
+        )
+        if self.state["workflow_id"] not in self.workflow.options:
+            self.state["workflow_id"] = None
+        self.on_mode()
+
+    # --- models and LoRAs ----------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        with session_scope() as session:
+            models = generation_defaults.available_models(session, "checkpoint", self.state["base_model"])
+            self.loras = generation_defaults.available_models(session, "lora", self.state["base_model"])
+        options = checkpoint_options(models)
+        chosen = self.state["checkpoint"] if self.state["checkpoint"] in options else next(iter(options), None)
+        self.state["checkpoint"] = chosen
+        self.checkpoint.set_options(options, value=chosen)
+        self.no_models.set_visibility(not options)
+
+    def draw_loras(self) -> None:
+        self.lora_box.clear()
+        options = checkpoint_options(self.loras)
+        with self.lora_box:
+            for index, lora in enumerate(self.state["loras"]):
+                with ui.row().classes("w-full items-center gap-2 no-wrap").props(self._id("lora")):
+                    ui.select({lora["name"]: lora["name"], **options}, label="LoRA", with_input=True).bind_value(
+                        lora, "name"
+                    ).props(FIELD).classes("w-48")
+                    ui.slider(min=-2, max=2, step=0.05).bind_value(lora, "strength").props(
+                        "dense label-always=false"
+                    ).classes("grow")
+                    ui.label().bind_text_from(lora, "strength", lambda v: f"{float(v or 0):.2f}").classes(
+                        "text-xs w-10"
+                    )
+                    ui.button(icon="close", on_click=lambda i=index: self.remove_lora(i)).props("flat dense size=sm")
+            add = ui.button("Add LoRA", icon="add", on_click=self.add_lora).props(
+                f"flat dense no-caps size=sm {self._id('add-lora')}"
+            )
+            if not options:
+                add.disable()
+                add.tooltip("No LoRAs on the online servers")
+
+    def add_lora(self) -> None:
+        first = next(iter(self.loras), None)
+        if first is None:
+            return
+        self.state["loras"].append({"name": first, "strength": 1.0})
+        self.draw_loras()
+
+    def remove_lora(self, index: int) -> None:
+        del self.state["loras"][index]
+        self.draw_loras()
+
+    def reload(self) -> None:
+        """After the state was replaced wholesale (a preset applied): models, LoRAs and mode-dependent fields."""
+        self.refresh_models()
+        self.draw_loras()
+        self.mode_changed()
+
+
+def int_or_none(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
