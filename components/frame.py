@@ -1,4 +1,4 @@
-"""The shared page frame: header, navigation, theme and the signed-in user's menu."""
+"""The shared page frame: header, navigation, theme, the signed-in user's menu and their notifications."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 from nicegui import ui
 
-from app.services import users
+from app.services import notifications, users
 from data.engine import session_scope
 from data.models import User
 
 from .feedback import attempt
+from .notification_panel import NotificationBell, NotificationPanel
+from .notification_toasts import NotificationToasts
 from .session import sign_out
 
 _CSS = (Path(__file__).parent / "theme.css").read_text()
@@ -74,6 +76,9 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
         sign_out()
         ui.navigate.to("/login")
 
+    with session_scope() as session:
+        unread = notifications.unread_count(session, user)
+    panel = NotificationPanel(user)
     with ui.header().classes("sc-header items-center px-4 py-1 gap-3"):
         ui.link("StoryCanvas", "/projects").classes("sc-brand text-white no-underline text-base")
         for label, target in breadcrumbs or []:
@@ -86,6 +91,7 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
             ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
                 f'flat dense no-caps color=white size=sm data-testid="nav-{label.lower()}"'
             )
+        bell = NotificationBell(unread, panel.toggle)
         ui.button(icon="contrast", on_click=toggle_theme).props(
             'flat dense round color=white aria-label="Toggle dark or light theme"'
         ).tooltip("Dark / light")
@@ -97,6 +103,13 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
         ):
             ui.menu_item("Account", lambda: ui.navigate.to("/account")).props("dense")
             ui.menu_item("Sign out", logout).props('dense data-testid="sign-out"')
+
+    def notices_changed(count: int) -> None:
+        bell.set_count(count)
+        panel.refresh_if_open()
+
+    toasts = NotificationToasts(user, on_count=notices_changed, show_panel=panel.show)
+    panel.on_open(toasts.dismiss_all)
     with ui.column().classes("w-full max-w-screen-2xl mx-auto p-4 gap-3"):
         yield FrameTitle(title_label)
 

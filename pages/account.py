@@ -1,4 +1,4 @@
-"""/account: change password, theme, and third-party API keys (stored encrypted, shown masked)."""
+"""/account: change password, theme, third-party API keys (stored encrypted, shown masked) and notifications."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from app.services import users
 from app.services.errors import DomainError
 from components.feedback import success
 from components.frame import frame
+from components.notification_preferences import notification_preferences_card
 from components.session import sign_in
 from data.engine import session_scope
 from data.models import User
@@ -23,6 +24,7 @@ def page(user: User) -> None:
     with frame("Account", user), ui.row().classes("w-full gap-4 items-start"):
         _password_card(user)
         _api_keys_card(user)
+        notification_preferences_card(user)
 
 
 def _password_card(user: User) -> None:

@@ -43,7 +43,8 @@ def clip_signature(clip: Clip) -> tuple[object, ...]:
     )
 
 
-def page(user: User, scene_id: int) -> None:
+def page(user: User, scene_id: int, clip: int | None = None) -> None:
+    """`?clip=<id>` opens the scene with that clip selected (a notification's Open, a shared link)."""
     try:
         with session_scope() as session:
             scene = scenes.get_scene(session, user, scene_id)
@@ -500,6 +501,8 @@ def page(user: User, scene_id: int) -> None:
             form = clip_inspector(clip, fps, save)
             generation.build(clip.id, form.save)  # type: ignore[arg-type]
 
+        if clip is not None and any(card["id"] == clip for card in cards):
+            editor.select([clip])
         with ui.card().classes("w-full"):
             inspector()
 

@@ -112,7 +112,13 @@ def _clean_state() -> Iterator[None]:
             connection.execute(table.delete())
     shutil.rmtree(_DATA_DIR / "media", ignore_errors=True)
     login_throttle.reset()
-    for event in (events.project_changed, events.servers_changed, events.jobs_changed, events.job_progress):
+    for event in (
+        events.project_changed,
+        events.servers_changed,
+        events.jobs_changed,
+        events.job_progress,
+        events.notifications_changed,
+    ):
         event.callbacks.clear()
 
 

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.services.errors import DomainError, Unauthorized
 
-from . import auth, batches, gallery, generation, history, jobs, projects, scenes, servers, workflows
+from . import auth, batches, gallery, generation, history, jobs, notifications, projects, scenes, servers, workflows
 
 API_PREFIX = "/api/v1"
 
@@ -24,6 +24,7 @@ def build_router() -> APIRouter:
     router.include_router(history.router)
     router.include_router(gallery.router)
     router.include_router(batches.router)
+    router.include_router(notifications.router)
     return router
 
 

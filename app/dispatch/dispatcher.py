@@ -3,7 +3,8 @@ sent, stores their results, and puts failed or lost work back in the queue.
 
 A tick runs every `dispatch_tick_seconds` and whenever something finishes (`kick`). Its parts:
 base.py (memory and tools), following.py (websocket progress), settling.py (history and results),
-upkeep.py (cancels, leases, polls, stalls, take-overs); choosing and claiming jobs is claims.py.
+upkeep.py (cancels, leases, polls, stalls, take-overs, notices of finished jobs); choosing and claiming
+jobs is claims.py.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Dispatcher(Following, Settling, Upkeep):
                 self._fill()
                 if not self._again:
                     break
+            self._notify()
             now = time.monotonic()
             if now - self._last_housekeeping >= 1.0:
                 self._last_housekeeping = now

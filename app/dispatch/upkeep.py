@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from app.config import get_settings
 from app.integrations.comfyui import ComfyError
-from app.services import events
+from app.services import events, notifications
 from data.engine import session_scope
 from data.models import ComfyServer, GenerationJob
 from data.models._common import utcnow
@@ -28,6 +28,16 @@ OFFLINE_AFTER_SECONDS = 4.0
 
 
 class Upkeep(DispatcherBase):
+    def _notify(self) -> None:
+        """Finished jobs become notices for their owners (one indexed query when none are waiting).
+
+        A failure here must never stop the queue: it is logged and the next tick tries again."""
+        try:
+            with session_scope() as session:
+                notifications.sweep(session)
+        except Exception:
+            log.exception("Notifying the owners of finished jobs failed; trying again on the next tick")
+
     async def _handle_cancels(self) -> None:
         with session_scope() as session:
             wanted = session.exec(

@@ -20,6 +20,8 @@ servers_changed: Event[int] = Event()
 jobs_changed: Event[int] = Event()
 # Payload: the id of a running job with new progress, node or preview (frequent; keep handlers cheap).
 job_progress: Event[int] = Event()
+# Payload: the id of the user whose notifications or notification preferences changed.
+notifications_changed: Event[int] = Event()
 
 _origin: Client | None = None
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.api import API_PREFIX
 from data.engine import session_scope
-from data.models import Batch, GalleryItem, GenerationJob
+from data.models import Batch, GalleryItem, GenerationJob, Notification
 
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
@@ -23,6 +23,12 @@ PUBLIC = {
 # Routes that act only on the caller's own data (their account, or lists filtered to them).
 USER_SCOPED = {
     ("GET", "/api/v1/me"),
+    # Notifications: the list and bulk actions only ever touch the caller's own.
+    ("GET", "/api/v1/notifications"),
+    ("DELETE", "/api/v1/notifications"),
+    ("POST", "/api/v1/notifications/read-all"),
+    ("GET", "/api/v1/me/notification-preferences"),
+    ("PUT", "/api/v1/me/notification-preferences"),
     ("GET", "/api/v1/me/api-keys"),
     ("PATCH", "/api/v1/me/api-keys"),
     ("GET", "/api/v1/projects"),
@@ -93,8 +99,10 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
         session.add(item)
         batch = Batch(project_id=project["id"], owner_id=owner_id, name="Private batch")
         session.add(batch)
+        notice = Notification(user_id=owner_id, kind="job_failed", level="negative", title="Private", job_id=job.id)
+        session.add(notice)
         session.commit()
-        job_id, item_id, batch_id = job.id, item.id, batch.id
+        job_id, item_id, batch_id, notification_id = job.id, item.id, batch.id, notice.id
     return {
         "project_id": project["id"],
         "scene_id": scene["id"],
@@ -103,6 +111,7 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
         "job_id": job_id,
         "item_id": item_id,
         "batch_id": batch_id,
+        "notification_id": notification_id,
     }
 
 

@@ -63,3 +63,20 @@ async def test_cutting_a_clip_with_results_asks_first_and_keeps_it_until_confirm
     await user.should_see("Delete clips with results?")
     db.expire_all()
     assert db.get(Clip, clip.id) is not None
+
+
+async def test_a_clip_in_the_address_opens_selected(user: User, sign_in, make_project, db) -> None:
+    """A notification's Open leads to /scenes/<id>?clip=<id>: that clip is in the inspector at once."""
+    from components.timeline import TimelineEditor
+
+    account = await sign_in(user)
+    project = make_project(account, "Moonrise")
+    scene = scenes.create_scene(db, account, project.id, "Harbour")
+    clips.create_clip(db, account, scene.id, label="Opening shot")
+    second = clips.create_clip(db, account, scene.id, label="Ferry leaves", start=3)
+    await user.open(f"/scenes/{scene.id}?clip={second.id}")
+    await user.should_see("Ferry leaves · starts 3 s")
+    editor = next(iter(user.find(kind=TimelineEditor).elements))
+    assert editor.selected == [second.id]
+    await user.open(f"/scenes/{scene.id}?clip=999999")
+    await user.should_see("Select a clip to edit")
