@@ -13,17 +13,29 @@ from typing import Any
 
 from nicegui import ui
 
-from app.services import clips, gallery, generation, generation_defaults, job_views, projects, prompt_compose
+from app.services import (
+    clips,
+    events,
+    gallery,
+    generation,
+    generation_defaults,
+    job_views,
+    jobs,
+    projects,
+    prompt_compose,
+)
 from app.services.errors import DomainError
 from app.services.generation_defaults import GenerationDefaults
 from data.engine import session_scope
-from data.models import Clip, User
+from data.models import Clip, GenerationJob, User
 
-from .feedback import success
+from .clip_job_status import ClipJobStatus
+from .feedback import success, user_errors
 from .generate_panel import NO_MODELS
 from .generation_presets import PresetBar, load_into
 from .generation_settings import GenerationSettingsForm, initial_state, settings_choices
 from .job_format import approx_duration
+from .live_updates import Coalesced, JobProgressFeed
 from .prompt_editor import VARIABLE_HINT, PromptEditor
 
 
@@ -36,7 +48,7 @@ def queued_text(views: list[job_views.JobView]) -> str:
         text += f" · position #{min(positions)}"
     waits = [v.estimated_wait_s for v in views if v.estimated_wait_s is not None]
     if waits:
-        text += f" · ~{approx_duration(max(waits))} wait"
+        text += f" · {approx_duration(max(waits))} wait"
     return text
 
 
@@ -61,7 +73,12 @@ class GenerationDialog:
         self.state["init_item_id"] = self.selected_image
         self.image_text, self.video_text = clip.image_prompt, clip.video_prompt
         self.dialog = ui.dialog()
+        # The jobs this dialog queued, followed live until it closes.
+        self.watched: list[int] = []
+        self.feed: JobProgressFeed | None = None
+        self._refresh_soon = Coalesced(self.show_jobs, delay=0.3, name="dialog jobs refresh")
         self._build()
+        self.dialog.on("hide", self._stop_watching)
         self.dialog.open()
 
     # --- layout ------------------------------------------------------------------------------------
@@ -97,6 +114,9 @@ class GenerationDialog:
                     self.form = GenerationSettingsForm(
                         self.state, self.choices, images=self.images, on_mode=self.update_preview
                     )
+            with ui.column().classes("w-full gap-1").props('data-testid="dialog-jobs"'):
+                self.jobs_summary = ui.label("").classes("text-xs sc-muted").props('data-testid="dialog-jobs-summary"')
+                self.status = ClipJobStatus(self.clip_id, self.retry)
             with ui.row().classes("w-full items-center gap-2"):
                 self.result = ui.label("").classes("text-sm").props('data-testid="dialog-result"')
                 ui.space()
@@ -171,7 +191,53 @@ class GenerationDialog:
         text = queued_text(views)
         self._say(text)
         success(text)
+        self.watch([view.id for view in views])
         self.on_queued()
+
+    # --- live jobs ---------------------------------------------------------------------------------
+
+    def watch(self, job_ids: list[int]) -> None:
+        """Follow what was just queued: place in the queue, then progress and the live preview, then the outcome."""
+        self.watched.extend(job_ids)
+        if self.feed is None:
+            events.jobs_changed.subscribe(self._jobs_changed)
+            self.feed = JobProgressFeed(
+                self.user,
+                wants=lambda job_id: job_id in self.status.live,
+                apply=self.status.progress,
+                stale=self._refresh_soon.request,
+                name="dialog job progress",
+            )
+        self.show_jobs()
+
+    def show_jobs(self) -> None:
+        if self.status.container.is_deleted:
+            return
+        with session_scope() as session:
+            found = [session.get(GenerationJob, job_id) for job_id in self.watched]
+            views = job_views.job_views(session, [job for job in found if job is not None])
+        self.status.show(views)
+        done = sum(view.status == "completed" for view in views)
+        failed = sum(view.status in ("failed", "cancelled") for view in views)
+        parts = [f"{done} of {len(self.watched)} done"] + ([f"{failed} failed"] if failed else [])
+        if done == len(self.watched):
+            parts.append("the results are in the clip's gallery")
+        self.jobs_summary.set_text(" · ".join(parts))
+
+    def retry(self, job_id: int) -> None:
+        with user_errors(), session_scope() as session:
+            jobs.retry_job(session, self.user, job_id)
+        self.show_jobs()
+
+    def _jobs_changed(self, project_id: int) -> None:
+        if project_id == self.project_id:
+            self._refresh_soon.request()
+
+    def _stop_watching(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+            events.jobs_changed.unsubscribe(self._jobs_changed)
+            self.feed = None
 
     def load_preset(self, preset: GenerationDefaults) -> None:
         self.negative_editor.set_value(load_into(self.state, preset))

@@ -87,6 +87,10 @@ class JobProgressFeed:
         self._pending: set[int] = set()
         events.job_progress.subscribe(self._tick)
 
+    def close(self) -> None:
+        """For a feed that ends before its tab does (a dialog that closes)."""
+        events.job_progress.unsubscribe(self._tick)
+
     def _tick(self, job_id: int) -> None:
         if self.client.is_deleted or not self.wants(job_id):
             return

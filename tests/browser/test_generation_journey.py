@@ -113,5 +113,10 @@ def test_generate_watch_progress_and_pick_a_result(live_server: LiveServer, page
     shot(page, "generation-dialog")
     dialog.get_by_test_id("dialog-generate").click()
     expect(dialog.get_by_test_id("dialog-result")).to_contain_text(re.compile(r"[Qq]ueued"))
+    # The dialog follows its job: running with progress, then done.
+    expect(dialog.locator("[data-testid='clip-job'][data-status='running']")).to_be_visible()
+    expect(dialog.get_by_test_id("dialog-jobs-summary")).to_contain_text("0 of 1 done")
+    shot(page, "dialog-running")
+    expect(dialog.get_by_test_id("dialog-jobs-summary")).to_contain_text("1 of 1 done", timeout=30_000)
     page.keyboard.press("Escape")
     expect(results).to_have_count(3, timeout=30_000)
