@@ -8,6 +8,7 @@ from app.services import projects
 from app.services.errors import NotFound
 from components.batch_dialog import BatchDialog
 from components.confirm import confirm
+from components.export_dialog import open_export_dialog
 from components.feedback import attempt, success
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
@@ -106,6 +107,13 @@ def page(user: User, project_id: int) -> None:
                         on_click=lambda: BatchDialog(user, project_id, preselect="without_result"),
                     ).props('flat dense data-testid="generate-all"').tooltip(
                         "Generate every clip without a result as one batch (choose others too)"
+                    )
+                    ui.button(
+                        "Export",
+                        icon="ios_share",
+                        on_click=lambda: open_export_dialog(user, project_id),
+                    ).props('flat dense data-testid="export-open"').tooltip(
+                        "Final Cut Pro, Premiere, Resolve, AAF, OpenTimelineIO or JSON"
                     )
                     ui.button(
                         "Timeline",

@@ -12,6 +12,7 @@ from app.services.errors import NotFound
 from app.services.project_track import ProjectTrack, project_track
 from app.services.timeline_analysis import analyse_project
 from components.analysis_panel import analysis_panel
+from components.export_dialog import open_export_dialog
 from components.feedback import attempt
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
@@ -94,6 +95,9 @@ def page(user: User, project_id: int) -> None:
                 'flat dense size=sm aria-label="Zoom in"'
             ).tooltip("Zoom in")
             ui.separator().props("vertical")
+            ui.button("Export", icon="ios_share", on_click=lambda: open_export_dialog(user, project_id)).props(
+                'flat dense no-caps data-testid="export-open"'
+            ).tooltip("Export the whole cut for an editor")
             ui.link("Dashboard", f"/projects/{project_id}").classes("text-xs")
             ui.link("Settings", f"/projects/{project_id}/settings").classes("text-xs")
 

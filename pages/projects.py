@@ -15,6 +15,7 @@ from components.frame import frame
 from components.live_updates import ProjectWatch
 from components.project_card import ProjectActions, project_card, project_row
 from components.project_form import open_project_dialog
+from components.project_import import open_project_import
 from data.engine import session_scope
 from data.models import Project, User
 
@@ -125,6 +126,9 @@ def page(user: User) -> None:
             ui.button("New project", icon="add", on_click=new_project).props(
                 'unelevated data-testid="new-project"'
             ).tooltip("New project (N)")
+            ui.button("Import", icon="file_upload", on_click=lambda: open_project_import(user)).props(
+                'flat dense no-caps data-testid="import-project"'
+            ).tooltip("A project exported as StoryCanvas JSON")
             search = (
                 ui.input(placeholder="Search name or description")
                 .props('outlined dense clearable debounce=250 data-testid="search"')

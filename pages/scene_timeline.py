@@ -19,6 +19,7 @@ from components.batch_dialog import BatchDialog
 from components.clip_generation import ClipGeneration
 from components.clip_inspector import clip_inspector
 from components.confirm import confirm
+from components.export_dialog import open_export_dialog
 from components.feedback import success
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
@@ -353,6 +354,15 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 on_click=lambda: BatchDialog(user, project.id, scene_id=scene_id),
             ).props('flat dense no-caps data-testid="generate-all"').tooltip(
                 "Generate this scene's clips as one batch (choose other clips too)"
+            )
+            ui.button(
+                "Export",
+                icon="ios_share",
+                on_click=lambda: open_export_dialog(
+                    user, project.id, scene_id=None if selected() else scene_id, clip_ids=selected() or None
+                ),
+            ).props('flat dense no-caps data-testid="export-open"').tooltip(
+                "Export this scene (or the selected clips) for an editor"
             )
             ui.link("Whole-project timeline", f"/projects/{project.id}/timeline").classes("text-xs")
 

@@ -7,7 +7,20 @@ from fastapi.responses import JSONResponse
 
 from app.services.errors import DomainError, Unauthorized
 
-from . import auth, batches, gallery, generation, history, jobs, notifications, projects, scenes, servers, workflows
+from . import (
+    auth,
+    batches,
+    exports,
+    gallery,
+    generation,
+    history,
+    jobs,
+    notifications,
+    projects,
+    scenes,
+    servers,
+    workflows,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -25,6 +38,7 @@ def build_router() -> APIRouter:
     router.include_router(gallery.router)
     router.include_router(batches.router)
     router.include_router(notifications.router)
+    router.include_router(exports.router)
     return router
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import status as http_status
 from pydantic import BaseModel
 
@@ -51,39 +52,38 @@ class CountResult(BaseModel):
     count: int
 
 
+@dataclass
+class NotificationFilters:
+    """The query parameters the list and "clear what is shown" share."""
+
+    kind: str | None = None
+    level: str | None = None
+    unread: bool | None = None
+    q: str | None = None
+    project_id: int | None = None
+
+
+FiltersDep = Annotated[NotificationFilters, Depends()]
+
+
 @router.get("/notifications", response_model=NotificationList)
 def list_notifications(
     user: UserDep,
     session: SessionDep,
-    kind: str | None = None,
-    level: str | None = None,
-    unread: bool | None = None,
-    q: str | None = None,
-    project_id: int | None = None,
+    filters: FiltersDep,
     limit: int = Query(50, ge=1, le=notifications.PAGE_LIMIT),
     offset: int = Query(0, ge=0),
 ) -> NotificationList:
-    found = notifications.list_notifications(
-        session, user, kind=kind, level=level, unread=unread, q=q, project_id=project_id, limit=limit, offset=offset
-    )
+    found = notifications.list_notifications(session, user, **asdict(filters), limit=limit, offset=offset)
     return NotificationList(
         items=[NotificationPublic.of(notice) for notice in found.items], total=found.total, unread=found.unread
     )
 
 
 @router.delete("/notifications", response_model=CountResult)
-def clear_notifications(
-    user: UserDep,
-    session: SessionDep,
-    kind: str | None = None,
-    level: str | None = None,
-    unread: bool | None = None,
-    q: str | None = None,
-    project_id: int | None = None,
-) -> CountResult:
+def clear_notifications(user: UserDep, session: SessionDep, filters: FiltersDep) -> CountResult:
     """Removes every notice the same filters as the list would show (all of them without filters)."""
-    count = notifications.clear(session, user, kind=kind, level=level, unread=unread, q=q, project_id=project_id)
-    return CountResult(count=count)
+    return CountResult(count=notifications.clear(session, user, **asdict(filters)))
 
 
 @router.post("/notifications/read-all", response_model=CountResult)

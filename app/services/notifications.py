@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_, update
@@ -161,17 +162,7 @@ def mark_read(session: Session, actor: User, notification_ids: Iterable[int]) ->
     ids = sorted(set(notification_ids))
     if not ids:
         return 0
-    result = session.exec(
-        update(Notification)
-        .where(col(Notification.id).in_(ids), Notification.user_id == actor.id, Notification.read == False)  # noqa: E712
-        .values(read=True)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    changed = result.rowcount or 0
-    if changed:
-        events.emit(events.notifications_changed, actor.id)
-    return changed
+    return _mark_read(session, actor, col(Notification.id).in_(ids))
 
 
 def read_one(session: Session, actor: User, notification_id: int) -> Notification:
@@ -182,9 +173,14 @@ def read_one(session: Session, actor: User, notification_id: int) -> Notificatio
 
 
 def mark_all_read(session: Session, actor: User) -> int:
+    return _mark_read(session, actor)
+
+
+def _mark_read(session: Session, actor: User, *conditions: Any) -> int:
+    """One UPDATE limited to the person's own unread notices; tabs hear of it only when something changed."""
     result = session.exec(
         update(Notification)
-        .where(Notification.user_id == actor.id, Notification.read == False)  # noqa: E712
+        .where(Notification.user_id == actor.id, Notification.read == False, *conditions)  # noqa: E712
         .values(read=True)
         .execution_options(synchronize_session=False)
     )

@@ -33,6 +33,8 @@ USER_SCOPED = {
     ("PATCH", "/api/v1/me/api-keys"),
     ("GET", "/api/v1/projects"),
     ("POST", "/api/v1/projects"),
+    # An import only ever makes a new project of the caller's.
+    ("POST", "/api/v1/projects/import"),
     ("GET", "/api/v1/workflows"),
     ("POST", "/api/v1/workflows"),
     ("GET", "/api/v1/jobs"),

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,13 @@ class LiveServer:
         except OSError as error:
             return f"(no server log: {error})"
 
+    def api(self, username: str, password: str) -> httpx.Client:
+        """A REST client signed in as that user (tests set up through the API what the journey does not show)."""
+        token = httpx.post(f"{self.url}/api/v1/auth/token", data={"username": username, "password": password}).json()
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30
+        )
+
     def create_user(self, username: str, password: str, *, email: str | None = None, admin: bool = False) -> None:
         """An account made through the `storycanvas create-user` command against this server's database."""
         command = [sys.executable, "-m", "app", "create-user", username, email or f"{username}@example.com"]
@@ -155,6 +162,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Polls a condition outside the browser (the API, the database) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.2)
 
 
 def _wait_until_healthy(server: LiveServer) -> str | None:

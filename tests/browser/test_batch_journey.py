@@ -8,16 +8,14 @@ first two prompts it is sent. Each job gets a single attempt, so those failures 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fakes.fake_comfyui import FakeComfyUI
 
-from .conftest import LiveServer, shot, sign_in, wait_ready
+from .conftest import LiveServer, shot, sign_in, wait_ready, wait_until
 
 USERNAME = "ines"
 PASSWORD = "harbour-lights-7"
@@ -41,26 +39,12 @@ def server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> L
     return request.getfixturevalue("live_server")
 
 
-def _api(server: LiveServer) -> httpx.Client:
-    token = httpx.post(f"{server.url}/api/v1/auth/token", data={"username": USERNAME, "password": PASSWORD}).json()
-    return httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30
-    )
-
-
-def _wait(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.2)
-
-
 def test_a_batch_of_ten_with_two_failures_and_a_retry(server: LiveServer, page: Page, comfy: FakeComfyUI) -> None:
     server.create_user(USERNAME, PASSWORD, admin=True)
-    api = _api(server)
+    api = server.api(USERNAME, PASSWORD)
     gpu = api.post("/servers", json={"name": "Studio GPU", "url": comfy.url, "max_jobs": 2}).json()
     assert MODEL in api.post(f"/servers/{gpu['id']}/catalog/refresh").json()["checkpoints"]
-    _wait(lambda: api.get(f"/servers/{gpu['id']}").json()["status"] == "online")
+    wait_until(lambda: api.get(f"/servers/{gpu['id']}").json()["status"] == "online")
     project = api.post("/projects", json={"name": "Night Ferry", "fps": 24}).json()
     scene_ids = {}
     for name, count in (("Harbour", 5), ("Open sea", 5), ("Epilogue", 2)):

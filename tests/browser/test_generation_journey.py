@@ -7,16 +7,14 @@ like ComfyUI does (slowly enough to watch the progress), and the results land as
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fakes.fake_comfyui import FakeComfyUI
 
-from .conftest import LiveServer, shot, sign_in, wait_ready
+from .conftest import LiveServer, shot, sign_in, wait_ready, wait_until
 
 USERNAME = "nora"
 PASSWORD = "night-ferry-42"
@@ -30,26 +28,12 @@ def comfy() -> Iterator[FakeComfyUI]:
     fake.stop()
 
 
-def _api(server: LiveServer) -> httpx.Client:
-    token = httpx.post(f"{server.url}/api/v1/auth/token", data={"username": USERNAME, "password": PASSWORD}).json()
-    return httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30
-    )
-
-
-def _wait(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.2)
-
-
 def test_generate_watch_progress_and_pick_a_result(live_server: LiveServer, page: Page, comfy: FakeComfyUI) -> None:
     live_server.create_user(USERNAME, PASSWORD, admin=True)
-    api = _api(live_server)
+    api = live_server.api(USERNAME, PASSWORD)
     server = api.post("/servers", json={"name": "Studio GPU", "url": comfy.url, "max_jobs": 1}).json()
     assert MODEL in api.post(f"/servers/{server['id']}/catalog/refresh").json()["checkpoints"]
-    _wait(lambda: api.get(f"/servers/{server['id']}").json()["status"] == "online")
+    wait_until(lambda: api.get(f"/servers/{server['id']}").json()["status"] == "online")
     project = api.post("/projects", json={"name": "Night Ferry", "fps": 24}).json()
     scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Harbour"}).json()
     body = {"start": 0, "duration": 3, "label": "Pier", "image_prompt": "a pier at dusk", "video_prompt": "slow pan"}

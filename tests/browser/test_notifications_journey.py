@@ -8,12 +8,10 @@ tells its owner. The browser's Notification is wrapped by an init script that re
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
@@ -22,7 +20,7 @@ from data.engine import make_engine
 from data.models import GenerationJob
 from tests.fakes.fake_comfyui import FakeComfyUI
 
-from .conftest import LiveServer, shot, sign_in, wait_ready
+from .conftest import LiveServer, shot, sign_in, wait_ready, wait_until
 
 USERNAME = "nora"
 PASSWORD = "night-ferry-42"
@@ -53,13 +51,6 @@ def comfy() -> Iterator[FakeComfyUI]:
     fake.stop()
 
 
-def _api(server: LiveServer) -> httpx.Client:
-    token = httpx.post(f"{server.url}/api/v1/auth/token", data={"username": USERNAME, "password": PASSWORD}).json()
-    return httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30
-    )
-
-
 @contextmanager
 def _server_db(server: LiveServer) -> Iterator[Session]:
     """The running app's own database, to leave a job as the dispatcher would."""
@@ -72,21 +63,14 @@ def _server_db(server: LiveServer) -> Iterator[Session]:
         engine.dispose()
 
 
-def _wait(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.2)
-
-
 def test_enable_desktop_notifications_then_a_finished_job_shows_one(
     live_server: LiveServer, page: Page, comfy: FakeComfyUI
 ) -> None:
     live_server.create_user(USERNAME, PASSWORD, admin=True)
-    api = _api(live_server)
+    api = live_server.api(USERNAME, PASSWORD)
     server = api.post("/servers", json={"name": "Studio GPU", "url": comfy.url, "max_jobs": 1}).json()
     assert MODEL in api.post(f"/servers/{server['id']}/catalog/refresh").json()["checkpoints"]
-    _wait(lambda: api.get(f"/servers/{server['id']}").json()["status"] == "online")
+    wait_until(lambda: api.get(f"/servers/{server['id']}").json()["status"] == "online")
     project = api.post("/projects", json={"name": "Night Ferry", "fps": 24}).json()
     scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Harbour"}).json()
     body = {"start": 0, "duration": 3, "label": "Pier", "image_prompt": "a pier at dusk"}
@@ -105,10 +89,10 @@ def test_enable_desktop_notifications_then_a_finished_job_shows_one(
     minimum = card.locator("input[type=number]")
     minimum.fill("1")
     minimum.blur()
-    _wait(lambda: api.get("/me/notification-preferences").json()["desktop_min_seconds"] == 1)
+    wait_until(lambda: api.get("/me/notification-preferences").json()["desktop_min_seconds"] == 1)
     assert api.get("/me/notification-preferences").json()["desktop"] is True
     card.get_by_text("Play a short sound").click()
-    _wait(lambda: api.get("/me/notification-preferences").json()["sound"] is True)
+    wait_until(lambda: api.get("/me/notification-preferences").json()["sound"] is True)
     page.mouse.move(10, 890)
     shot(page, "account-preferences")
 
@@ -166,7 +150,7 @@ def test_enable_desktop_notifications_then_a_finished_job_shows_one(
 
 def test_a_browser_that_blocks_notifications_gets_told_how_to_allow_them(live_server: LiveServer, page: Page) -> None:
     live_server.create_user(USERNAME, PASSWORD)
-    api = _api(live_server)
+    api = live_server.api(USERNAME, PASSWORD)
     sign_in(page, live_server, USERNAME, PASSWORD)  # no permission granted: headless Chromium answers "denied"
     page.goto(f"{live_server.url}/account")
     wait_ready(page)

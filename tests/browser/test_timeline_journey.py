@@ -12,11 +12,6 @@ PASSWORD = "storyboard-42"
 PX_PER_FRAME = 4.0  # the editor's default zoom
 
 
-def _api(server: LiveServer) -> httpx.Client:
-    token = httpx.post(f"{server.url}/api/v1/auth/token", data={"username": USERNAME, "password": PASSWORD}).json()
-    return httpx.Client(base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token['access_token']}"})
-
-
 def _frames(api: httpx.Client, scene_id: int) -> dict[str, tuple[int, int]]:
     return {c["label"]: (c["start_frame"], c["duration_frames"]) for c in api.get(f"/scenes/{scene_id}/clips").json()}
 
@@ -36,7 +31,7 @@ def _drag(page: Page, selector: str, dx: float, *, screenshot: str | None = None
 
 def test_move_trim_ripple_split_and_undo_with_the_mouse(live_server: LiveServer, page: Page) -> None:
     live_server.create_user(USERNAME, PASSWORD)
-    api = _api(live_server)
+    api = live_server.api(USERNAME, PASSWORD)
     project = api.post("/projects", json={"name": "Harbour", "fps": 24}).json()
     scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Dawn"}).json()
     ids = {}
@@ -99,7 +94,7 @@ def _wait(check, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
 
 def test_clip_context_menu_copies_and_pastes_where_clicked(live_server: LiveServer, page: Page) -> None:
     live_server.create_user(USERNAME, PASSWORD)
-    api = _api(live_server)
+    api = live_server.api(USERNAME, PASSWORD)
     project = api.post("/projects", json={"name": "Harbour", "fps": 24}).json()
     scene = api.post(f"/projects/{project['id']}/scenes", json={"name": "Dawn"}).json()
     clip = api.post(f"/scenes/{scene['id']}/clips", json={"start": 0, "duration": 1, "label": "Gull"}).json()

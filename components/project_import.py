@@ -1,0 +1,70 @@
+"""Bringing a project back from a StoryCanvas JSON export: upload, import off the event loop, open it."""
+
+from __future__ import annotations
+
+from nicegui import events, run, ui
+
+from app.services import exports
+from app.services.errors import DomainError
+from app.services.exports import MAX_IMPORT_BYTES
+from data.engine import session_scope
+from data.models import User
+
+HINT = (
+    "Choose a .storycanvas.json file made by Export → JSON. It becomes a new project of yours with its scenes, "
+    "clips, prompts and selections; result files come along when this server still has them."
+)
+
+
+def _import(user: User, data: bytes) -> tuple[int, str, list[str]]:
+    with session_scope() as session:
+        project, warnings = exports.import_project(session, user, data)
+        return project.id, project.name, warnings  # type: ignore[return-value]
+
+
+def open_project_import(user: User) -> None:
+    with ui.dialog() as dialog, ui.card().classes("w-[520px] gap-2").props('data-testid="project-import"'):
+        ui.label("Import a project").classes("text-h6")
+        ui.label(HINT).classes("sc-muted text-sm")
+        status = ui.label("").classes("text-sm").props('data-testid="project-import-status"')
+        spinner = ui.spinner(size="md").classes("self-center")
+        spinner.visible = False
+
+        async def uploaded(event: events.UploadEventArguments) -> None:
+            data = await event.file.read()
+            status.classes(replace="text-sm")
+            status.set_text(f"Importing {event.file.name}…")
+            spinner.visible = True
+            try:
+                project_id, name, warnings = await run.io_bound(_import, user, data)
+            except DomainError as error:
+                status.classes(replace="text-sm text-negative")
+                status.set_text(error.message)
+                upload.reset()
+                return
+            finally:
+                spinner.visible = False
+            dialog.close()
+            message = f"Imported “{name}”"
+            if warnings:
+                message += " · " + " ".join(warnings)
+            ui.notify(message, type="positive" if not warnings else "warning", multi_line=True)
+            ui.navigate.to(f"/projects/{project_id}")
+
+        upload = (
+            ui.upload(
+                label="StoryCanvas .json",
+                auto_upload=True,
+                max_file_size=MAX_IMPORT_BYTES,
+                on_upload=uploaded,
+                on_rejected=lambda: status.set_text(
+                    "That file was refused: choose a StoryCanvas .json export of at most "
+                    f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB."
+                ),
+            )
+            .props('accept=".json,application/json" flat bordered data-testid="project-import-upload"')
+            .classes("w-full")
+        )
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Close", on_click=dialog.close).props("flat dense no-caps")
+    dialog.open()
