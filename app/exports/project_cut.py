@@ -45,8 +45,8 @@ class _MediaFolder:
     """
 
     def __init__(self) -> None:
-        self.root = get_settings().media_dir.resolve()
-        self.prefix = str(self.root) + os.sep
+        self.root = str(get_settings().media_dir.resolve())  # a str: joining a Path costs a conversion per file
+        self.prefix = self.root + os.sep
 
     def path(self, stored: str | None) -> str | None:
         if not stored:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import Session
 
 from app.exports import aaf, edl, fcpxml, otio_export, package, project_json, xmeml
+from app.exports.gc_pause import gc_paused
 from app.exports.notes import safe_stem
 from app.exports.project_cut import load_cut
 from app.exports.timeline import (
@@ -148,7 +149,8 @@ def _written(
 def export_project(session: Session, actor: User, project_id: int, options: ExportOptions) -> ExportFile:
     """The file (or the zip) of a project's cut in the chosen format, with the warnings of what it cannot carry."""
     project = projects.get_project(session, actor, project_id)
-    timeline, written = _written(session, actor, project_id, options, need_timeline=options.packaged)
+    with gc_paused():
+        timeline, written = _written(session, actor, project_id, options, need_timeline=options.packaged)
     extension = project_json.EXTENSION if options.format == "json" else WRITERS[options.format].EXTENSION
     media_type = project_json.MEDIA_TYPE if options.format == "json" else WRITERS[options.format].MEDIA_TYPE
     name = _file_name(project, timeline, options, extension)

@@ -144,3 +144,24 @@ def test_a_video_shorter_than_its_clip_is_reported():
     timeline = build_timeline("T", [scene], source_rate=RATES["24"])
     assert isinstance(timeline.items[0], TimelineClip)
     assert any("needs 48 frames of its video but the file has 24" in warning for warning in timeline.warnings)
+
+
+def test_gc_pauses_nest_and_restore_the_collector() -> None:
+    import gc
+
+    from app.exports.gc_pause import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
