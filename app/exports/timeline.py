@@ -471,14 +471,19 @@ def media_warnings(timeline: ExportTimeline) -> list[str]:
     if missing:
         names = ", ".join(media.stored_path for media in missing[:5]) + (" …" if len(missing) > 5 else "")
         warnings.append(f"{len(missing)} file(s) are missing on the server and will open offline: {names}.")
+    short: list[str] = []
     for clip in timeline.clips:
         media = clip.media
         if media is None or media.kind != "video" or media.seconds is None:
             continue
         available = timeline.rate.frames_in(media.seconds)
         if clip.source_start + clip.duration > available:
-            warnings.append(
-                f"“{clip.name}” needs {clip.source_start + clip.duration} frames of its video but the file has "
-                f"{available}: the editor will show its end as missing media."
-            )
+            short.append(f"“{clip.name}” needs {clip.source_start + clip.duration} frames, the file has {available}")
+    if short:
+        # One line for all of them: a long cut at another frame rate can have thousands.
+        shown = "; ".join(short[:3]) + (f"; and {len(short) - 3} more" if len(short) > 3 else "")
+        warnings.append(
+            f"{len(short)} clip(s) play longer than their video: {shown}. The editor will show their ends as "
+            "missing media."
+        )
     return warnings

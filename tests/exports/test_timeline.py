@@ -143,7 +143,7 @@ def test_a_video_shorter_than_its_clip_is_reported():
     scene = SourceScene(1, "S", (SourceClip(1, 0, 48, "Wave", short),))
     timeline = build_timeline("T", [scene], source_rate=RATES["24"])
     assert isinstance(timeline.items[0], TimelineClip)
-    assert any("needs 48 frames of its video but the file has 24" in warning for warning in timeline.warnings)
+    assert any("needs 48 frames, the file has 24" in warning for warning in timeline.warnings)
 
 
 def test_gc_pauses_nest_and_restore_the_collector() -> None:
