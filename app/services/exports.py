@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session
 
-from app.exports import aaf, edl, fcpxml, otio_export, package, project_json, xmeml
+from app.exports import aaf, edl, fcpxml, otio_export, package, project_import, project_json, xmeml
 from app.exports.gc_pause import gc_paused
 from app.exports.notes import safe_stem
 from app.exports.project_cut import load_cut
@@ -241,4 +241,4 @@ def import_project(session: Session, actor: User, raw: bytes | str | dict[str, A
     """A new project of the user's from a StoryCanvas JSON export (schema in app/exports/project_json.py)."""
     if isinstance(raw, bytes | str) and len(raw) > MAX_IMPORT_BYTES:
         raise Invalid(f"The export is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; it cannot be imported here.")
-    return project_json.import_document(session, actor, raw)
+    return project_import.import_document(session, actor, raw)

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import select
 
-from app.exports import project_json
+from app.exports import project_import, project_json
 from app.services import scenes
 from app.services.errors import Invalid
 from data.models import GalleryItem, Project
@@ -51,7 +51,7 @@ def test_the_document_holds_the_whole_project(db, film):
 
 def test_import_recreates_an_identical_project(db, film):
     original = project_json.export_document(db, film.owner, film.project.id)
-    project, warnings = project_json.import_document(db, film.owner, project_json.write_document(original))
+    project, warnings = project_import.import_document(db, film.owner, project_json.write_document(original))
     assert warnings == []
     assert project.id != film.project.id and project.owner_id == film.owner.id
     again = project_json.export_document(db, film.owner, project.id)
@@ -73,7 +73,7 @@ def test_import_recreates_an_identical_project(db, film):
 def test_import_does_not_copy_files_of_projects_the_user_may_not_see(db, film, make_user):
     document = project_json.export_document(db, film.owner, film.project.id)
     intruder = make_user("intruder")
-    project, warnings = project_json.import_document(db, intruder, document)
+    project, warnings = project_import.import_document(db, intruder, document)
     assert project.owner_id == intruder.id
     assert db.exec(select(GalleryItem).where(GalleryItem.project_id == project.id)).all() == []
     assert warnings and "not in a project of yours" in warnings[0]
@@ -116,5 +116,5 @@ def test_a_bad_document_is_refused_with_a_reason_and_leaves_nothing(db, make_use
     owner = make_user("importer")
     raw = document if isinstance(document, dict) else document.encode()
     with pytest.raises(Invalid, match=reason):
-        project_json.import_document(db, owner, raw)
+        project_import.import_document(db, owner, raw)
     assert db.exec(select(Project).where(Project.owner_id == owner.id)).all() == []
