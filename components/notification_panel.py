@@ -132,12 +132,12 @@ class NotificationPanel:
         self.limit = PAGE_SIZE
         self.refresh()
 
-    def _filters(self) -> dict[str, object]:
-        return {
-            "kind": None if self.kind == "all" else self.kind,
-            "unread": True if self.unread_only else None,
-            "q": self.query or None,
-        }
+    def _filters(self) -> notifications.NotificationFilter:
+        return notifications.NotificationFilter(
+            kind=None if self.kind == "all" else self.kind,
+            unread=True if self.unread_only else None,
+            q=self.query or None,
+        )
 
     # --- the list ---------------------------------------------------------------------------------
 
@@ -147,10 +147,10 @@ class NotificationPanel:
 
     def refresh(self) -> None:
         with session_scope() as session:
-            page = notifications.list_notifications(session, self.user, limit=self.limit, **self._filters())  # type: ignore[arg-type]
+            page = notifications.list_notifications(session, self.user, self._filters(), limit=self.limit)
         self.built = True
         self.list.clear()
-        filtered = any(value is not None for value in self._filters().values())
+        filtered = self._filters() != notifications.ALL
         shown = len(page.items)
         self.summary.set_text(
             f"{page.unread} unread · showing {shown} of {page.total}" if page.total else f"{page.unread} unread"
@@ -253,12 +253,12 @@ class NotificationPanel:
 
     def ask_clear(self) -> None:
         with session_scope() as session:
-            total = notifications.list_notifications(session, self.user, limit=1, **self._filters()).total  # type: ignore[arg-type]
+            total = notifications.list_notifications(session, self.user, self._filters(), limit=1).total
         if not total:
             ui.notify("Nothing to remove: the list is empty.", position="top")
             return
         which = "notice" if total == 1 else "notices"
-        shown = "every" if not any(v is not None for v in self._filters().values()) else "the"
+        shown = "every" if self._filters() == notifications.ALL else "the"
         confirm(
             "Clear notifications",
             f"Remove {shown} {total} {which} shown from the history?\nThe jobs, batches and results stay.",
@@ -267,7 +267,7 @@ class NotificationPanel:
         )
 
     def clear(self) -> None:
-        count = self._act(lambda s: notifications.clear(s, self.user, **self._filters()))  # type: ignore[arg-type]
+        count = self._act(lambda s: notifications.clear(s, self.user, self._filters()))
         if count:
             success(f"Removed {count} notice{'s' if count != 1 else ''}.")
         self.refresh()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ from fastapi import status as http_status
 from pydantic import BaseModel
 
 from app.services import notifications
-from app.services.notifications import Preferences
+from app.services.notifications import NotificationFilter, Preferences
 from data.models import Notification
 
 from .deps import SessionDep, UserDep
@@ -52,18 +51,7 @@ class CountResult(BaseModel):
     count: int
 
 
-@dataclass
-class NotificationFilters:
-    """The query parameters the list and "clear what is shown" share."""
-
-    kind: str | None = None
-    level: str | None = None
-    unread: bool | None = None
-    q: str | None = None
-    project_id: int | None = None
-
-
-FiltersDep = Annotated[NotificationFilters, Depends()]
+FiltersDep = Annotated[NotificationFilter, Depends()]
 
 
 @router.get("/notifications", response_model=NotificationList)
@@ -74,7 +62,7 @@ def list_notifications(
     limit: int = Query(50, ge=1, le=notifications.PAGE_LIMIT),
     offset: int = Query(0, ge=0),
 ) -> NotificationList:
-    found = notifications.list_notifications(session, user, **asdict(filters), limit=limit, offset=offset)
+    found = notifications.list_notifications(session, user, filters, limit=limit, offset=offset)
     return NotificationList(
         items=[NotificationPublic.of(notice) for notice in found.items], total=found.total, unread=found.unread
     )
@@ -83,7 +71,7 @@ def list_notifications(
 @router.delete("/notifications", response_model=CountResult)
 def clear_notifications(user: UserDep, session: SessionDep, filters: FiltersDep) -> CountResult:
     """Removes every notice the same filters as the list would show (all of them without filters)."""
-    return CountResult(count=notifications.clear(session, user, **asdict(filters)))
+    return CountResult(count=notifications.clear(session, user, filters))
 
 
 @router.post("/notifications/read-all", response_model=CountResult)

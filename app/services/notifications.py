@@ -74,47 +74,50 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _filtered(
-    query,  # type: ignore[no-untyped-def]
-    actor: User,
-    *,
-    kind: str | None,
-    level: str | None,
-    unread: bool | None,
-    q: str | None,
-    project_id: int | None,
-):
-    if kind is not None and kind not in NOTIFICATION_KINDS:
-        raise Invalid(f"Unknown kind “{kind}”: use one of {', '.join(NOTIFICATION_KINDS)}.", field="kind")
-    if level is not None and level not in LEVELS:
-        raise Invalid(f"Unknown level “{level}”: use one of {', '.join(LEVELS)}.", field="level")
-    query = query.where(Notification.user_id == actor.id)
-    if kind is not None:
-        query = query.where(Notification.kind == kind)
-    if level is not None:
-        query = query.where(Notification.level == level)
-    if unread is not None:
-        query = query.where(Notification.read == (not unread))
-    if project_id is not None:
-        query = query.where(Notification.project_id == project_id)
-    text = (q or "").strip()
-    if text:
-        pattern = f"%{_escape_like(text)}%"
-        query = query.where(
-            or_(col(Notification.title).ilike(pattern, escape="\\"), col(Notification.body).ilike(pattern, escape="\\"))
-        )
-    return query
+@dataclass(frozen=True)
+class NotificationFilter:
+    """What the list shows and "clear" removes: the same filters for both (and for the REST query)."""
+
+    kind: str | None = None
+    level: str | None = None
+    unread: bool | None = None  # True: unread only, False: read only
+    q: str | None = None  # searched in title and body, wildcards taken literally
+    project_id: int | None = None
+
+    def apply(self, query, actor: User):  # type: ignore[no-untyped-def]
+        if self.kind is not None and self.kind not in NOTIFICATION_KINDS:
+            raise Invalid(f"Unknown kind “{self.kind}”: use one of {', '.join(NOTIFICATION_KINDS)}.", field="kind")
+        if self.level is not None and self.level not in LEVELS:
+            raise Invalid(f"Unknown level “{self.level}”: use one of {', '.join(LEVELS)}.", field="level")
+        query = query.where(Notification.user_id == actor.id)
+        if self.kind is not None:
+            query = query.where(Notification.kind == self.kind)
+        if self.level is not None:
+            query = query.where(Notification.level == self.level)
+        if self.unread is not None:
+            query = query.where(Notification.read == (not self.unread))
+        if self.project_id is not None:
+            query = query.where(Notification.project_id == self.project_id)
+        text = (self.q or "").strip()
+        if text:
+            pattern = f"%{_escape_like(text)}%"
+            query = query.where(
+                or_(
+                    col(Notification.title).ilike(pattern, escape="\\"),
+                    col(Notification.body).ilike(pattern, escape="\\"),
+                )
+            )
+        return query
+
+
+ALL = NotificationFilter()
 
 
 def list_notifications(
     session: Session,
     actor: User,
+    where: NotificationFilter = ALL,
     *,
-    kind: str | None = None,
-    level: str | None = None,
-    unread: bool | None = None,
-    q: str | None = None,
-    project_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> NotificationPage:
@@ -123,12 +126,11 @@ def list_notifications(
         raise Invalid(f"limit must be between 1 and {PAGE_LIMIT}.", field="limit")
     if offset < 0:
         raise Invalid("offset cannot be negative.", field="offset")
-    filters = {"kind": kind, "level": level, "unread": unread, "q": q, "project_id": project_id}
-    query = _filtered(select(Notification), actor, **filters)
+    query = where.apply(select(Notification), actor)
     items = session.exec(
         query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).offset(offset).limit(limit)
     ).all()
-    total = session.exec(_filtered(select(func.count()).select_from(Notification), actor, **filters)).one()
+    total = session.exec(where.apply(select(func.count()).select_from(Notification), actor)).one()
     return NotificationPage(list(items), int(total), unread_count(session, actor))
 
 
@@ -199,19 +201,9 @@ def delete_notification(session: Session, actor: User, notification_id: int) -> 
     events.emit(events.notifications_changed, actor.id)
 
 
-def clear(
-    session: Session,
-    actor: User,
-    *,
-    kind: str | None = None,
-    level: str | None = None,
-    unread: bool | None = None,
-    q: str | None = None,
-    project_id: int | None = None,
-) -> int:
+def clear(session: Session, actor: User, where: NotificationFilter = ALL) -> int:
     """Removes the person's notices that match the filters (all of them without filters)."""
-    filters = {"kind": kind, "level": level, "unread": unread, "q": q, "project_id": project_id}
-    ids = list(session.exec(_filtered(select(Notification.id), actor, **filters)).all())
+    ids = list(session.exec(where.apply(select(Notification.id), actor)).all())
     count = 0
     for chunk in job_views.id_slices(ids):  # type: ignore[arg-type]
         result = session.exec(

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.services import clips, events, jobs, notifications, scenes
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.notifications import NotificationFilter as Where
 from data.engine import get_engine, session_scope
 from data.models import Batch, GalleryItem, GenerationJob, Notification, Project, User
 
@@ -345,19 +346,23 @@ def test_list_is_newest_first_with_filters_search_and_paging(db, studio, make_us
     page = notifications.list_notifications(db, owner)
     assert [n.id for n in page.items] == [batch.id, failed.id, old.id]
     assert (page.total, page.unread) == (3, 2)
-    assert [n.id for n in notifications.list_notifications(db, owner, kind="job_failed").items] == [failed.id]
-    assert [n.id for n in notifications.list_notifications(db, owner, level="positive").items] == [batch.id, old.id]
-    assert [n.id for n in notifications.list_notifications(db, owner, unread=True).items] == [batch.id, failed.id]
-    assert [n.id for n in notifications.list_notifications(db, owner, unread=False).items] == [old.id]
-    assert [n.id for n in notifications.list_notifications(db, owner, q="harbour").items] == [failed.id, old.id]
-    assert [n.id for n in notifications.list_notifications(db, owner, q="MEMORY").items] == [failed.id]
-    assert [n.id for n in notifications.list_notifications(db, owner, q="50%").items] == [failed.id]
-    assert notifications.list_notifications(db, owner, q="5_%").items == []  # wildcards are literal
-    assert [n.id for n in notifications.list_notifications(db, owner, project_id=project.id).items] == [old.id]
+
+    def shown(**where: object) -> list[int]:
+        return [n.id for n in notifications.list_notifications(db, owner, Where(**where)).items]  # type: ignore[misc]
+
+    assert shown(kind="job_failed") == [failed.id]
+    assert shown(level="positive") == [batch.id, old.id]
+    assert shown(unread=True) == [batch.id, failed.id]
+    assert shown(unread=False) == [old.id]
+    assert shown(q="harbour") == [failed.id, old.id]
+    assert shown(q="MEMORY") == [failed.id]
+    assert shown(q="50%") == [failed.id]
+    assert shown(q="5_%") == []  # wildcards are literal
+    assert shown(project_id=project.id) == [old.id]
     second = notifications.list_notifications(db, owner, limit=2, offset=2)
     assert [n.id for n in second.items] == [old.id] and second.total == 3
     with pytest.raises(Invalid, match="Unknown kind"):
-        notifications.list_notifications(db, owner, kind="job_started")
+        notifications.list_notifications(db, owner, Where(kind="job_started"))
     with pytest.raises(Invalid, match="limit"):
         notifications.list_notifications(db, owner, limit=0)
 
@@ -383,7 +388,7 @@ def test_read_delete_and_clear_touch_only_the_persons_own_notices(db, studio, ma
     assert notifications.mark_all_read(db, owner) == 0
     notifications.delete_notification(db, owner, mine[0].id)  # type: ignore[arg-type]
     assert [n.id for n in stored(db, owner)] == [mine[1].id, mine[2].id]
-    assert notifications.clear(db, owner, q="#2") == 1
+    assert notifications.clear(db, owner, Where(q="#2")) == 1
     assert notifications.clear(db, owner) == 1
     assert stored(db, owner) == [] and len(stored(db, other)) == 1
     assert set(told) == {owner.id}
