@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nicegui import ui
+from nicegui.events import KeyEventArguments
 
 from app.services import projects
 from app.services.errors import NotFound
@@ -106,14 +107,14 @@ def page(user: User, project_id: int) -> None:
                         icon="auto_awesome_motion",
                         on_click=lambda: BatchDialog(user, project_id, preselect="without_result"),
                     ).props('flat dense data-testid="generate-all"').tooltip(
-                        "Generate every clip without a result as one batch (choose others too)"
+                        "Generate every clip without a result as one batch, choose others too (G)"
                     )
                     ui.button(
                         "Export",
                         icon="ios_share",
                         on_click=lambda: open_export_dialog(user, project_id),
                     ).props('flat dense data-testid="export-open"').tooltip(
-                        "Final Cut Pro, Premiere, Resolve, AAF, OpenTimelineIO or JSON"
+                        "Final Cut Pro, Premiere, Resolve, AAF, OpenTimelineIO or JSON (E)"
                     )
                     ui.button(
                         "Timeline",
@@ -191,6 +192,21 @@ def page(user: User, project_id: int) -> None:
             activity.refresh()
 
         ProjectWatch(project_id, changed)
+
+        shortcuts = {
+            "g": lambda: BatchDialog(user, project_id, preselect="without_result"),
+            "e": lambda: open_export_dialog(user, project_id),
+        }
+
+        def on_key(e: KeyEventArguments) -> None:
+            action = shortcuts.get(str(e.key).lower())
+            if action is None or not e.action.keydown or e.action.repeat or any(e.modifiers):
+                return
+            # Not while a dialog is open: its own fields and buttons own the keyboard then.
+            if not any(isinstance(el, ui.dialog) and el.value for el in ui.context.client.layout.descendants()):
+                action()
+
+        ui.keyboard(on_key, ignore=["input", "select", "button", "textarea"])
 
 
 def _stat(title: str, value: str, testid: str, note: str = "") -> None:

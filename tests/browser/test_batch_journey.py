@@ -62,7 +62,7 @@ def test_a_batch_of_ten_with_two_failures_and_a_retry(server: LiveServer, page: 
     sign_in(page, server, USERNAME, PASSWORD)
     page.goto(f"{server.url}/projects/{project['id']}")
     wait_ready(page)
-    page.get_by_test_id("generate-all").click()
+    page.keyboard.press("g")  # the dashboard's shortcut for Generate all
     dialog = page.get_by_test_id("batch-dialog")
     expect(dialog).to_be_visible()
     # Every clip lacks a result, so all twelve start chosen; keep the first two scenes only.

@@ -40,9 +40,11 @@ def test_export_edl_and_fcpxml_then_import_the_json(live_server: LiveServer, pag
     sign_in(page, live_server, USERNAME, PASSWORD)
     page.goto(f"{live_server.url}/projects/{project['id']}")
     wait_ready(page)
-    page.get_by_test_id("export-open").click()
+    page.keyboard.press("e")  # the dashboard's shortcut for Export
     dialog = page.get_by_test_id("export-dialog")
     expect(dialog.get_by_test_id("export-summary")).to_contain_text("24 fps")
+    page.keyboard.press("e")  # an open dialog owns the keyboard: no second one
+    expect(page.get_by_test_id("export-dialog")).to_have_count(1)
     expect(dialog.get_by_test_id("export-preview")).to_contain_text("3 clips")
     expect(dialog.get_by_test_id("export-preview")).to_contain_text("NO MEDIA")
     shot(page, "export-dialog")
