@@ -60,3 +60,26 @@ async def test_download_writes_the_file_the_preview_described(user: User, sign_i
     dialog.state["format"] = "aaf"
     dialog._changed()
     assert not dialog.copy_button.enabled
+
+
+async def test_export_on_a_scene_starts_with_its_selected_clips(user: User, sign_in, make_project, db) -> None:
+    from components.timeline import TimelineEditor
+
+    def scopes() -> list[str]:
+        found = user.find(kind=ui.select).elements
+        return [e.value for e in found if e.props.get("label") == "What to export"]
+
+    account = await sign_in(user, "director")
+    film = make_film(db, account, make_project)
+    scene = film.scenes[0]
+    scene_scope = f"scene:{scene.id}"
+    await user.open(f"/scenes/{scene.id}")
+    editor = next(iter(user.find(kind=TimelineEditor).elements))
+    click_testid(user, "export-open")
+    await eventually(lambda: scopes() == [scene_scope])  # nothing selected: the scene
+
+    chosen = [clip.id for clip in film.clips.values() if clip.scene_id == scene.id][:2]
+    editor.select(chosen)
+    click_testid(user, "export-open")
+    await eventually(lambda: sorted(scopes()) == ["clips", scene_scope])  # the second dialog: the selection
+    await user.should_see("Selected clips (2)")
