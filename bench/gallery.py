@@ -25,17 +25,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import free_port, server_env
+from startup import free_port, server_env, start_server
 
 USERNAME, PASSWORD = "bench", "bench-password-1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -113,25 +109,6 @@ def seed_results(count: int, *, username: str = USERNAME, password: str = PASSWO
         seeded = {"project_id": project.id, "scene_id": scene.id, "clip_id": clip.id, "item_ids": ids}
     dispose_engine()
     return seeded
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env(data_dir),
-        cwd=data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the server did not start within 60 s")
 
 
 def measure(page, base: str, seeded: dict[str, Any], runs: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]

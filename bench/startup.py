@@ -57,6 +57,26 @@ def server_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """The app on a port of its own, quiet, once it answers /healthz (the page benches measure it warm)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_env(data_dir),
+        cwd=data_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
 def rss_bytes(process: psutil.Process) -> int:
     """Resident memory of the process and all its descendants (NiceGUI may not spawn any)."""
     total = 0

@@ -19,7 +19,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import free_port, server_env
+from startup import free_port, server_env, start_server
 
 SCENES, CLIPS_PER_SCENE = 50, 20
 USERNAME, PASSWORD = "bench", "bench-password-1"
@@ -70,25 +69,6 @@ def seed(data_dir: Path) -> tuple[int, int]:
         ids = (project.id, first_scene)
     dispose_engine()
     return ids  # type: ignore[return-value]
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env(data_dir),
-        cwd=data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the server did not start within 60 s")
 
 
 def timed_get(client: httpx.Client, url: str, runs: int) -> float:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from app.services import generation_history, job_views
-from app.services.errors import Invalid
 
 from .deps import SessionDep, UserDep
 from .jobs import JobPublic
@@ -93,8 +92,6 @@ def export_history(
 
 @router.get("/history/compare", response_model=list[ParamDiffPublic])
 def compare_history(a: int, b: int, user: UserDep, session: SessionDep) -> list[ParamDiffPublic]:
-    if a == b:
-        raise Invalid("Pick two different requests to compare.", field="b")
     return [ParamDiffPublic(**row._asdict()) for row in generation_history.compare(session, user, a, b)]
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from data.models import Batch, Clip, GalleryItem, GenerationJob, Scene, User
 
 from . import projects
-from .errors import Invalid, NotFound
+from .errors import Invalid
 from .job_views import id_slices
 
 ACTIVE = ("dispatched", "running")
@@ -167,14 +167,7 @@ def unique(ids: Sequence[int]) -> list[int]:
 
 def get_batch(session: Session, actor: User, batch_id: int) -> Batch:
     """Another user's batch is NotFound, like their project: its existence is not disclosed."""
-    batch = session.get(Batch, batch_id, populate_existing=True)
-    try:
-        if batch is None:
-            raise NotFound("")
-        projects.get_project(session, actor, batch.project_id)
-    except NotFound:
-        raise NotFound(f"Batch {batch_id} does not exist or is not yours.") from None
-    return batch
+    return projects.get_within(session, actor, Batch, batch_id, "Batch", fresh=True)
 
 
 @dataclass(frozen=True)

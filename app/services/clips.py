@@ -18,7 +18,7 @@ from data.models import Clip, GalleryItem, Project, Scene, User
 from data.models._common import utcnow
 
 from . import events, frames, projects, scenes
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid
 from .scenes import atomic
 
 OverlapPolicy = Literal["allow", "ripple", "trim"]
@@ -232,14 +232,7 @@ def list_clips(session: Session, actor: User, scene_id: int) -> list[Clip]:
 
 def get_clip(session: Session, actor: User, clip_id: int) -> Clip:
     """Another user's clip is NotFound; admins see all."""
-    clip = session.get(Clip, clip_id)
-    try:
-        if clip is None:
-            raise NotFound("")
-        projects.get_project(session, actor, clip.project_id)
-    except NotFound:
-        raise NotFound(f"Clip {clip_id} does not exist or is not yours.") from None
-    return clip
+    return projects.get_within(session, actor, Clip, clip_id, "Clip")
 
 
 def get_clips(session: Session, actor: User, clip_ids: list[int]) -> list[Clip]:

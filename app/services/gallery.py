@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.services import clips, events, projects, scenes
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Invalid
 from data.models import GalleryItem, User
 
 KINDS = ("image", "video")
@@ -25,14 +25,7 @@ def gallery_items(session: Session, actor: User, clip_id: int, kind: str | None 
 
 
 def get_item(session: Session, actor: User, item_id: int) -> GalleryItem:
-    item = session.get(GalleryItem, item_id)
-    if item is None:
-        raise NotFound(f"Result {item_id} does not exist or is not yours.")
-    try:
-        projects.get_project(session, actor, item.project_id)
-    except NotFound:
-        raise NotFound(f"Result {item_id} does not exist or is not yours.") from None
-    return item
+    return projects.get_within(session, actor, GalleryItem, item_id, "Result")
 
 
 def select_item(session: Session, actor: User, item_id: int) -> GalleryItem:

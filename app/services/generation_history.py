@@ -271,6 +271,8 @@ def _param_rank(name: str) -> tuple[int, str]:
 
 def compare(session: Session, actor: User, a_id: int, b_id: int) -> list[ParamDiff]:
     """Both requests' settings side by side, one row per parameter either of them has."""
+    if a_id == b_id:
+        raise Invalid("Pick two different requests to compare.", field="b")
     a = _settings(job_views.get_job(session, actor, a_id))
     b = _settings(job_views.get_job(session, actor, b_id))
     names = sorted(set(a) | set(b), key=_param_rank)

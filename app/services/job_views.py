@@ -20,7 +20,7 @@ from data.models import JOB_STATUSES, Clip, ComfyServer, GalleryItem, Generation
 from data.models._common import utcnow
 
 from . import job_estimates, projects, scenes
-from .errors import Invalid, NotFound
+from .errors import Invalid
 
 PROMPT_PREVIEW = 140
 _CHUNK = 500  # ids per IN list: well under any database's limit on bound parameters
@@ -99,14 +99,7 @@ def id_slices(ids: Iterable[int]) -> Iterator[list[int]]:
 
 def get_job(session: Session, actor: User, job_id: int) -> GenerationJob:
     """The job behind every view and every action. Another user's job is NotFound: its existence is not disclosed."""
-    job = session.get(GenerationJob, job_id, populate_existing=True)
-    try:
-        if job is None:
-            raise NotFound("")
-        projects.get_project(session, actor, job.project_id)
-    except NotFound:
-        raise NotFound(f"Job {job_id} does not exist or is not yours.") from None
-    return job
+    return projects.get_within(session, actor, GenerationJob, job_id, "Job", fresh=True)
 
 
 def _check_filters(session: Session, actor: User, status: str | None, project_id: int | None) -> None:

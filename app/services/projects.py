@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import delete as sql_delete
@@ -16,6 +16,8 @@ from data.models._common import utcnow
 
 from . import events, media_store
 from .errors import Invalid, NotFound
+
+T = TypeVar("T")
 
 SortKey = Literal["name", "updated", "created"]
 ArchivedFilter = Literal["active", "archived", "all"]
@@ -53,6 +55,21 @@ def get_project(session: Session, actor: User, project_id: int) -> Project:
     if project is None or (project.owner_id != actor.id and not actor.is_admin):
         raise NotFound(f"Project {project_id} does not exist or is not yours.")
     return project
+
+
+def get_within(session: Session, actor: User, model: type[T], row_id: int, noun: str, *, fresh: bool = False) -> T:
+    """A row that belongs to a project (scene, clip, result, job, batch), for those who may see that project.
+
+    Another user's row is NotFound like their project, with the same words whether it exists or not.
+    `fresh` re-reads a row the session may hold stale (jobs and batches change in other processes)."""
+    row = session.get(model, row_id, populate_existing=fresh)
+    try:
+        if row is None:
+            raise NotFound("")
+        get_project(session, actor, row.project_id)  # type: ignore[attr-defined]
+    except NotFound:
+        raise NotFound(f"{noun} {row_id} does not exist or is not yours.") from None
+    return row
 
 
 def list_projects(

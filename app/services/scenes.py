@@ -207,14 +207,7 @@ def list_scenes(session: Session, actor: User, project_id: int) -> list[Scene]:
 
 def get_scene(session: Session, actor: User, scene_id: int) -> Scene:
     """Another user's scene is NotFound, like their project; admins see all."""
-    scene = session.get(Scene, scene_id)
-    try:
-        if scene is None:
-            raise NotFound("")
-        projects.get_project(session, actor, scene.project_id)
-    except NotFound:
-        raise NotFound(f"Scene {scene_id} does not exist or is not yours.") from None
-    return scene
+    return projects.get_within(session, actor, Scene, scene_id, "Scene")
 
 
 @atomic
