@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     host: str = "0.0.0.0"
     port: int = 8080
-    open_registration: bool = True
+    # Only the initial value: administrators switch it on the Users page (stored in the database).
+    open_registration: bool = False
     access_token_minutes: int = 30
     refresh_token_days: int = 14
     login_failures_before_delay: int = 3

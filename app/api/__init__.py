@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from app.services.errors import DomainError, Unauthorized
 
 from . import (
+    admin,
     auth,
     batches,
     exports,
@@ -28,6 +29,7 @@ API_PREFIX = "/api/v1"
 def build_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
+    router.include_router(admin.router)
     router.include_router(projects.router)
     router.include_router(scenes.router)
     router.include_router(servers.router)

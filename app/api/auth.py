@@ -53,9 +53,16 @@ def _pair(user_id: int, version: int) -> TokenPair:
     )
 
 
+class RegisterRequest(UserCreate):
+    """`invitation`: the token of an invitation link (/invite/<token>), needed while registration is closed."""
+
+    invitation: str | None = Field(default=None, max_length=200)
+
+
 @router.post("/auth/register", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def register(data: UserCreate, session: SessionDep) -> UserPublic:
-    return UserPublic.model_validate(users.register(session, data))
+def register(data: RegisterRequest, session: SessionDep) -> UserPublic:
+    account = UserCreate.model_validate(data.model_dump(exclude={"invitation"}))
+    return UserPublic.model_validate(users.register(session, account, invitation=data.invitation))
 
 
 @router.post("/auth/token", response_model=TokenPair)

@@ -8,14 +8,15 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from app.config import get_settings
 from data.models import ApiCredential, User, UserCreate
 from data.models._common import utcnow
 
+from . import invitations, studio_settings
 from .errors import Conflict, Forbidden, Invalid, Unauthorized
 from .security import decrypt_secret, encrypt_secret, hash_password, mask_secret, read_token, verify_password
 
 PROVIDERS = ("openai", "comfyui", "civitai")
+REGISTRATION_CLOSED = "Registration is closed on this server: ask an administrator for an account or an invitation."
 
 
 def validate_registration(username: str, email: str, password: str) -> UserCreate:
@@ -42,11 +43,18 @@ def count_users(session: Session) -> int:
     return session.exec(select(func.count()).select_from(User)).one()
 
 
-def register(session: Session, data: UserCreate, *, admin: bool | None = None, force: bool = False) -> User:
-    """The first account becomes admin; later ones need open registration (or an admin's CLI)."""
+def register(
+    session: Session, data: UserCreate, *, admin: bool | None = None, force: bool = False, invitation: str | None = None
+) -> User:
+    """The first account becomes admin; later ones need open registration, an invitation link, or an admin."""
     first = count_users(session) == 0
-    if not first and not force and not get_settings().open_registration:
-        raise Forbidden("Registration is closed on this server: ask an administrator for an account.")
+    invite = None
+    if invitation and not first:
+        invite = invitations.open_invitation(session, invitation)
+        invitations.check_email(invite, str(data.email))
+        admin = invite.is_admin
+    elif not first and not force and not studio_settings.open_registration(session):
+        raise Forbidden(REGISTRATION_CLOSED)
     username_taken = session.exec(select(User).where(func.lower(User.username) == data.username.lower())).first()
     if username_taken:
         raise Conflict("That username is taken: choose another.", field="username")
@@ -59,6 +67,9 @@ def register(session: Session, data: UserCreate, *, admin: bool | None = None, f
         is_admin=first if admin is None else admin,
     )
     session.add(user)
+    if invite is not None:
+        session.flush()
+        invitations.claim(session, invite, user)
     session.commit()
     session.refresh(user)
     return user

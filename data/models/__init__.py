@@ -23,6 +23,7 @@ from .projects import (
     ProjectUpdate,
     Scene,
 )
+from .studio import Invitation, StudioSetting
 from .users import ApiCredential, User, UserCreate, UserPublic
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "GalleryItem",
     "GenerationJob",
     "InferenceConfig",
+    "Invitation",
     "MediaAsset",
     "ModelEntry",
     "Notification",
@@ -49,6 +51,7 @@ __all__ = [
     "ProjectUpdate",
     "Scene",
     "ServerModel",
+    "StudioSetting",
     "StyleTemplate",
     "User",
     "UserCreate",

@@ -14,6 +14,10 @@ def test_register_returns_201_with_the_user_and_first_user_is_admin(client: Test
     body = response.json()
     assert body["username"] == "ada" and body["email"] == "ada@example.com" and body["is_admin"] is True
     assert "password" not in response.text and "password_hash" not in body
+    token = client.post("/api/v1/auth/token", data={"username": "ada", "password": "long-enough"}).json()
+    admin = {"Authorization": f"Bearer {token['access_token']}"}
+    opened = client.put("/api/v1/admin/settings", headers=admin, json={"open_registration": True})
+    assert opened.status_code == 200  # closed by default after the first account
     second = client.post(
         "/api/v1/auth/register", json={"username": "bob", "email": "bob@example.com", "password": "long-enough"}
     )
@@ -27,6 +31,9 @@ def test_register_rejects_bad_fields_with_422_and_duplicates_with_409(client: Te
     assert fields == {"username", "email", "password"}
     ok = {"username": "ada", "email": "ada@example.com", "password": "long-enough"}
     assert client.post("/api/v1/auth/register", json=ok).status_code == 201
+    token = client.post("/api/v1/auth/token", data={"username": "ada", "password": "long-enough"}).json()
+    admin = {"Authorization": f"Bearer {token['access_token']}"}
+    client.put("/api/v1/admin/settings", headers=admin, json={"open_registration": True})
     again = client.post("/api/v1/auth/register", json={**ok, "email": "other@example.com"})
     assert again.status_code == 409 and again.json()["field"] == "username"
 

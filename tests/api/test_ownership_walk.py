@@ -49,6 +49,9 @@ USER_SCOPED = {
 # The ComfyUI fleet is studio-wide: every signed-in user reads it, only administrators change it
 # (tests/api/test_servers_api.py proves the 403s and 401s).
 STUDIO_WIDE_PREFIX = f"{API_PREFIX}/servers"
+# Accounts, invitations and studio settings: administrators only (tests/api/test_admin_api.py walks every
+# route under this prefix and proves 403 for a signed-in non-administrator and 401 without a token).
+ADMIN_PREFIX = f"{API_PREFIX}/admin/"
 # Valid bodies, so the ownership check (not validation) answers; {} where every field is optional.
 EXAMPLE_BODIES = {
     ("POST", "/api/v1/projects/{project_id}/scenes"): {"name": "Intruder's scene"},
@@ -123,7 +126,7 @@ def test_every_api_route_refuses_another_users_objects(client: TestClient, api_a
     ids = _owned_objects(client, owner)
     checked = 0
     for method, path in _routes(api_app):
-        if (method, path) in PUBLIC or path.startswith(STUDIO_WIDE_PREFIX):
+        if (method, path) in PUBLIC or path.startswith((STUDIO_WIDE_PREFIX, ADMIN_PREFIX)):
             continue
         params = re.findall(r"{(\w+)}", path)
         if (method, path) in BODY_IDS:

@@ -6,7 +6,10 @@ from app.services.security import decrypt_secret
 
 
 def test_first_account_is_admin_and_later_ones_are_not(db) -> None:
+    from app.services import studio_settings
+
     first = users.register(db, users.validate_registration("ada", "ada@example.com", "long-enough"))
+    studio_settings.update(db, first, open_registration=True)  # closed by default after the first account
     second = users.register(db, users.validate_registration("bob", "bob@example.com", "long-enough"))
     assert first.is_admin and not second.is_admin
     assert first.password_hash != "long-enough" and first.password_hash.startswith("$argon2")
@@ -15,9 +18,9 @@ def test_first_account_is_admin_and_later_ones_are_not(db) -> None:
 def test_names_and_emails_are_unique_ignoring_case(db, make_user) -> None:
     make_user("ada")
     with pytest.raises(Conflict, match="username is taken"):
-        users.register(db, users.validate_registration("ADA", "other@example.com", "long-enough"))
+        users.register(db, users.validate_registration("ADA", "other@example.com", "long-enough"), force=True)
     with pytest.raises(Conflict, match="email exists"):
-        users.register(db, users.validate_registration("other", "Ada@Example.com", "long-enough"))
+        users.register(db, users.validate_registration("other", "Ada@Example.com", "long-enough"), force=True)
 
 
 def test_closed_registration_refuses_everyone_but_the_first(db, make_user, monkeypatch) -> None:
