@@ -22,7 +22,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _prepare_environment()
     from app.main import run
 
-    run(host=args.host, port=args.port)
+    run(host=args.host, port=args.port, forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the web app (default)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="behind a TLS proxy: its address(es), comma-separated, whose X-Forwarded-Proto/-For are believed "
+        "(default STORYCANVAS_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+    )
     serve.set_defaults(func=cmd_serve)
     create = sub.add_parser("create-user", help="create an account (no registration needed)")
     create.add_argument("username")

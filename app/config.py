@@ -44,11 +44,25 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     worker_id: str | None = None
     runpod_api_base: str = "https://api.runpod.ai/v2"
+    # HTTP limits and headers (see README, "Security"; app/http_security.py).
+    max_request_bytes: int = 10 * 1024 * 1024
+    max_import_bytes: int = 64 * 1024 * 1024  # POST /api/v1/projects/import: an export can be large
+    max_upload_bytes: int = 64 * 1024 * 1024  # ceiling for every upload field, which has its own smaller cap
+    cors_origins: str = ""  # comma- or space-separated origins allowed to call the API from a browser
+    # Behind a TLS proxy: the proxy addresses whose X-Forwarded-Proto/-For uvicorn believes
+    # (None: uvicorn's default, FORWARDED_ALLOW_IPS or 127.0.0.1).
+    forwarded_allow_ips: str | None = None
+    proxy_headers: bool = True
 
     @property
     def resolved_worker_id(self) -> str:
         """Stable across restarts of one installation, so a restarted app takes back its own jobs at once."""
         return self.worker_id or f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """Origins exactly as browsers send them (scheme://host[:port], no trailing slash)."""
+        return [origin.rstrip("/") for origin in self.cors_origins.replace(",", " ").split() if origin]
 
     @property
     def media_dir(self) -> Path:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 
 from nicegui import app, ui
+from starlette.requests import Request
 
-from app import api
+from app import api, http_security
 from app.config import get_settings
 from app.dispatch import scheduler
 from app.services import users, workflows
@@ -43,6 +44,21 @@ async def on_shutdown() -> None:
     dispose_engine()
 
 
+def browser_signed_in(request: Request) -> bool:
+    """Whether the browser behind a plain HTTP request has a live session (the upload guard asks).
+
+    components/session.py answers the same question inside a page; an upload arrives as HTTP with
+    no page context, so this reads the same cookie directly.
+    """
+    from app.services import browser_sessions
+
+    token = request.cookies.get(browser_sessions.COOKIE_NAME)
+    if not token:
+        return False
+    with session_scope() as session:
+        return browser_sessions.user_for(session, token) is not None
+
+
 def build() -> None:
     import pages
 
@@ -50,6 +66,7 @@ def build() -> None:
     app.redoc_url = "/api/redoc"
     app.openapi_url = "/api/openapi.json"
     api.mount(app)
+    http_security.install(app, get_settings(), signed_in=browser_signed_in)
     # Calm, editor-like labels rather than Material's capitals.
     ui.button.default_props("no-caps")
     ui.tab.default_props("no-caps")
@@ -58,9 +75,13 @@ def build() -> None:
     app.on_shutdown(on_shutdown)
 
 
-def run(host: str | None = None, port: int | None = None) -> None:
+def run(host: str | None = None, port: int | None = None, forwarded_allow_ips: str | None = None) -> None:
     global _served_port
     settings = get_settings()
+    proxy: dict[str, object] = {"proxy_headers": settings.proxy_headers}
+    if forwarded_allow_ips or settings.forwarded_allow_ips:
+        # Behind a TLS proxy: whose X-Forwarded-Proto/-For to believe (HSTS and https links follow it).
+        proxy["forwarded_allow_ips"] = forwarded_allow_ips or settings.forwarded_allow_ips
     settings.ensure_data_dir()
     _served_port = port or settings.port
     build()
@@ -75,6 +96,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
         storage_secret=settings.resolved_secret_key,
         fastapi_docs={"title": "StoryCanvas API", "version": "1", "description": "REST API under /api/v1."},
         show_welcome_message=False,
+        **proxy,  # type: ignore[arg-type]
     )
 
 

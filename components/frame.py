@@ -88,16 +88,16 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
         title_label = ui.label(title).classes("text-white").props('data-testid="page-title"')
         ui.space()
         for label, target, icon in NAVIGATION:
-            ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t)).props(
-                f'flat dense no-caps color=white size=sm data-testid="nav-{label.lower()}"'
-            )
+            nav = ui.button(label, icon=icon, on_click=lambda t=target: ui.navigate.to(t))
+            nav.props("flat dense no-caps color=white size=sm").props["data-testid"] = f"nav-{label.lower()}"
         bell = NotificationBell(unread, panel.toggle)
         ui.button(icon="contrast", on_click=toggle_theme).props(
             'flat dense round color=white aria-label="Toggle dark or light theme"'
         ).tooltip("Dark / light")
+        # The name is the button's text, a value: formatted into .props() it would be parsed as attributes.
         with (
-            ui.button(icon="account_circle").props(
-                f'flat dense no-caps color=white label="{user.username}" data-testid="user-menu"'
+            ui.button(user.username, icon="account_circle").props(
+                'flat dense no-caps color=white data-testid="user-menu"'
             ),
             ui.menu(),
         ):

@@ -71,9 +71,8 @@ def _api_keys_card(user: User) -> None:
                 with ui.column().classes("w-full gap-1"):
                     with ui.row().classes("w-full items-center gap-2"):
                         ui.label(PROVIDER_LABELS[view.provider]).classes("grow")
-                        ui.label(view.hint if view.configured else "not set").classes("sc-muted text-xs").props(
-                            f'data-testid="key-hint-{view.provider}"'
-                        )
+                        hint = ui.label(view.hint if view.configured else "not set").classes("sc-muted text-xs")
+                        hint.props["data-testid"] = f"key-hint-{view.provider}"
                     with ui.row().classes("w-full items-center gap-2 no-wrap"):
                         key = (
                             ui.input("New key", password=True, password_toggle_button=True)
@@ -102,8 +101,8 @@ def _api_keys_card(user: User) -> None:
                             success("Key saved" if key.value else "Key removed")
                             keys.refresh()
 
-                        ui.button(icon="save", on_click=save).props(
-                            f'flat dense data-testid="save-key-{view.provider}"'
-                        ).mark(f"save-key-{view.provider}").tooltip("Save (empty removes)")
+                        save_button = ui.button(icon="save", on_click=save).props("flat dense")
+                        save_button.props["data-testid"] = f"save-key-{view.provider}"
+                        save_button.mark(f"save-key-{view.provider}").tooltip("Save (empty removes)")
 
         keys()

@@ -6,20 +6,16 @@ from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
 from app.config import get_settings
-from app.services import login_throttle, users
+from app.services import browser_sessions, login_throttle, users
 from app.services.errors import DomainError
 from components.frame import apply_theme
 from components.session import current_user, sign_in
 from data.engine import session_scope
 
 
-def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/projects"
-
-
 def page(next: str | None = None) -> RedirectResponse | None:
     if current_user() is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
+        return RedirectResponse(browser_sessions.safe_next(next), status_code=303)
     ui.page_title("Sign in · StoryCanvas")
     apply_theme()
     with session_scope() as session:
@@ -41,8 +37,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
             login_error.set_text("Wrong username or password.")
             return
         login_throttle.record_success(address)
-        sign_in(user)  # type: ignore[arg-type]
-        ui.navigate.to(_safe_next(next))
+        sign_in(user, next)  # type: ignore[arg-type]  # a new session cookie, then on to `next` if it is ours
 
     async def do_register() -> None:
         register_error.set_text("")
@@ -62,8 +57,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
         except DomainError as error:
             register_error.set_text(error.message)
             return
-        sign_in(user)  # type: ignore[arg-type]
-        ui.navigate.to("/projects")
+        sign_in(user, "/projects")  # type: ignore[arg-type]
 
     with ui.column().classes("absolute-center items-center gap-4 w-96"):
         ui.label("StoryCanvas").classes("text-h5 sc-brand")
