@@ -15,6 +15,9 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Threads of NiceGUI's io_bound pool and of asyncio's default executor (each set to this at startup).
+IO_THREADS = 8
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STORYCANVAS_", env_file=".env", extra="ignore")
@@ -31,6 +34,9 @@ class Settings(BaseSettings):
     access_token_minutes: int = 30
     refresh_token_days: int = 14
     login_failures_before_delay: int = 3
+    # Threads that run sync REST routes (and NiceGUI's io_bound work); the database pool holds a
+    # connection for each of them, so no thread ever waits for one while holding another's way out.
+    worker_threads: int = 16
     # The generation queue (see README, "Generation queue").
     # Off in the simulated-UI tests, which make job rows by hand; dispatcher tests run their own.
     run_dispatcher: bool = True
@@ -58,6 +64,11 @@ class Settings(BaseSettings):
     def resolved_worker_id(self) -> str:
         """Stable across restarts of one installation, so a restarted app takes back its own jobs at once."""
         return self.worker_id or f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def database_pool_size(self) -> int:
+        """One connection per thread that may ask: REST threads, NiceGUI's io pool, asyncio's default executor."""
+        return self.worker_threads + 2 * IO_THREADS
 
     @property
     def cors_origin_list(self) -> list[str]:

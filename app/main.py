@@ -12,7 +12,7 @@ from nicegui import app, ui
 from starlette.requests import Request
 
 from app import api, http_security
-from app.config import get_settings
+from app.config import IO_THREADS, get_settings
 from app.dispatch import scheduler
 from app.services import users, workflows
 from data import migrate
@@ -22,6 +22,19 @@ log = logging.getLogger("storycanvas")
 
 
 _served_port: int | None = None
+
+
+async def size_thread_pools() -> None:
+    """Every thread that may open a database session gets a pooled connection (data/engine.py says why)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio.to_thread
+    from nicegui import run as nicegui_run
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().worker_threads
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(IO_THREADS, thread_name_prefix="asyncio"))
+    nicegui_run.thread_pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="nicegui-io")
 
 
 def on_startup() -> None:
@@ -71,6 +84,7 @@ def build() -> None:
     ui.button.default_props("no-caps")
     ui.tab.default_props("no-caps")
     pages.register()
+    app.on_startup(size_thread_pools)
     app.on_startup(on_startup)
     app.on_shutdown(on_shutdown)
 

@@ -57,14 +57,17 @@ def server_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """The app on a port of its own, quiet, once it answers /healthz (the page benches measure it warm)."""
+def start_server(
+    data_dir: Path, port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The app on a port of its own, quiet (or into `log`), once it answers /healthz (benches measure it warm)."""
+    output = log.open("wb") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env(data_dir),
+        env=env or server_env(data_dir),
         cwd=data_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
