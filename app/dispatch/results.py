@@ -8,26 +8,23 @@ second look at the server's history stores nothing twice.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.services import media_store
+from app.services import media_check, media_store
 from data.models import ComfyServer, GalleryItem, GenerationJob, WorkflowTemplate
 from data.models._common import utcnow
 
+from . import claims
 from .claims import ACTIVE
 
 log = logging.getLogger("storycanvas.dispatch")
 
-THUMBNAIL_SIZE = (480, 480)
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mov", ".mkv", ".gif", ".avi", ".m4v"}
 
 
@@ -51,85 +48,42 @@ def _relative(path: Path) -> str:
     return path.relative_to(get_settings().media_dir).as_posix()
 
 
-def _poster_frame(path: Path) -> Image.Image | None:
-    """The first frame of a video: Pillow reads animated WebP/GIF; other containers go through ffmpeg."""
-    try:
-        return Image.open(path).convert("RGB")
-    except Exception:  # not an image container: ask ffmpeg
-        pass
-    try:
-        import imageio_ffmpeg
-
-        completed = subprocess.run(
-            [
-                imageio_ffmpeg.get_ffmpeg_exe(),
-                "-v",
-                "error",
-                "-i",
-                str(path),
-                "-frames:v",
-                "1",
-                "-f",
-                "image2pipe",
-                "-vcodec",
-                "png",
-                "-",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        if completed.returncode != 0 or not completed.stdout:
-            return None
-        return Image.open(io.BytesIO(completed.stdout)).convert("RGB")
-    except Exception as error:
-        log.warning("No poster frame for %s: %s", path.name, error)
-        return None
-
-
-def _video_duration(path: Path) -> float | None:
-    try:
-        import imageio_ffmpeg
-
-        _frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-        return float(seconds)
-    except Exception:
-        return None
-
-
-def _write_media(folder: Path, output: Output) -> tuple[str, str | None, int | None, int | None, float | None, str]:
-    """(file, thumbnail, width, height, duration, hash) — written once per content."""
+def _write_media(folder: Path, output: Output, checked: media_check.CheckedMedia) -> tuple[str, str | None, str]:
+    """(file, thumbnail, hash) — written once per content, named for what the file really is."""
     digest = hashlib.sha256(output.data).hexdigest()
-    suffix = Path(output.filename).suffix.lower() or (".png" if output.media == "image" else ".mp4")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{digest[:24]}{suffix}"
+    target = folder / f"{digest[:24]}{checked.suffix}"
     if not target.exists():
         partial = target.with_suffix(target.suffix + ".part")
         partial.write_bytes(output.data)
         partial.replace(target)
+    if checked.thumbnail is None:
+        return _relative(target), None, digest
     thumbs = folder / "thumbs"
     thumbs.mkdir(exist_ok=True)
     thumb_path = thumbs / f"{digest[:24]}.webp"
-    width = height = None
-    duration = None
-    picture: Image.Image | None
-    if output.media == "video":
-        picture = _poster_frame(target)
-        duration = _video_duration(target)
-    else:
+    if not thumb_path.exists():
+        checked.thumbnail.save(thumb_path, "WEBP", quality=80)
+    return _relative(target), _relative(thumb_path), digest
+
+
+def check_outputs(outputs: list[Output], server_name: str | None) -> list[media_check.CheckedMedia]:
+    """Every output decoded within the limits before anything is stored; BadOutput says which one is not right."""
+    checked = []
+    for output in outputs:
         try:
-            picture = ImageOps.exif_transpose(Image.open(target)).convert("RGB")
-        except Exception as error:
-            log.warning("Result %s is not a readable image: %s", output.filename, error)
-            picture = None
-    thumbnail = None
-    if picture is not None:
-        width, height = picture.size
-        if not thumb_path.exists():
-            picture.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
-            picture.save(thumb_path, "WEBP", quality=80)
-        thumbnail = _relative(thumb_path)
-    return _relative(target), thumbnail, width, height, duration, digest
+            checked.append(media_check.check_output(output.data, output.filename, output.media))
+        except media_check.BadMedia as bad:
+            source = server_name or "The server"
+            raise BadOutput(
+                f"{source} returned “{output.filename}” as a result, which {bad.reason}. Nothing of this job was "
+                "stored: check the workflow's output node (and the server's disk), then generate again."
+            ) from None
+    return checked
+
+
+class BadOutput(Exception):
+    """An output that is not the picture or video it claims to be; the message is the job's failure reason."""
 
 
 SHOWN = (
@@ -186,9 +140,19 @@ def metadata(
 
 
 def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs: list[Output]) -> Stored:
-    """Files first (idempotent), then gallery rows and the job's completion in one commit."""
+    """Files first (idempotent), then gallery rows and the job's completion in one commit.
+
+    Every file is checked first (decoded within the pixel and memory limits, outside any database session): one that
+    is not what it claims fails the job with the reason, and nothing of it is stored."""
     from data.engine import session_scope
 
+    try:
+        checked = check_outputs(outputs, server_name)
+    except BadOutput as bad:
+        log.warning("Job %s: %s", job_id, bad)
+        with session_scope() as session:
+            claims.fail_now(session, job_id, prompt_id, str(bad))
+        return Stored(items=[], completed=False)
     with session_scope() as session:
         job = session.get(GenerationJob, job_id)
         if job is None or job.remote_prompt_id != prompt_id or job.status not in ACTIVE:
@@ -199,8 +163,8 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
         template = session.get(WorkflowTemplate, job.workflow_id) if job.workflow_id else None
         bindings = template.bindings if template is not None else {}
         new_ids: list[int] = []
-        for output in outputs:
-            file_path, thumb, width, height, duration, digest = _write_media(folder, output)
+        for output, media in zip(outputs, checked, strict=True):
+            file_path, thumb, digest = _write_media(folder, output, media)
             exists = session.exec(
                 select(GalleryItem).where(GalleryItem.clip_id == job.clip_id, GalleryItem.content_hash == digest)
             ).first()
@@ -213,9 +177,9 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
                 kind=output.media,
                 file_path=file_path,
                 thumbnail_path=thumb,
-                width=width,
-                height=height,
-                duration=duration,
+                width=media.width,
+                height=media.height,
+                duration=media.duration,
                 params=metadata(job, server_name, output, bindings),
                 content_hash=digest,
             )
@@ -268,8 +232,13 @@ def _complete(session: Session, job: GenerationJob, prompt_id: str) -> bool:
     return True
 
 
-def write_preview(job_id: int, image: bytes, mime: str) -> str:
-    """The newest live preview of a running job, replaced in place (the page adds a cache-buster)."""
+def write_preview(job_id: int, image: bytes, mime: str) -> str | None:
+    """The newest live preview of a running job, replaced in place (the page adds a cache-buster).
+
+    None (no preview) for a frame that is not a small PNG or JPEG that decodes."""
+    if not media_check.check_preview(image):
+        log.info("Job %s: a live preview frame was not a small PNG or JPEG; it is not shown", job_id)
+        return None
     folder = get_settings().media_dir / "jobs" / str(job_id)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / ("preview.png" if "png" in mime else "preview.jpg")

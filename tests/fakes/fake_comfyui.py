@@ -57,6 +57,7 @@ KNOBS = [
     *("version", "gpu_name", "vram_total", "fail_next", "stall_next", "slow_seconds", "http_error_status", "refuse"),
     *("ws_silent", "preview_frames", "not_comfyui", "preview_with_metadata"),
     *("fail_exception_type", "fail_exception_message"),
+    "bad_output",
 ]
 CONTROL_PREFIX = "/__fake__"
 MAX_SIDE = 64
@@ -158,6 +159,7 @@ class FakeComfyUI:
         preview_with_metadata: bool = False,
         fail_exception_type: str | None = None,
         fail_exception_message: str | None = None,
+        bad_output: str | None = None,
     ) -> None:
         self.job_seconds = job_seconds
         self.checkpoints = list(DEFAULT_CHECKPOINTS if checkpoints is None else checkpoints)
@@ -178,6 +180,8 @@ class FakeComfyUI:
         self.preview_frames = preview_frames
         self.not_comfyui = not_comfyui
         self.preview_with_metadata = preview_with_metadata
+        # "empty", "truncated", "executable" or "bomb": what SaveImage writes instead (fake_media.bad_image)
+        self.bad_output = bad_output
         sample_error = load_capture("ws_execution_error.json")[-1]["data"]
         self.fail_exception_type = fail_exception_type or sample_error["exception_type"]
         self.fail_exception_message = fail_exception_message or sample_error["exception_message"]
@@ -569,6 +573,8 @@ class FakeComfyUI:
                 prefix = "ComfyUI_temp_" + hashlib.sha1(seed.encode()).hexdigest()[:5]
             batch = min(MAX_BATCH, self._find_input(graph, node_id, "batch_size") or 1)
             files = [(fake_media.png_bytes(width, height, seed=f"{seed}:{index}"), "png") for index in range(batch)]
+            if self.bad_output and kind == "output":
+                files = [(fake_media.bad_image(self.bad_output), "png")]
             return {"images": self._store(kind, prefix, files)}
         videos = {
             "SaveVideo": ("video/ComfyUI", "mp4", fake_media.mp4_bytes),
