@@ -102,6 +102,8 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
             ui.menu(),
         ):
             ui.menu_item("Account", lambda: ui.navigate.to("/account")).props("dense")
+            if user.is_admin:
+                ui.menu_item("Users", lambda: ui.navigate.to("/users")).props('dense data-testid="menu-users"')
             ui.menu_item("Sign out", logout).props('dense data-testid="sign-out"')
 
     def notices_changed(count: int) -> None:

@@ -41,6 +41,7 @@ def register() -> None:
         account,
         batch,
         history,
+        invite,
         login,
         project_dashboard,
         project_settings,
@@ -50,10 +51,12 @@ def register() -> None:
         result,
         scene_timeline,
         servers,
+        users,
         workflows,
     )
 
     login.register()
+    invite.register()
     protected("/", projects.index)
     protected("/projects", projects.page)
     protected("/projects/{project_id}", project_dashboard.page)
@@ -61,6 +64,7 @@ def register() -> None:
     protected("/projects/{project_id}/settings", project_settings.page)
     protected("/scenes/{scene_id}", scene_timeline.page)
     protected("/account", account.page)
+    protected("/users", users.page)
     protected("/servers", servers.page)
     protected("/queue", queue.page)
     protected("/workflows", workflows.page)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
-from app.config import get_settings
-from app.services import browser_sessions, login_throttle, users
+from app.services import browser_sessions, login_throttle, studio_settings, users
 from app.services.errors import DomainError
 from components.frame import apply_theme
 from components.session import current_user, sign_in
@@ -20,7 +19,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
     apply_theme()
     with session_scope() as session:
         first_run = users.count_users(session) == 0
-    registration_open = first_run or get_settings().open_registration
+        registration_open = first_run or studio_settings.open_registration(session)
 
     async def do_login() -> None:
         login_error.set_text("")
@@ -79,7 +78,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
                     ui.button("Sign in", on_click=do_login).props("unelevated").classes("w-full")
                 with ui.tab_panel(register_tab).classes("gap-2"):
                     if not registration_open:
-                        ui.label("Registration is closed on this server: ask an administrator for an account.")
+                        ui.label(users.REGISTRATION_CLOSED).props('data-testid="registration-closed"')
                     reg_name = ui.input("Username").props("outlined dense").classes("w-full")
                     reg_email = ui.input("Email").props("outlined dense type=email").classes("w-full")
                     reg_password = (
