@@ -73,8 +73,7 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
         attempt(save)
 
     def logout() -> None:
-        sign_out()
-        ui.navigate.to("/login")
+        sign_out()  # ends the session, then posts to the sign-out route, which leads to /login
 
     with session_scope() as session:
         unread = notifications.unread_count(session, user)

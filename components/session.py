@@ -1,32 +1,71 @@
-"""The signed-in user of a browser tab, kept in NiceGUI's signed user storage."""
+"""The signed-in user of a browser tab: a server-side session named by our own HttpOnly cookie.
+
+NiceGUI pages talk over a websocket and cannot set cookies, so signing in and out goes through
+HTTP routes (app/api/auth.py): the page asks for a one-time ticket and navigates to the route
+that turns it into a new session cookie.
+"""
 
 from __future__ import annotations
 
-from nicegui import app
+from urllib.parse import urlencode
 
-from app.services import users
-from app.services.errors import Unauthorized
+from nicegui import ui
+from starlette.requests import Request
+
+from app.services import browser_sessions
 from data.engine import session_scope
 from data.models import User
 
+SIGN_IN_ROUTE = "/auth/session"
+SIGN_OUT_ROUTE = "/auth/sign-out"
 
-def sign_in(user: User) -> None:
-    app.storage.user.update({"user_id": user.id, "token_version": user.token_version})
+# A form POST (not a link): a page elsewhere cannot sign someone out by linking here, since the
+# SameSite=Lax cookie does not travel with another site's POST. Constant source, no data in it.
+_SIGN_OUT_SCRIPT = (
+    "const form = document.createElement('form');"
+    "form.method = 'post'; form.action = '/auth/sign-out';"
+    "document.body.appendChild(form); form.submit();"
+)
+
+
+def _request() -> Request | None:
+    try:
+        return ui.context.client.request
+    except (RuntimeError, AttributeError):  # outside a page, or a client without its HTTP request
+        return None
+
+
+def browser_id(request: Request | None) -> str | None:
+    """NiceGUI's storage id of this browser (its own signed cookie): tickets are bound to it."""
+    if request is None or "session" not in request.scope:
+        return None
+    value = request.session.get("id")
+    return str(value) if value else None
+
+
+def sign_in(user: User, next_path: str | None = None) -> None:
+    """Sends this browser to the route that gives it a new session cookie, then on to `next_path`."""
+    ticket = browser_sessions.issue_ticket(user, browser_id(_request()))
+    query = urlencode({"ticket": ticket, "next": browser_sessions.safe_next(next_path)})
+    ui.navigate.to(f"{SIGN_IN_ROUTE}?{query}")
 
 
 def sign_out() -> None:
-    app.storage.user.pop("user_id", None)
-    app.storage.user.pop("token_version", None)
+    """Ends the session at once (even if the browser never finishes the navigation), then clears the cookie."""
+    request = _request()
+    if request is not None:
+        with session_scope() as session:
+            browser_sessions.revoke(session, request.cookies.get(browser_sessions.COOKIE_NAME))
+    ui.run_javascript(_SIGN_OUT_SCRIPT)
 
 
 def current_user() -> User | None:
-    """None when nobody is signed in, or the session predates a password change."""
-    user_id = app.storage.user.get("user_id")
-    if user_id is None:
+    """None when nobody is signed in, or the session ended (sign-out, expiry, password change)."""
+    request = _request()
+    if request is None:
         return None
-    try:
-        with session_scope() as session:
-            return users.get_active_user(session, int(user_id), app.storage.user.get("token_version"))
-    except Unauthorized:
-        sign_out()
+    token = request.cookies.get(browser_sessions.COOKIE_NAME)
+    if not token:
         return None
+    with session_scope() as session:
+        return browser_sessions.user_for(session, token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from app.services import users
+from app.services import browser_sessions, users
 from app.services.errors import DomainError
 from components.feedback import success
 from components.frame import frame
@@ -20,14 +20,14 @@ PROVIDER_LABELS = {
 }
 
 
-def page(user: User) -> None:
+def page(user: User, password: str | None = None) -> None:
     with frame("Account", user), ui.row().classes("w-full gap-4 items-start"):
-        _password_card(user)
+        _password_card(user, changed=password == "changed")
         _api_keys_card(user)
         notification_preferences_card(user)
 
 
-def _password_card(user: User) -> None:
+def _password_card(user: User, *, changed: bool = False) -> None:
     with ui.card().classes("w-96 gap-2"):
         ui.label("Change password").classes("text-subtitle1")
         role = " · administrator" if user.is_admin else ""
@@ -36,6 +36,10 @@ def _password_card(user: User) -> None:
         new = ui.input("New password (8+ characters)", password=True).props("outlined dense").classes("w-full")
         repeat = ui.input("Repeat new password", password=True).props("outlined dense").classes("w-full")
         error = ui.label("").classes("text-negative").props('data-testid="password-error"')
+        if changed:
+            ui.label("Password changed. Every other browser and API token was signed out.").classes(
+                "text-positive"
+            ).props('data-testid="password-changed"')
 
         def change() -> None:
             error.set_text("")
@@ -44,14 +48,14 @@ def _password_card(user: User) -> None:
                 return
             try:
                 with session_scope() as session:
-                    updated = users.change_password(session, session.merge(user), current.value, new.value)
+                    updated = browser_sessions.change_password(
+                        session, session.merge(user), current.value, new.value
+                    )
             except DomainError as failure:
                 error.set_text(failure.message)
                 return
-            sign_in(updated)  # this tab stays signed in; other sessions and tokens end
-            for field in (current, new, repeat):
-                field.set_value("")
-            success("Password changed. Other sessions were signed out.")
+            # Every session of the account ended, this one too: this browser gets a new one.
+            sign_in(updated, "/account?password=changed")
 
         ui.button("Change password", on_click=change).props("unelevated")
 

@@ -55,6 +55,7 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
 
 def mount(app: FastAPI) -> None:
     app.include_router(build_router())
+    app.include_router(auth.browser_router)  # /auth/session and /auth/sign-out set the browser's cookie
     app.add_exception_handler(DomainError, _domain_error)
 
     @app.get("/healthz", tags=["health"])

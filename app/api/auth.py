@@ -1,16 +1,20 @@
-"""Accounts over REST: registration, token issue and refresh, the current user and their API keys."""
+"""Accounts over REST (registration, tokens, the current user and their API keys) and the browser's
+sign-in and sign-out routes, which set and clear the session cookie the pages cannot set themselves.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import uuid4
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from app.services import login_throttle, users
-from app.services.errors import Unauthorized
+from app.services import browser_sessions, login_throttle, users
+from app.services.errors import Forbidden, Unauthorized
 from app.services.security import issue_token
 from data.engine import session_scope
 from data.models import UserCreate, UserPublic
@@ -18,6 +22,8 @@ from data.models import UserCreate, UserPublic
 from .deps import SessionDep, UserDep
 
 router = APIRouter(tags=["auth"])
+# Mounted at the root, beside the pages: the cookie they set belongs to the whole site.
+browser_router = APIRouter(tags=["browser sign-in"], include_in_schema=False)
 
 
 class TokenPair(BaseModel):
@@ -109,3 +115,62 @@ def patch_api_keys(body: ApiKeyPatch, user: UserDep, session: SessionDep) -> lis
             users.set_api_key(session, user, provider, sent[provider], base_url)
     session.commit()
     return get_api_keys(user, session)
+
+
+# --- Browser sign-in and sign-out ---------------------------------------------------------------
+
+
+def _browser_id(request: Request) -> str | None:
+    """NiceGUI's storage id of the browser, from its own signed cookie (absent on a bare API app)."""
+    if "session" not in request.scope:
+        return None
+    value = request.session.get("id")
+    return str(value) if value else None
+
+
+def _fresh_page_storage(request: Request) -> None:
+    """A new anonymous NiceGUI storage id: nothing one signed-in person kept there follows the next."""
+    if "session" in request.scope:
+        request.session.clear()
+        request.session["id"] = str(uuid4())
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@browser_router.get("/auth/session")
+def open_browser_session(request: Request, session: SessionDep, ticket: str = "", next: str = "") -> Response:
+    """Exchanges a sign-in ticket for a new session cookie (never the one the browser brought)."""
+    user = browser_sessions.redeem_ticket(session, ticket, _browser_id(request))
+    if user is None:
+        return _no_store(RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER))
+    browser_sessions.revoke(session, request.cookies.get(browser_sessions.COOKIE_NAME))
+    token = browser_sessions.create(session, user, request.headers.get("user-agent", ""))
+    _fresh_page_storage(request)
+    response = RedirectResponse(browser_sessions.safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        browser_sessions.COOKIE_NAME,
+        token,
+        max_age=int(browser_sessions.ABSOLUTE_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return _no_store(response)
+
+
+@browser_router.post("/auth/sign-out")
+def close_browser_session(request: Request, session: SessionDep) -> Response:
+    """Ends the cookie's session and clears the cookie; another site's form cannot ask for it."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise Forbidden("Sign out from StoryCanvas itself: this request came from another site.")
+    browser_sessions.revoke(session, request.cookies.get(browser_sessions.COOKIE_NAME))
+    _fresh_page_storage(request)
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(
+        browser_sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
+    )
+    return _no_store(response)

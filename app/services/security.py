@@ -69,7 +69,26 @@ def read_token(token: str, expected_type: TokenType) -> dict[str, Any]:
         registry.validate(decoded.claims)
     except (JoseError, ValueError) as error:
         raise Unauthorized("The token is invalid or has expired: sign in again.") from error
-    return decoded.claims
+    claims = decoded.claims
+    # Only this server signs tokens, but a leaked key or a future bug must still give 401, never a
+    # 500 from int() or an integer the database cannot hold.
+    subject, version = claims.get("sub"), claims.get("ver", 0)
+    if not _is_user_id(subject) or type(version) is not int or not 0 <= version <= MAX_DATABASE_INT:
+        raise Unauthorized("The token is invalid or has expired: sign in again.")
+    return claims
+
+
+MAX_DATABASE_INT = 2**31 - 1  # users.id and token_version are 32-bit integers on PostgreSQL
+
+
+def _is_user_id(subject: object) -> bool:
+    return (
+        isinstance(subject, str)
+        and subject.isascii()
+        and subject.isdigit()
+        and len(subject) <= 10
+        and 0 < int(subject) <= MAX_DATABASE_INT
+    )
 
 
 def _fernet() -> Fernet:

@@ -1,4 +1,4 @@
-"""Accounts and their encrypted API credentials."""
+"""Accounts, their browser sessions and their encrypted API credentials."""
 
 from __future__ import annotations
 
@@ -64,3 +64,23 @@ class ApiCredential(SQLModel, table=True):
     base_url: str | None = Field(default=None, max_length=500)
     hint: str = Field(default="", max_length=20)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BrowserSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, the database only its SHA-256.
+
+    A stolen database therefore yields no usable cookie, and sign-in always makes a new row,
+    so a cookie planted before sign-in never becomes a signed-in one.
+    """
+
+    __tablename__ = "browser_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    # The user's token version at sign-in: a later bump (password change, disable, reset) ends it.
+    token_version: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    user_agent: str = Field(default="", max_length=300)
