@@ -56,7 +56,7 @@ KNOBS = [
     *("job_seconds", "checkpoints", "loras", "vaes", "embeddings", "upscalers", "extra_node_types", "api_key"),
     *("version", "gpu_name", "vram_total", "fail_next", "stall_next", "slow_seconds", "http_error_status", "refuse"),
     *("ws_silent", "preview_frames", "not_comfyui", "preview_with_metadata"),
-    *("fail_exception_type", "fail_exception_message"),
+    *("fail_exception_type", "fail_exception_message", "reject_next", "reject_message"),
     "bad_output",
 ]
 CONTROL_PREFIX = "/__fake__"
@@ -159,6 +159,8 @@ class FakeComfyUI:
         preview_with_metadata: bool = False,
         fail_exception_type: str | None = None,
         fail_exception_message: str | None = None,
+        reject_next: int = 0,
+        reject_message: str = "Value not in list",
         bad_output: str | None = None,
     ) -> None:
         self.job_seconds = job_seconds
@@ -186,6 +188,9 @@ class FakeComfyUI:
         self.fail_exception_type = fail_exception_type or sample_error["exception_type"]
         self.fail_exception_message = fail_exception_message or sample_error["exception_message"]
         self._traceback: list[str] = sample_error["traceback"]
+        # The next `reject_next` prompts are refused at POST /prompt with a node error saying `reject_message`.
+        self.reject_next = reject_next
+        self.reject_message = reject_message
         # Records for assertions.
         self.prompts: list[dict[str, Any]] = []
         self.executions: list[dict[str, Any]] = []
@@ -688,7 +693,7 @@ class FakeComfyUI:
             message = "No prompt provided"
             error = {"type": "no_prompt", "message": message, "details": message, "extra_info": {}}
             return JSONResponse({"error": error, "node_errors": {}}, status_code=400)
-        rejection = validate(graph, self._object_info()[1])
+        rejection = validate(graph, self._object_info()[1]) or self._forced_rejection(graph)
         if rejection is not None:
             record["rejection"] = rejection
             return JSONResponse(rejection, status_code=400)
@@ -721,6 +726,19 @@ class FakeComfyUI:
         if self._wakeup is not None:
             self._wakeup.set()
         return JSONResponse({"prompt_id": prompt_id, "number": number, "node_errors": {}})
+
+    def _forced_rejection(self, graph: dict[str, Any]) -> dict[str, Any] | None:
+        """The `reject_next` knob: a validation failure shaped like ComfyUI's, on the graph's first node."""
+        if self.reject_next <= 0 or not graph:
+            return None
+        self.reject_next -= 1
+        node_id = next(iter(graph))
+        node = graph[node_id] if isinstance(graph[node_id], dict) else {}
+        problem = {"type": "value_not_in_list", "message": self.reject_message, "details": self.reject_message}
+        problem["extra_info"] = {"input_name": next(iter(node.get("inputs") or {"input": None}))}
+        error = {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation"}
+        entry = {"errors": [problem], "dependent_outputs": [node_id], "class_type": node.get("class_type", "?")}
+        return {"error": {**error, "details": "", "extra_info": {}}, "node_errors": {node_id: entry}}
 
     async def _get_queue(self, request: Request) -> Response:
         running = [self._running.queue_item()] if self._running else []
