@@ -40,7 +40,9 @@ def _heading(title: str, count: int | None = None, *, bad: bool = False, testid:
         ui.label(title).classes("text-subtitle2")
         if count is not None:
             color = ("negative" if bad else "blue-grey-7") if count else "blue-grey-9"
-            ui.badge(str(count), color=color).props(f'data-testid="{testid}"' if testid else "")
+            badge = ui.badge(str(count), color=color)
+            if testid:
+                badge.props["data-testid"] = testid
 
 
 def _listed(items: Sequence[Any], draw: Callable[[Any], None], noun: str) -> None:

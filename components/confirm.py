@@ -18,7 +18,7 @@ def confirm(title: str, message: str, action: str, on_confirm: Callable[[], None
 
         with ui.row().classes("w-full justify-end gap-2"):
             ui.button("Cancel", on_click=dialog.close).props("flat")
-            ui.button(action, on_click=go).props(
-                f'unelevated color={"negative" if danger else "primary"} data-testid="confirm-action"'
+            ui.button(action, on_click=go).props('unelevated data-testid="confirm-action"').props(
+                "color=negative" if danger else "color=primary"
             )
     dialog.open()

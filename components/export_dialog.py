@@ -214,7 +214,7 @@ class ExportDialog:
             ui.label(f"{item['duration']} fr").classes("w-16 text-right shrink-0")
             name = "gap" if kind == "gap" else item["name"]
             detail = "" if kind != "clip" else f" · {item['media']} · {item['file']}"
-            ui.label(name + detail).classes("truncate" + (" opacity-60" if kind == "gap" else ""))
+            ui.label(name + detail).classes("truncate opacity-60" if kind == "gap" else "truncate")
 
     # --- writing --------------------------------------------------------------------------------------
 

@@ -248,6 +248,6 @@ class GenerationDialog:
 
     def _say(self, message: str, *, error: bool = False) -> None:
         self.result.set_text(message)
-        self.result.classes(replace="text-sm " + ("text-negative" if error else "text-positive"))
+        self.result.classes(replace="text-sm text-negative" if error else "text-sm text-positive")
         if error:
             ui.notify(message, type="negative", position="top", multi_line=True)

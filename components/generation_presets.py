@@ -41,20 +41,15 @@ class PresetBar:
         self.testid = testid
         self.presets = self._read()
         with ui.row().classes("items-center gap-1 no-wrap"):
-            self.select = (
-                ui.select(self.presets, label="Preset", clearable=True)
-                .props(f'{FIELD} data-testid="{testid}-select"')
-                .classes("w-48")
-            )
-            ui.button(icon="download", on_click=self.apply).props(f'flat dense data-testid="{testid}-apply"').tooltip(
-                "Apply the preset to this dialog"
-            )
-            ui.button(icon="bookmark_add", on_click=self.ask_name).props(
-                f'flat dense data-testid="{testid}-save"'
-            ).tooltip("Save these settings as a preset")
-            ui.button(icon="delete_outline", on_click=self.delete).props(
-                f'flat dense data-testid="{testid}-delete"'
-            ).tooltip("Delete the preset")
+            self.select = ui.select(self.presets, label="Preset", clearable=True).props(FIELD).classes("w-48")
+            self.select.props["data-testid"] = f"{testid}-select"
+            for icon, handler, name, tip in (
+                ("download", self.apply, "apply", "Apply the preset to this dialog"),
+                ("bookmark_add", self.ask_name, "save", "Save these settings as a preset"),
+                ("delete_outline", self.delete, "delete", "Delete the preset"),
+            ):
+                button = ui.button(icon=icon, on_click=handler).props("flat dense").tooltip(tip)
+                button.props["data-testid"] = f"{testid}-{name}"
 
     def _read(self) -> dict[int, str]:
         with session_scope() as session:
@@ -85,9 +80,10 @@ class PresetBar:
             ui.label("Save as preset").classes("text-subtitle1")
             name = (
                 ui.input("Preset name", value=self.presets.get(self.select.value, ""))
-                .props(f'outlined dense autofocus data-testid="{self.testid}-name"')
+                .props("outlined dense autofocus")
                 .classes("w-full")
             )
+            name.props["data-testid"] = f"{self.testid}-name"
             overwrite = ui.checkbox("Overwrite a preset of the same name").props("dense")
             note = ui.label("").classes("text-negative text-xs")
 
@@ -107,9 +103,8 @@ class PresetBar:
             name.on("keydown.enter", save)
             with ui.row().classes("w-full justify-end gap-1"):
                 ui.button("Cancel", on_click=ask.close).props("flat dense no-caps")
-                ui.button("Save", on_click=save).props(
-                    f'unelevated dense no-caps data-testid="{self.testid}-save-confirm"'
-                )
+                confirm_button = ui.button("Save", on_click=save).props("unelevated dense no-caps")
+                confirm_button.props["data-testid"] = f"{self.testid}-save-confirm"
         ask.open()
 
     def delete(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nicegui import ui
 from sqlmodel import Session
@@ -25,6 +25,8 @@ from .generate_panel import MODES, NO_MODELS, checkpoint_options
 FIELD = "outlined dense options-dense hide-bottom-space"
 WORKFLOW_DEFAULT = "Default workflow"
 ANY_BASE = "Any base model"
+
+E = TypeVar("E", bound=ui.element)
 
 
 def size_presets(width: int, height: int) -> dict[str, tuple[int, int]]:
@@ -91,86 +93,73 @@ class GenerationSettingsForm:
         self._built = True
         self.mode_changed()
 
-    def _id(self, name: str) -> str:
-        return f'data-testid="{self.testid}-{name}"'
+    def _tag(self, element: E, name: str) -> E:
+        """The test id as a property value: the dialog's prefix is data, so it never goes through a props string."""
+        element.props["data-testid"] = f"{self.testid}-{name}"
+        return element
 
     def _build(self) -> None:
         state, choices = self.state, self.choices
-        ui.toggle(MODES, on_change=lambda: self.mode_changed()).bind_value(state, "mode").props(
-            f"dense no-caps unelevated toggle-color=primary {self._id('mode')}"
-        ).classes("text-xs")
+        mode = ui.toggle(MODES, on_change=lambda: self.mode_changed()).bind_value(state, "mode")
+        self._tag(mode, "mode").props("dense no-caps unelevated toggle-color=primary").classes("text-xs")
         with ui.row().classes("w-full gap-2 no-wrap"):
-            self.workflow = (
-                ui.select({None: WORKFLOW_DEFAULT, **choices.image_workflows}, label="Workflow")
-                .bind_value(state, "workflow_id")
-                .props(f"{FIELD} {self._id('workflow')}")
-                .classes("grow")
+            self.workflow = self._tag(
+                ui.select({None: WORKFLOW_DEFAULT, **choices.image_workflows}, label="Workflow"), "workflow"
             )
-            self.video_workflow = (
-                ui.select({None: WORKFLOW_DEFAULT, **choices.video_workflows}, label="Video workflow")
-                .bind_value(state, "video_workflow_id")
-                .props(f"{FIELD} {self._id('video-workflow')}")
-                .classes("grow")
+            self.workflow.bind_value(state, "workflow_id").props(FIELD).classes("grow")
+            self.video_workflow = self._tag(
+                ui.select({None: WORKFLOW_DEFAULT, **choices.video_workflows}, label="Video workflow"),
+                "video-workflow",
             )
+            self.video_workflow.bind_value(state, "video_workflow_id").props(FIELD).classes("grow")
         if self.images is not None:
-            self.init_image = (
-                ui.select(self.images, label="Start from image")
-                .bind_value(state, "init_item_id")
-                .props(f"{FIELD} {self._id('init-image')}")
-                .classes("w-full")
-            )
+            self.init_image = self._tag(ui.select(self.images, label="Start from image"), "init-image")
+            self.init_image.bind_value(state, "init_item_id").props(FIELD).classes("w-full")
         with ui.row().classes("w-full gap-2 no-wrap"):
             if state["base_model"] not in choices.base_models:
                 state["base_model"] = None
-            ui.select(
+            base = ui.select(
                 {None: ANY_BASE, **{b: b for b in choices.base_models}},
                 label="Base model",
                 on_change=lambda: self.refresh_models(),
-            ).bind_value(state, "base_model").props(f"{FIELD} {self._id('base-model')}").classes("w-40")
-            self.checkpoint = (
-                ui.select({}, label="Model", with_input=True)
-                .bind_value(state, "checkpoint")
-                .props(f"{FIELD} {self._id('checkpoint')}")
-                .classes("grow")
             )
-        self.no_models = ui.label(f"{NO_MODELS}.").classes("sc-muted text-xs").props(self._id("no-models"))
+            self._tag(base, "base-model").bind_value(state, "base_model").props(FIELD).classes("w-40")
+            self.checkpoint = self._tag(ui.select({}, label="Model", with_input=True), "checkpoint")
+            self.checkpoint.bind_value(state, "checkpoint").props(FIELD).classes("grow")
+        self.no_models = self._tag(ui.label(f"{NO_MODELS}."), "no-models").classes("sc-muted text-xs")
         self.lora_box = ui.column().classes("w-full gap-0")
         self.refresh_models()
         self.draw_loras()
         with ui.row().classes("w-full gap-2 no-wrap"):
-            ui.select(
+            sampler = ui.select(
                 list(SAMPLERS), label="Sampler", with_input=True, new_value_mode="add-unique", clearable=True
-            ).bind_value(state, "sampler").props(f"{FIELD} {self._id('sampler')}").classes("w-1/2")
-            ui.select(list(SCHEDULERS), label="Scheduler", clearable=True).bind_value(state, "scheduler").props(
-                f"{FIELD} {self._id('scheduler')}"
-            ).classes("grow")
+            )
+            self._tag(sampler, "sampler").bind_value(state, "sampler").props(FIELD).classes("w-1/2")
+            scheduler = ui.select(list(SCHEDULERS), label="Scheduler", clearable=True)
+            self._tag(scheduler, "scheduler").bind_value(state, "scheduler").props(FIELD).classes("grow")
         with ui.row().classes("w-full gap-2 no-wrap"):
-            ui.number("Steps", min=1, max=200, step=1, format="%d", placeholder="workflow").bind_value(
-                state, "steps", forward=int_or_none
-            ).props(f"{FIELD} clearable {self._id('steps')}").classes("w-1/2")
-            ui.number("CFG", min=0, max=30, step=0.5, placeholder="workflow").bind_value(state, "cfg").props(
-                f"{FIELD} clearable {self._id('cfg')}"
-            ).classes("grow")
+            steps = ui.number("Steps", min=1, max=200, step=1, format="%d", placeholder="workflow")
+            self._tag(steps, "steps").bind_value(state, "steps", forward=int_or_none)
+            steps.props(FIELD).props("clearable").classes("w-1/2")
+            cfg = ui.number("CFG", min=0, max=30, step=0.5, placeholder="workflow")
+            self._tag(cfg, "cfg").bind_value(state, "cfg").props(FIELD).props("clearable").classes("grow")
         with ui.row().classes("w-full gap-2 no-wrap items-center"):
-            ui.select(list(choices.sizes), label="Size", clearable=True, on_change=lambda e: self._size(e.value)).props(
-                f"{FIELD} {self._id('size')}"
-            ).classes("grow")
-            ui.number("W", step=8, format="%d", placeholder="auto").bind_value(
-                state, "width", forward=int_or_none
-            ).props(f"{FIELD} {self._id('width')}").classes("w-20")
-            ui.number("H", step=8, format="%d", placeholder="auto").bind_value(
-                state, "height", forward=int_or_none
-            ).props(f"{FIELD} {self._id('height')}").classes("w-20")
+            size = ui.select(list(choices.sizes), label="Size", clearable=True, on_change=lambda e: self._size(e.value))
+            self._tag(size, "size").props(FIELD).classes("grow")
+            width = ui.number("W", step=8, format="%d", placeholder="auto")
+            self._tag(width, "width").bind_value(state, "width", forward=int_or_none).props(FIELD).classes("w-20")
+            height = ui.number("H", step=8, format="%d", placeholder="auto")
+            self._tag(height, "height").bind_value(state, "height", forward=int_or_none).props(FIELD).classes("w-20")
         with ui.row().classes("w-full gap-2 no-wrap items-center"):
-            ui.toggle(SEED_POLICIES).bind_value(state, "seed_policy").props(
-                f"dense no-caps unelevated toggle-color=primary {self._id('seed-policy')}"
-            ).classes("text-xs")
-            ui.number("Seed", min=0, step=1, format="%d", placeholder="auto").bind_value(
-                state, "seed", forward=int_or_none
-            ).props(f"{FIELD} clearable {self._id('seed')}").classes("grow")
-            ui.number("Variations", min=1, max=16, step=1, format="%d").bind_value(
+            policy = ui.toggle(SEED_POLICIES).bind_value(state, "seed_policy")
+            self._tag(policy, "seed-policy").props("dense no-caps unelevated toggle-color=primary").classes("text-xs")
+            seed = ui.number("Seed", min=0, step=1, format="%d", placeholder="auto")
+            self._tag(seed, "seed").bind_value(state, "seed", forward=int_or_none)
+            seed.props(FIELD).props("clearable").classes("grow")
+            variations = ui.number("Variations", min=1, max=16, step=1, format="%d")
+            self._tag(variations, "variations").bind_value(
                 state, "variations", forward=lambda v: max(1, min(16, int(v or 1)))
-            ).props(f"{FIELD} {self._id('variations')}").classes("w-24")
+            ).props(FIELD).classes("w-24")
 
     def _size(self, label: str | None) -> None:
         if label in self.choices.sizes:
@@ -209,7 +198,7 @@ class GenerationSettingsForm:
         options = checkpoint_options(self.loras)
         with self.lora_box:
             for index, lora in enumerate(self.state["loras"]):
-                with ui.row().classes("w-full items-center gap-2 no-wrap").props(self._id("lora")):
+                with self._tag(ui.row(), "lora").classes("w-full items-center gap-2 no-wrap"):
                     ui.select({lora["name"]: lora["name"], **options}, label="LoRA", with_input=True).bind_value(
                         lora, "name"
                     ).props(FIELD).classes("w-48")
@@ -220,9 +209,8 @@ class GenerationSettingsForm:
                         "text-xs w-10"
                     )
                     ui.button(icon="close", on_click=lambda i=index: self.remove_lora(i)).props("flat dense size=sm")
-            add = ui.button("Add LoRA", icon="add", on_click=self.add_lora).props(
-                f"flat dense no-caps size=sm {self._id('add-lora')}"
-            )
+            add = self._tag(ui.button("Add LoRA", icon="add", on_click=self.add_lora), "add-lora")
+            add.props("flat dense no-caps size=sm")
             if not options:
                 add.disable()
                 add.tooltip("No LoRAs on the online servers")

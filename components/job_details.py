@@ -23,7 +23,7 @@ def _fact(label: str, value: str, testid: str | None = None) -> None:
     ui.label(label).classes("sc-muted text-xs")
     shown = ui.label(value).classes("text-sm break-all")
     if testid:
-        shown.props(f'data-testid="{testid}"')
+        shown.props["data-testid"] = testid
 
 
 def open_job_details(user: User, job_id: int) -> None:
@@ -68,9 +68,8 @@ def open_job_details(user: User, job_id: int) -> None:
             ui.label("Results").classes("sc-muted text-xs")
             if details.gallery_item_ids and details.scene_id:
                 for item_id in details.gallery_item_ids:
-                    ui.link(f"#{item_id}", f"/scenes/{details.scene_id}").classes("text-sm").props(
-                        f'title="Open the clip\'s scene to see result {item_id}"'
-                    )
+                    link = ui.link(f"#{item_id}", f"/scenes/{details.scene_id}").classes("text-sm")
+                    link.props["title"] = f"Open the clip's scene to see result {item_id}"
             else:
                 ui.label("None from this job.").classes("text-sm")
         ui.label("Parameters").classes("text-subtitle2")

@@ -21,12 +21,9 @@ class ProjectActions:
 
 
 def _menu(project: Project, actions: ProjectActions) -> None:
-    with (
-        ui.button(icon="more_vert")
-        .props(f'flat dense round size=sm aria-label="Actions for {project.name}" data-testid="project-menu"')
-        .on("click.stop", lambda: None),
-        ui.menu(),
-    ):
+    button = ui.button(icon="more_vert").props('flat dense round size=sm data-testid="project-menu"')
+    button.props["aria-label"] = f"Actions for {project.name}"  # a dict item: the name is a value, never parsed
+    with button.on("click.stop", lambda: None), ui.menu():
         ui.menu_item("Open", lambda: actions.open(project)).props("dense")
         ui.menu_item("Settings…", lambda: actions.edit(project)).props("dense")
         ui.menu_item("Duplicate", lambda: actions.duplicate(project)).props("dense")
@@ -40,14 +37,15 @@ def _meta(project: Project) -> str:
     return f"{project.width}×{project.height} · {project.fps:g} fps · {minutes}:{seconds:02d}"
 
 
+def _identify(element: ui.element, project: Project) -> None:
+    element.props["data-testid"] = "project-card"
+    element.props["data-project-id"] = str(project.id)
+
+
 def project_card(project: Project, selected: bool, actions: ProjectActions) -> None:
-    classes = "sc-card cursor-pointer w-64 gap-1 p-3" + (" sc-selected" if selected else "")
-    with (
-        ui.card()
-        .classes(classes)
-        .props(f'data-testid="project-card" data-project-id="{project.id}"')
-        .on("click", lambda: actions.open(project))
-    ):
+    card = ui.card().classes("sc-card cursor-pointer w-64 gap-1 p-3").classes("sc-selected" if selected else None)
+    _identify(card, project)
+    with card.on("click", lambda: actions.open(project)):
         with ui.row().classes("w-full items-center no-wrap gap-1"):
             ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value)).props(
                 'dense aria-label="Select"'
@@ -67,9 +65,10 @@ def project_card(project: Project, selected: bool, actions: ProjectActions) -> N
 
 
 def project_row(project: Project, selected: bool, actions: ProjectActions) -> None:
-    classes = "sc-card w-full items-center no-wrap gap-3 px-2 py-1 rounded cursor-pointer"
-    row = ui.row().classes(classes + (" sc-selected" if selected else ""))
-    row.props(f'data-testid="project-card" data-project-id="{project.id}"').on("click", lambda: actions.open(project))
+    row = ui.row().classes("sc-card w-full items-center no-wrap gap-3 px-2 py-1 rounded cursor-pointer")
+    row.classes("sc-selected" if selected else None)
+    _identify(row, project)
+    row.on("click", lambda: actions.open(project))
     with row:
         ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value)).props(
             'dense aria-label="Select"'

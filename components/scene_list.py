@@ -125,8 +125,9 @@ class SceneList:
         with (
             ui.row()
             .classes("sc-card w-full items-center no-wrap gap-2 px-2 py-1 rounded bg-[#1d2027]")
-            .props(f'data-testid="scene-card" data-scene-id="{summary.id}"') as row
+            .props('data-testid="scene-card"') as row
         ):
+            row.props["data-scene-id"] = str(summary.id)
             row.scene_id = summary.id  # type: ignore[attr-defined]
             ui.icon("drag_indicator").classes("sc-drag-handle cursor-grab sc-muted").tooltip("Drag to reorder")
             ui.label(f"{summary.position + 1}").classes("sc-muted w-6 text-right")
@@ -176,11 +177,8 @@ class SceneList:
     def _action(
         icon: str, tip: str, handler: Callable[[], None], testid: str, *, enabled: bool = True, color: str = "grey-5"
     ) -> None:
-        button = (
-            ui.button(icon=icon, on_click=handler)
-            .props(f'flat dense round size=sm color={color} aria-label="{tip}" data-testid="{testid}"')
-            .tooltip(tip)
-        )
+        button = ui.button(icon=icon, on_click=handler).props("flat dense round size=sm").tooltip(tip)
+        button.props.update({"color": color, "aria-label": tip, "data-testid": testid})
         button.set_enabled(enabled)
 
     def _reordered(self, event: SortableEventArguments) -> None:

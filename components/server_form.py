@@ -146,9 +146,12 @@ class ServerDialog:
             return
         finally:
             self.test_button.props(remove="loading")
-        color = "text-positive" if result.ok else "text-negative"
         self.test_result.set_text(("✓ " if result.ok else "✗ ") + result.message)
-        self.test_result.classes(replace=f"text-xs whitespace-pre-line {color}")
+        self.test_result.classes(
+            replace="text-xs whitespace-pre-line text-positive"
+            if result.ok
+            else "text-xs whitespace-pre-line text-negative"
+        )
 
     def _values(self) -> dict[str, object]:
         values: dict[str, object] = {

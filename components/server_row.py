@@ -62,9 +62,9 @@ def status_light(server: ServerPublic) -> None:
     status = server.status if server.enabled else "disabled"
     color = STATUS_COLORS.get(status, "grey-6")
     words = "Disabled: receives no jobs" if not server.enabled else STATUS_WORDS.get(server.status, server.status)
-    ui.icon("circle", size="12px", color=color).props(f'data-testid="server-status" data-status="{status}"').tooltip(
-        words
-    )
+    light = ui.icon("circle", size="12px", color=color).props('data-testid="server-status"')
+    light.props["data-status"] = status
+    light.tooltip(words)
 
 
 def vram_cell(server: ServerPublic) -> None:
@@ -109,11 +109,8 @@ class ServerRow:
         self.actions = actions
         self._syncing = False
         self.switch: ui.switch | None = None
-        self.container = (
-            ui.column()
-            .classes("w-full gap-0 sc-server-row")
-            .props(f'data-testid="server-row" data-server-id="{self.server_id}"')
-        )
+        self.container = ui.column().classes("w-full gap-0 sc-server-row").props('data-testid="server-row"')
+        self.container.props["data-server-id"] = str(self.server_id)
         with self.container:
             with ui.element("div").classes("sc-server-grid w-full"):
                 self.cells = ui.element("div").classes("sc-server-cells")
@@ -209,7 +206,7 @@ class ServerRow:
         self.result.clear()
         with self.result:
             ui.icon("check_circle" if ok else "error", size="16px", color="positive" if ok else "negative")
-            ui.label(message).classes(f"text-xs {'text-positive' if ok else 'text-negative'}").props(
+            ui.label(message).classes("text-xs text-positive" if ok else "text-xs text-negative").props(
                 'data-testid="server-test-result"'
             )
             ui.button(icon="close", on_click=lambda: self.result.set_visibility(False)).props(

@@ -187,12 +187,14 @@ def _picker(binding: str, draft: WorkflowDraft, options: dict[str, str], anchors
             .tooltip("LoRAs are inserted after this loader's model and CLIP outputs")
         )
     keys = [_key(str(t["node"]), t["input"]) for t in binding_targets(current) if "input" in t]
-    return (
+    picker = (
         ui.select(options, value=[k for k in keys if k in options], multiple=True, clearable=True, with_input=True)
-        .props(f'outlined dense options-dense use-chips data-testid="binding-{binding}"')
+        .props("outlined dense options-dense use-chips")
         .classes("w-full")
         .mark(f"binding-{binding}")
     )
+    picker.props["data-testid"] = f"binding-{binding}"
+    return picker
 
 
 def _nodes_table(graph: dict[str, Any]) -> None:

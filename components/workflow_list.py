@@ -47,14 +47,22 @@ class WorkflowActions:
     delete: Callable[[WorkflowTemplate], None]
 
 
+def _action(icon: str, handler: Callable[[], None], label: str, testid: str, tip: str, *, danger: bool = False) -> None:
+    """An icon button whose accessible name carries the workflow's name as a property value, never parsed."""
+    button = ui.button(icon=icon, on_click=handler).props("flat dense round size=sm")
+    button.props("color=red-3" if danger else None)
+    button.props["aria-label"] = label
+    button.props["data-testid"] = testid
+    button.tooltip(tip)
+
+
 def workflow_row(
     workflow: WorkflowTemplate, summary: SupportSummary, actions: WorkflowActions, owner: str | None = None
 ) -> None:
-    with (
-        ui.row()
-        .classes("sc-card w-full items-center no-wrap gap-3 px-3 py-2 rounded")
-        .props(f'data-testid="workflow-row" data-workflow-id="{workflow.id}"')
-    ):
+    row = ui.row().classes("sc-card w-full items-center no-wrap gap-3 px-3 py-2 rounded")
+    row.props["data-testid"] = "workflow-row"
+    row.props["data-workflow-id"] = str(workflow.id)
+    with row:
         ui.icon(KIND_ICONS.get(workflow.kind, "account_tree"), size="20px").classes("sc-muted")
         with ui.column().classes("grow gap-0 min-w-0"):
             with ui.row().classes("items-center gap-2 no-wrap"):
@@ -69,20 +77,17 @@ def workflow_row(
         ui.chip(summary.text, color=summary.color, icon="dns").props(
             'dense outline data-testid="workflow-support"'
         ).classes("text-xs").tooltip(summary.detail).style("white-space: pre-line")
-        ui.button(icon="data_object", on_click=lambda: actions.view(workflow)).props(
-            f'flat dense round size=sm aria-label="View the JSON of {workflow.name}" data-testid="view-json"'
-        ).tooltip("View JSON")
-        ui.button(icon="content_copy", on_click=lambda: actions.duplicate(workflow)).props(
-            f'flat dense round size=sm aria-label="Duplicate {workflow.name}" data-testid="duplicate-workflow"'
-        ).tooltip("Duplicate (to customise)")
+        name = workflow.name
+        _action("data_object", lambda: actions.view(workflow), f"View the JSON of {name}", "view-json", "View JSON")
+        _action(
+            "content_copy",
+            lambda: actions.duplicate(workflow),
+            f"Duplicate {name}",
+            "duplicate-workflow",
+            "Duplicate (to customise)",
+        )
         if workflow.builtin:
             return
-        ui.button(icon="tune", on_click=lambda: actions.edit(workflow)).props(
-            f'flat dense round size=sm aria-label="Edit bindings of {workflow.name}" data-testid="edit-workflow"'
-        ).tooltip("Edit bindings")
-        ui.button(icon="edit", on_click=lambda: actions.rename(workflow)).props(
-            f'flat dense round size=sm aria-label="Rename {workflow.name}" data-testid="rename-workflow"'
-        ).tooltip("Rename")
-        ui.button(icon="delete", on_click=lambda: actions.delete(workflow)).props(
-            f'flat dense round size=sm color=red-3 aria-label="Delete {workflow.name}" data-testid="delete-workflow"'
-        ).tooltip("Delete…")
+        _action("tune", lambda: actions.edit(workflow), f"Edit bindings of {name}", "edit-workflow", "Edit bindings")
+        _action("edit", lambda: actions.rename(workflow), f"Rename {name}", "rename-workflow", "Rename")
+        _action("delete", lambda: actions.delete(workflow), f"Delete {name}", "delete-workflow", "Delete…", danger=True)

@@ -330,11 +330,12 @@ class HistoryBoard:
                     for title in ("Setting", f"#{a_id}", f"#{b_id}"):
                         ui.label(title).classes("font-medium")
                 for row in rows:
-                    with (
-                        ui.grid(columns="160px 1fr 1fr")
-                        .classes("w-full gap-0 sc-diff-row" + (" sc-differs" if row.differs else ""))
-                        .props(f'data-testid="diff-{row.param}" data-differs="{str(row.differs).lower()}"')
-                    ):
+                    line = ui.grid(columns="160px 1fr 1fr").classes(
+                        "w-full gap-0 sc-diff-row sc-differs" if row.differs else "w-full gap-0 sc-diff-row"
+                    )
+                    # The parameter's name comes from the request's stored params: a value, never a props string.
+                    line.props.update({"data-testid": f"diff-{row.param}", "data-differs": str(row.differs).lower()})
+                    with line:
                         ui.label(row.param).classes("font-mono")
                         ui.label(_shown(row.a))
                         ui.label(_shown(row.b))

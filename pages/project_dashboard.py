@@ -212,6 +212,6 @@ def page(user: User, project_id: int) -> None:
 def _stat(title: str, value: str, testid: str, note: str = "") -> None:
     with ui.card().classes("sc-stat p-3 gap-1"):
         ui.label(title).classes("sc-muted text-xs")
-        ui.label(value).classes("text-h6").props(f'data-testid="{testid}"')
+        ui.label(value).classes("text-h6").props["data-testid"] = testid
         if note:
             ui.label(note).classes("sc-muted text-xs")

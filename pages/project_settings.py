@@ -360,7 +360,8 @@ class GenerationDefaultsCard:
                 self.checkpoint = (
                     ui.select(options, label="Model", clearable=True, with_input=True)
                     .bind_value(self.state, "checkpoint")
-                    .props(f'{FIELD} options-dense data-testid="defaults-checkpoint"')
+                    .props(FIELD)
+                    .props('options-dense data-testid="defaults-checkpoint"')
                     .classes("grow")
                 )
             self.negative = (
@@ -372,11 +373,11 @@ class GenerationDefaultsCard:
                 self.steps = self._number("Steps", "steps", 1).classes("w-24")
                 self.cfg = self._number("CFG", "cfg", 0.5).classes("w-24")
                 ui.select(list(SAMPLERS), label="Sampler", clearable=True).bind_value(self.state, "sampler").props(
-                    f"{FIELD} options-dense"
-                ).classes("w-40")
+                    FIELD
+                ).props("options-dense").classes("w-40")
                 ui.select(list(SCHEDULERS), label="Scheduler", clearable=True).bind_value(
                     self.state, "scheduler"
-                ).props(f"{FIELD} options-dense").classes("w-32")
+                ).props(FIELD).props("options-dense").classes("w-32")
             with ui.row().classes("w-full gap-2 items-start"):
                 self.width = self._number("Width", "width", 8, suffix="px").classes("w-28")
                 self.height = self._number("Height", "height", 8, suffix="px").classes("w-28")
@@ -402,11 +403,9 @@ class GenerationDefaultsCard:
                 )
 
     def _number(self, label: str, key: str, step: float, suffix: str | None = None) -> ui.number:
-        return (
-            ui.number(label, step=step, suffix=suffix, placeholder="workflow")
-            .bind_value(self.state, key)
-            .props(f'{FIELD} clearable data-testid="defaults-{key}"')
-        )
+        field = ui.number(label, step=step, suffix=suffix, placeholder="workflow").bind_value(self.state, key)
+        field.props(FIELD).props("clearable").props["data-testid"] = f"defaults-{key}"
+        return field
 
     def save(self) -> None:
         values = {key: _whole(value) for key, value in self.state.items()}

@@ -67,11 +67,9 @@ class QueueBoard:
             server_options = job_views.server_names(session)
         with ui.row().classes("w-full items-center gap-2"):
             for status in (None, *JOB_STATUSES):
-                self.chips[status] = (
-                    ui.chip(on_click=lambda s=status: self._set_status(s))
-                    .props(f'dense square clickable data-testid="status-chip-{status or "all"}"')
-                    .classes("text-xs")
-                )
+                chip = ui.chip(on_click=lambda s=status: self._set_status(s)).props("dense square clickable")
+                chip.classes("text-xs").props["data-testid"] = f"status-chip-{status or 'all'}"
+                self.chips[status] = chip
             ui.space()
             ui.button("Retry failed", icon="replay", on_click=self._retry_failed).props(
                 'flat dense no-caps data-testid="retry-failed"'
@@ -142,7 +140,7 @@ class QueueBoard:
             count = total if status is None else counts[status]
             chip.set_text(f"{'All' if status is None else STATUS_LABELS[status]} {count:,}")
             if status == self.status:
-                chip.props(f"color={STATUS_COLORS.get(status or '', 'primary')}", remove="outline")
+                chip.props(remove="outline").props["color"] = STATUS_COLORS.get(status or "", "primary")
             else:
                 chip.props("color=grey-8 outline")
         shown = counts[self.status] if self.status else total

@@ -369,11 +369,9 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
 
             def tool(icon: str, tip: str, action: Callable[[], None], testid: str) -> ui.button:
-                return (
-                    ui.button(icon=icon, on_click=action)
-                    .props(f'flat dense size=sm data-testid="{testid}" aria-label="{tip}"')
-                    .tooltip(tip)
-                )
+                button = ui.button(icon=icon, on_click=action).props("flat dense size=sm").tooltip(tip)
+                button.props.update({"data-testid": testid, "aria-label": tip})
+                return button
 
             ui.button("Add clip", icon="add", on_click=add_clip).props(
                 'unelevated dense size=sm data-testid="timeline-add-clip"'
