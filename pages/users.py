@@ -32,8 +32,9 @@ window.scCopyText = async (text) => {
   try { await navigator.clipboard.writeText(text); return true; } catch (error) { return false; }
 };
 </script>"""
-GRID = "display:grid;grid-template-columns:minmax(9rem,1.2fr) minmax(12rem,1.6fr) 6rem 6rem 9rem 9rem auto;"
-INVITE_GRID = "display:grid;grid-template-columns:minmax(12rem,1.6fr) 6rem 6rem 11rem 8rem 8rem auto;"
+# Each row is its own grid: fixed widths (no `auto`) keep the columns of the heading and the rows aligned.
+GRID = "display:grid;grid-template-columns:minmax(9rem,1.2fr) minmax(12rem,1.6fr) 6rem 6rem 9rem 9rem 17rem;"
+INVITE_GRID = "display:grid;grid-template-columns:minmax(12rem,1.6fr) 6rem 6rem 9rem 8rem 8rem 12rem;"
 STATUS_COLORS = {"pending": "primary", "used": "positive", "expired": "grey-7", "revoked": "negative"}
 LIFETIMES = {1: "1 day", 3: "3 days", 7: "7 days", 14: "14 days", 30: "30 days", 90: "90 days"}
 
@@ -261,7 +262,7 @@ class UsersPage:
         with line:
             ui.label(view.email or "anyone with the link").classes("truncate")
             ui.label("admin" if view.is_admin else "member")
-            status = ui.badge(view.status).props('data-testid="invitation-status"')
+            status = ui.badge(view.status).classes("justify-self-start").props('data-testid="invitation-status"')
             status.props["color"] = STATUS_COLORS.get(view.status, "primary")
             ui.label(_when(view.expires_at)).classes("text-xs")
             ui.label(view.created_by or "—").classes("text-xs truncate")
