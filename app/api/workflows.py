@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict
 from app.services import workflows
 
 from .deps import SessionDep, UserDep
+from .json_body import BoundedJsonRoute
 
-router = APIRouter(tags=["workflows"])
+router = APIRouter(tags=["workflows"], route_class=BoundedJsonRoute)  # graphs are free-form JSON: depth-checked
 
 
 class WorkflowPublic(BaseModel):

@@ -30,3 +30,9 @@ class Invalid(DomainError):
 
 class Unauthorized(DomainError):
     status_code = 401
+
+
+class TooLarge(DomainError):
+    """More data than the server takes in one piece (413): the message says the limit."""
+
+    status_code = 413

@@ -18,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
 
-from . import workflow_graph
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from . import json_limits, workflow_graph
+from .errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 
 KINDS = ("image", "img2img", "video", "faceswap")
 KIND_LABELS = {"image": "Text to image", "img2img": "Image to image", "video": "Video", "faceswap": "Face swap"}
@@ -36,6 +36,11 @@ BINDING_HINTS = {
     "face_image": "the LoadImage image of the face to put in",
 }
 NAME_MAX = 200
+# An API-format graph is 4 levels deep (nodes, node, inputs, a value or link) and rarely over 200 KB.
+GRAPH_MAX_DEPTH = 16
+GRAPH_MAX_BYTES = 2 * 1024 * 1024
+BINDINGS_MAX_DEPTH = 8
+BINDINGS_MAX_BYTES = 256 * 1024
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
 
@@ -157,8 +162,23 @@ def _name_taken(session: Session, owner_id: int | None, name: str, exclude_id: i
     return session.exec(query).first() is not None
 
 
+def _check_limits(graph: Any, bindings: Any) -> Any:
+    """Size and depth before anything walks the graph: a deep one breaks every later reader (lists, pages)."""
+    if isinstance(graph, bytes | bytearray | str):
+        if len(graph) > GRAPH_MAX_BYTES:
+            raise TooLarge(f"The workflow graph is larger than the {GRAPH_MAX_BYTES // 1024 // 1024} MB accepted.")
+        try:
+            graph = json_limits.loads(graph, max_depth=GRAPH_MAX_DEPTH, what="The workflow graph")
+        except ValueError:
+            return graph  # not JSON: the graph check says so in its own words
+    json_limits.check(graph, max_depth=GRAPH_MAX_DEPTH, max_bytes=GRAPH_MAX_BYTES, what="The workflow graph")
+    json_limits.check(bindings, max_depth=BINDINGS_MAX_DEPTH, max_bytes=BINDINGS_MAX_BYTES, what="The bindings")
+    return graph
+
+
 def _validate(kind: str, graph: Any, bindings: Any) -> tuple[dict, dict]:
     _check_kind(kind)
+    graph = _check_limits(graph, bindings)
     checked_graph = workflow_graph.check_graph_shape(graph)
     checked_bindings = workflow_graph.check_bindings(checked_graph, bindings or {})
     for name in REQUIRED_BINDINGS[kind]:
