@@ -58,6 +58,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(auth.browser_router)  # /auth/session and /auth/sign-out set the browser's cookie
     app.add_exception_handler(DomainError, _domain_error)
 
+    # On the loop, not in a worker thread: it answers even while every thread is busy.
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}

@@ -41,7 +41,9 @@ def test_renaming_to_a_control_character_and_clip_prompts_are_refused(client: Te
     assert renamed.status_code == 422
     scene = client.post(f"/api/v1/projects/{project['id']}/scenes", json={"name": "One"}, headers=alice).json()
     clip = client.post(
-        f"/api/v1/scenes/{scene['id']}/clips", json={"start": 0, "duration": 1, "image_prompt": "sky\x00"}, headers=alice
+        f"/api/v1/scenes/{scene['id']}/clips",
+        json={"start": 0, "duration": 1, "image_prompt": "sky\x00"},
+        headers=alice,
     )
     assert clip.status_code == 422
     assert clip.json()["field"] == "image_prompt"
