@@ -66,7 +66,7 @@ def test_paths_of_this_site_are_kept_as_they_are(target: str) -> None:
     assert safe_next(target) == target
 
 
-_ALPHABET = st.sampled_from(list("/\\\t\n\r .:@?#%a-eE=&") + ["\x00", "\x7f", "\x85", "\u2028", "\uff0f", "\u3002"])
+_ALPHABET = st.sampled_from([*"/\\\t\n\r .:@?#%a-eE=&", "\x00", "\x7f", "\x85", "\u2028", "\uff0f", "\u3002"])
 
 
 @settings(max_examples=600, deadline=None)
