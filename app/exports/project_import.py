@@ -1,23 +1,38 @@
 """Importing a StoryCanvas JSON export (the schema is documented in project_json): a new project of the user's.
 
-The document is validated strictly first (unknown fields and newer versions are refused with a reason), then
-recreated in one transaction; result files are copied only from projects the importing user may see.
+The document is validated strictly first (newer versions, colours that are not colours, clips past the editor's
+6 hours, settings this version does not know, nesting beyond what the schema needs are refused with a reason),
+then recreated in one transaction.
+
+Result files are named by paths in the document, so they are hostile input: every path is checked as text and
+resolved under the media folder without following links (app.services.safe_paths) before anything else, and a
+document with one path that is not a plain file of a project is refused whole, naming that path. A plain path into
+a project the importing user may not see (an export shared by a colleague) only leaves that file behind.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.services import events, media_store, projects, scenes
-from app.services.errors import Invalid, NotFound
+from app.services import (
+    clips,
+    editor_settings,
+    events,
+    frames,
+    generation_defaults,
+    json_limits,
+    media_store,
+    projects,
+    safe_paths,
+)
+from app.services.errors import DomainError, Invalid, NotFound
 from data.models import (
     Character,
     Clip,
@@ -32,6 +47,9 @@ from data.models import (
 )
 
 from .project_json import SCHEMA, VERSION
+
+MAX_DEPTH = 32  # the schema itself is 7 levels deep; params and analysis add a few
+KNOWN_SETTINGS = ("editor", "default_clip_duration", "generation")
 
 
 class _Strict(BaseModel):
@@ -64,6 +82,15 @@ class ClipDoc(_Strict):
     characters: list[str] = Field(default_factory=list)
     styles: list[str] = Field(default_factory=list)
     results: list[ResultDoc] = Field(default_factory=list)
+
+    @field_validator("color", mode="before")
+    @classmethod
+    def _color(cls, value: object) -> str:
+        # The timeline puts the colour into CSS: only #rgb(a)/#rrggbb(aa), as the editor accepts (no url(…)).
+        try:
+            return clips.clean_color(value)  # type: ignore[arg-type]
+        except Invalid:
+            raise ValueError(f"{str(value)[:40]!r} is not a colour; a colour is written like #5c7cfa") from None
 
 
 class SceneDoc(_Strict):
@@ -116,7 +143,7 @@ class ProjectDoc(_Strict):
 
 class Document(_Strict):
     schema_: str = Field(alias="schema")
-    version: int
+    version: StrictInt
     project: ProjectDoc
     characters: list[CharacterDoc] = Field(default_factory=list)
     styles: list[StyleDoc] = Field(default_factory=list)
@@ -142,29 +169,129 @@ class Document(_Strict):
 
 def parse_document(raw: bytes | str | dict[str, Any]) -> Document:
     """The document checked against the schema, with a reason a person can act on when it does not fit."""
+    what = "The project export"
     try:
-        data = raw if isinstance(raw, dict) else json.loads(raw)
+        if isinstance(raw, dict):
+            json_limits.check_depth(raw, MAX_DEPTH, what)
+            data = raw
+        else:
+            data = json_limits.loads(raw, max_depth=MAX_DEPTH, what=what)
     except (ValueError, UnicodeDecodeError) as error:
         raise Invalid(f"The file is not JSON ({error}). Import a StoryCanvas project export.") from None
     if not isinstance(data, dict):
         raise Invalid("The file is not a StoryCanvas project export: expected a JSON object.")
     try:
-        return Document.model_validate(data)
+        doc = Document.model_validate(data)
     except ValidationError as error:
         raise projects.validation_error(error) from None
+    _check_settings(doc.project.settings)
+    _check_paths(doc)
+    return doc
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    """Only what this version keeps in a project's settings, each value as its own editor would accept it."""
+    unknown = sorted(set(settings) - set(KNOWN_SETTINGS))
+    if unknown:
+        raise Invalid(
+            f"project.settings: {unknown[0]!r} is not a setting this StoryCanvas knows "
+            f"(known: {', '.join(KNOWN_SETTINGS)}).",
+            field="settings",
+        )
+    duration = settings.get("default_clip_duration")
+    if "default_clip_duration" in settings and not (
+        isinstance(duration, int | float) and not isinstance(duration, bool) and 1 / 60 <= duration <= 3600
+    ):
+        raise Invalid("project.settings: the default clip duration is a number of seconds from 1/60 to 3600.")
+    editor = settings.get("editor", {})
+    if not isinstance(editor, dict):
+        raise Invalid("project.settings.editor is an object of editor settings.")
+    fields = editor_settings.EditorSettings.__dataclass_fields__
+    for key, value in editor.items():
+        if key not in fields:
+            raise Invalid(f"project.settings.editor: {key!r} is not an editor setting.")
+        expected = {"default_clip_duration": (int, float), "snap": (bool,), "drop_frame": (bool,), "ruler": (str,)}
+        if not isinstance(value, expected[key]) or (key == "ruler" and value not in editor_settings.RULER_UNITS):
+            raise Invalid(f"project.settings.editor: {key} has a value the editor does not use ({str(value)[:40]}).")
+    generation = settings.get("generation", {})
+    if not isinstance(generation, dict):
+        raise Invalid("project.settings.generation is an object of generation defaults.")
+    defaults = {key: value for key, value in generation.items() if key != "next_seed"}
+    seed = generation.get("next_seed")
+    if "next_seed" in generation and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= generation_defaults.MAX_SEED
+    ):
+        raise Invalid("project.settings.generation: next_seed is a whole number from 0.")
+    try:
+        generation_defaults.parse_defaults(defaults)
+    except DomainError as error:
+        raise Invalid(f"project.settings.generation: {error.message}") from None
+
+
+def _document_paths(doc: Document) -> list[tuple[str, str]]:
+    """(where in the document, path) of every file it names."""
+    found: list[tuple[str, str]] = []
+    for scene_number, scene in enumerate(doc.scenes, start=1):
+        for clip_number, clip in enumerate(scene.clips, start=1):
+            for result_number, result in enumerate(clip.results, start=1):
+                where = f"scene {scene_number}, clip {clip_number}, result {result_number}"
+                found.append((where, result.path))
+                if result.thumbnail:
+                    found.append((f"{where} (thumbnail)", result.thumbnail))
+    found.extend((f"media asset {number}", asset.path) for number, asset in enumerate(doc.media_assets, start=1))
+    return found
+
+
+def _project_of(stored: str) -> int:
+    """The project a path names by its text; UnsafePath unless it is a plain path of a file in a project."""
+    relative = safe_paths.check_relative(stored)
+    parts = relative.parts
+    if len(parts) < 3 or parts[0] != "projects" or not parts[1].isdigit() or len(parts[1]) > 18:
+        raise safe_paths.UnsafePath(
+            f"The file path “{stored[:200]}” is not a file of a project; an export names files as projects/<number>/….",
+            field="path",
+        )
+    return int(parts[1])
+
+
+def _check_paths(doc: Document) -> None:
+    """Every path is judged before anything is created: one bad path refuses the document, naming it."""
+    for where, stored in _document_paths(doc):
+        try:
+            _project_of(stored)
+        except safe_paths.UnsafePath as error:
+            raise safe_paths.UnsafePath(f"{where}: {error.message}", field="path") from None
 
 
 def _readable_source(session: Session, actor: User, stored: str | None) -> Path | None:
-    """A file of the document, only when it lies in a project the importing user may see (no peeking)."""
-    path = scenes.media_path(stored)
-    parts = PurePosixPath(stored or "").parts
-    if path is None or not path.is_file() or len(parts) < 3 or parts[0] != "projects" or not parts[1].isdigit():
+    """A file of the document, only when it lies in a project the importing user may see (no peeking).
+
+    The path is resolved first (no link followed, inside the media folder), and ownership is decided from where
+    it leads; a safe path to nothing, or into a project the user may not see, is None (left behind)."""
+    if not stored:
         return None
     try:
-        projects.get_project(session, actor, int(parts[1]))
+        path = safe_paths.resolve_media(stored)
+    except FileNotFoundError:
+        return None
+    parts = safe_paths.media_relative(path).parts
+    project_id = _project_of("/".join(parts))  # where it really is, not where its text seemed to point
+    try:
+        projects.get_project(session, actor, project_id)
     except NotFound:
         return None
     return path
+
+
+def _check_spans(doc: Document, fps: float) -> None:
+    """Clips within the editor's 6 hours at the project's frame rate (the schema's bound assumes 60 fps)."""
+    limit = frames.seconds_to_frames(clips.MAX_SECONDS, fps)
+    for scene_number, scene in enumerate(doc.scenes, start=1):
+        for clip_number, clip in enumerate(scene.clips, start=1):
+            try:
+                clips.check_span(clip.start_frame, clip.duration_frames, limit, fps)
+            except Invalid as error:
+                raise Invalid(f"scene {scene_number}, clip {clip_number}: {error.message}", field=error.field) from None
 
 
 def _copy(source: Path, folder: Path, created: list[Path]) -> str:
@@ -227,6 +354,7 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
     data = projects.parse_create(
         **doc.project.model_dump(include={"name", "description", "fps", "width", "height", "target_duration", "tags"})
     )
+    _check_spans(doc, data.fps)
     warnings: list[str] = []
     created: list[Path] = []
     try:
