@@ -68,11 +68,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from app.services.errors import DomainError
 
     try:
-        archive = backup.create_backup(Path(args.archive) if args.archive else None)
+        report = backup.create_backup(Path(args.archive) if args.archive else None)
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1
-    print(f"backup written to {archive}")
+    for line in backup.describe(report):
+        print(line)
     return 0
 
 

@@ -2,10 +2,13 @@
 
 Rows are written as JSON instead of a database dump so the same archive restores on SQLite and
 on PostgreSQL, and the same code serves both; only how a consistent snapshot is opened differs.
+A backup runs beside the working app: rows are read in one snapshot, media files through hard
+links taken around it (backup_media), and the manifest lists what was left out and why.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,13 +16,14 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, DateTime, Table, and_, text
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlmodel import SQLModel
 
 import data.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -28,6 +32,8 @@ from app.config import get_settings
 from data import migrate
 from data.engine import get_engine
 
+from . import backup_media
+from .backup_media import MediaSnapshot, media_relative
 from .errors import Invalid
 
 FORMAT_VERSION = 1
@@ -53,80 +59,193 @@ def _is_datetime(column: Column[Any]) -> bool:
 def _begin_snapshot(connection: Connection) -> None:
     """One transaction that sees the database as of a single instant, however much the app writes meanwhile.
 
-    PostgreSQL needs REPEATABLE READ for that; SQLite (in WAL mode) gives a snapshot to any read
-    transaction, but its Python driver never opens one for SELECTs, so it is begun by hand.
+    PostgreSQL needs REPEATABLE READ for that (read only: it never conflicts with the app's writes);
+    SQLite in WAL mode gives a snapshot to any read transaction, fixed at its first read, but its
+    Python driver never opens one for SELECTs, so it is begun by hand. The app keeps writing (WAL
+    grows and is checkpointed once the transaction ends); nothing it does can break this read.
     """
     if connection.dialect.name == "postgresql":
-        connection.execution_options(isolation_level="REPEATABLE READ").begin()
+        connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True).begin()
     else:
         connection.exec_driver_sql("BEGIN")
 
 
-def _dump_tables(staging: Path) -> tuple[str | None, dict[str, int]]:
-    """The schema revision is read inside the snapshot too, so it always describes the rows beside it."""
+def _path_columns(table: Table) -> list[str]:
+    """Columns that hold a media file's path; the naming is the schema's convention (file_path, preview_path…)."""
+    return [column.name for column in table.columns if column.name.endswith("_path")]
+
+
+def _dump_tables(staging: Path, media: MediaSnapshot) -> tuple[str | None, dict[str, int], set[str]]:
+    """Rows of one instant as JSON lines, with the media paths they refer to.
+
+    The schema revision is read inside the snapshot too, so it always describes the rows beside it.
+    That first read fixes the snapshot; the media folder is walked again right after it, so a file
+    whose row is in the snapshot is caught even if it was written while the first walk ran.
+    """
     counts: dict[str, int] = {}
+    referenced: set[str] = set()
     with get_engine().connect() as connection:
         _begin_snapshot(connection)
         revision = MigrationContext.configure(connection).get_current_revision()
         if revision is None:
             raise Invalid("the database has no schema yet, so there is nothing to back up: run 'storycanvas migrate'")
+        media.capture(after_snapshot=True)
         for table in _tables():
             counts[table.name] = 0
+            paths = _path_columns(table)
             with (staging / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
                 for row in connection.execute(table.select().order_by(*table.primary_key.columns)).mappings():
                     out.write(json.dumps(dict(row), default=_json_default, ensure_ascii=False) + "\n")
                     counts[table.name] += 1
+                    for name in paths:
+                        stored = row[name]
+                        relative = media_relative(stored, media.root) if isinstance(stored, str) and stored else None
+                        if relative is not None:
+                            referenced.add(relative)
         connection.rollback()
-    return revision, counts
+    return revision, counts, referenced
 
 
-def _media_files(media_dir: Path) -> Iterator[Path]:
-    if media_dir.is_dir():
-        for folder, _dirs, files in os.walk(media_dir):
-            for name in sorted(files):
-                yield Path(folder) / name
+@dataclass
+class BackupReport:
+    """What a backup holds and what it left out, as written to its manifest."""
+
+    archive: Path
+    snapshot_at: str
+    dialect: str
+    tables: dict[str, int]
+    media_files: int
+    media_bytes: int
+    skipped: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+    def media_manifest(self) -> dict[str, Any]:
+        return {
+            "files": self.media_files,
+            "bytes": self.media_bytes,
+            "skipped": [{"path": path, "reason": reason} for path, reason in self.skipped.items()],
+            "missing": [{"path": path, "reason": backup_media.MISSING} for path in self.missing],
+        }
 
 
-def _add_media(tar: tarfile.TarFile, media_dir: Path) -> None:
-    """The running app may delete files while we copy; a file gone before we open it is simply left out."""
-    for path in _media_files(media_dir):
-        try:
-            info = tar.gettarinfo(str(path), str(PurePosixPath("media", *path.relative_to(media_dir).parts)))
-            if info.isfile():
-                with path.open("rb") as handle:
-                    tar.addfile(info, handle)
-        except FileNotFoundError:
-            continue
+def _default_archive(folder: Path) -> Path:
+    """A dated name that no earlier backup of the same second has taken."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    archive = folder / f"storycanvas-backup-{stamp}.tar.gz"
+    number = 1
+    while archive.exists():
+        number += 1
+        archive = folder / f"storycanvas-backup-{stamp}-{number}.tar.gz"
+    return archive
 
 
-def create_backup(archive: Path | None = None) -> Path:
+def create_backup(archive: Path | None = None) -> BackupReport:
+    """Rows of one moment and the media files of that moment in one archive, written while the app runs.
+
+    Safe to run at any time: the database is read in one snapshot, media files through hard links
+    taken around it (see backup_media), and the archive appears under its name only when whole.
+    """
     settings = get_settings()
-    if archive is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        archive = settings.data_dir / "backups" / f"storycanvas-backup-{stamp}.tar.gz"
-    archive = archive.resolve()
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    # Staged and written beside the target: the final rename is atomic there, and no small /tmp fills up.
-    with tempfile.TemporaryDirectory(prefix=f".{archive.name}.", dir=archive.parent) as staging_name:
-        staging = Path(staging_name)
-        revision, counts = _dump_tables(staging)
+    media_dir = settings.media_dir
+    archive = (archive or _default_archive(settings.data_dir / "backups")).resolve()
+    if archive.is_relative_to(media_dir.resolve()):
+        raise Invalid(f"{archive} is inside the media folder it would back up; write the archive somewhere else")
+    links = backup_media.open_links_folder(settings.data_dir, media_dir)
+    try:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        # Staged and written beside the target: the final rename is atomic there, and no small /tmp fills up.
+        with tempfile.TemporaryDirectory(prefix=f".{archive.name}.", dir=archive.parent) as staging_name:
+            return _write_archive(archive, Path(staging_name), MediaSnapshot(media_dir, links))
+    except OSError as error:
+        where = error.filename or archive
+        raise Invalid(
+            f"the backup could not be written ({error.strerror or error}: {where}); nothing was kept, "
+            "free some space or choose another place for the archive"
+        ) from error
+    except OperationalError as error:
+        reason = str(error.orig or error).splitlines()[0]
+        raise Invalid(f"the database could not be read ({reason}); check that it is reachable and try again") from error
+    finally:
+        if links is not None:
+            shutil.rmtree(links, ignore_errors=True)
+
+
+def _write_archive(archive: Path, staging: Path, media: MediaSnapshot) -> BackupReport:
+    media.capture(after_snapshot=False)
+    snapshot_at = datetime.now(UTC).isoformat()
+    revision, counts, referenced = _dump_tables(staging, media)
+    files, skipped, missing = media.choose(referenced)
+    partial = staging / "archive.partial"
+    media_bytes = 0
+    with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+        for table in _tables():
+            tar.add(staging / f"{table.name}.jsonl", f"database/{table.name}.jsonl")
+        for relative, source in files.items():
+            added = backup_media.add_file(tar, relative, source, staging)
+            if isinstance(added, str):
+                skipped[relative] = added
+            else:
+                media_bytes += added
+        report = BackupReport(
+            archive=archive,
+            snapshot_at=snapshot_at,
+            dialect=get_engine().dialect.name,
+            tables=counts,
+            media_files=len(files) - sum(1 for path in files if path in skipped),
+            media_bytes=media_bytes,
+            skipped=dict(sorted(skipped.items())),
+            missing=missing,
+        )
         manifest = {
             "format": FORMAT_VERSION,
             "app_version": __version__,
             "revision": revision,
-            "created_at": datetime.now(UTC).isoformat(),
-            "dialect": get_engine().dialect.name,
+            "created_at": snapshot_at,
+            "dialect": report.dialect,
             "tables": counts,
+            "media": report.media_manifest(),
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        partial = staging / "archive.partial"
-        with tarfile.open(partial, "w:gz") as tar:
-            tar.add(staging / "manifest.json", "manifest.json")
-            for table in _tables():
-                tar.add(staging / f"{table.name}.jsonl", f"database/{table.name}.jsonl")
-            _add_media(tar, settings.media_dir)
-        os.replace(partial, archive)
-    return archive
+        data = json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8")
+        info = tarfile.TarInfo("manifest.json")
+        info.size, info.mtime, info.mode = len(data), int(datetime.now(UTC).timestamp()), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    os.replace(partial, archive)
+    return report
+
+
+_LISTED = 20
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return _plural(count, "byte")
+    units, value = ["KB", "MB", "GB"], count / 1024
+    while value >= 1024 and len(units) > 1:
+        units, value = units[1:], value / 1024
+    return f"{value:.1f} {units[0]}"
+
+
+def describe(report: BackupReport) -> list[str]:
+    """What `storycanvas backup` prints: where the archive is, what it holds, what it left out and why."""
+    lines = [
+        f"backup written to {report.archive} ({_size(report.archive.stat().st_size)})",
+        f"database ({report.dialect}) as of {report.snapshot_at}: {_plural(report.rows, 'row')}",
+        *(f"  {name}: {count}" for name, count in sorted(report.tables.items()) if count),
+        f"{_plural(report.media_files, 'media file')}, {_size(report.media_bytes)}",
+    ]
+    if report.skipped:
+        lines.append(f"left out {_plural(len(report.skipped), 'file')} of the media folder:")
+        lines += [f"  {path}: {reason}" for path, reason in list(report.skipped.items())[:_LISTED]]
+    if report.missing:
+        lines.append(f"{_plural(len(report.missing), 'file')} that rows refer to not found in the media folder:")
+        lines += [f"  {path}" for path in report.missing[:_LISTED]]
+    if len(report.skipped) > _LISTED or len(report.missing) > _LISTED:
+        lines.append("  … the full lists are in the archive's manifest.json")
+    return lines
 
 
 def _check_members(tar: tarfile.TarFile, archive: Path) -> None:
@@ -256,7 +375,7 @@ def restore_backup(archive: Path) -> str:
         counts = _replace_rows(archive, staging / "database", manifest)
         restored_media = staging / "media"
         restored_media.mkdir(exist_ok=True)
-        media_count = sum(1 for _ in _media_files(restored_media))
+        media_count = sum(1 for path in restored_media.rglob("*") if path.is_file())
         if settings.media_dir.exists():
             settings.media_dir.rename(staging / "old-media")
         restored_media.rename(settings.media_dir)

@@ -9,16 +9,18 @@ import re
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import JSON, TypeDecorator, event
 from sqlmodel import SQLModel
 
 import data.models  # noqa: F401
+from app import cli
 from app.config import get_settings, reset_settings
-from app.services import backup, media_store, projects
+from app.services import backup, backup_media, gallery, media_store, projects
 from app.services.errors import Invalid
 from data import migrate
 from data.engine import dispose_engine, get_engine, session_scope
@@ -108,7 +110,7 @@ def test_restore_brings_back_database_and_media_exactly_as_backed_up(db, make_us
     studio = build_studio(db, make_user, make_project)
     rows_before, media_before = database_snapshot(), media_snapshot()
 
-    archive = backup.create_backup(tmp_path / "studio.tar.gz")
+    archive = backup.create_backup(tmp_path / "studio.tar.gz").archive
 
     projects.delete_projects(db, studio["alice"], [studio["film"].id])
     make_project(studio["bob"], "Made after the backup")
@@ -134,7 +136,7 @@ def test_restore_onto_a_fresh_installation_migrates_it_and_continues_ids(
 ) -> None:
     studio = build_studio(db, make_user, make_project)
     rows_before, media_before = database_snapshot(), media_snapshot()
-    archive = backup.create_backup(tmp_path / "studio.tar.gz")
+    archive = backup.create_backup(tmp_path / "studio.tar.gz").archive
 
     fresh_install()
     assert migrate.current_revision() is None
@@ -157,7 +159,7 @@ def test_restore_onto_a_fresh_installation_migrates_it_and_continues_ids(
 def test_backup_defaults_to_a_dated_archive_in_the_data_dir_with_a_manifest(db, make_user, make_project) -> None:
     make_project(make_user("dora"))
 
-    archive = backup.create_backup()
+    archive = backup.create_backup().archive
 
     folder = get_settings().data_dir / "backups"
     assert archive.parent == folder.resolve()
@@ -248,7 +250,7 @@ def test_a_broken_or_foreign_archive_is_refused_with_a_reason_and_changes_nothin
     case, db, make_user, make_project, tmp_path
 ) -> None:
     studio = build_studio(db, make_user, make_project)
-    good = backup.create_backup(tmp_path / "good.tar.gz")
+    good = backup.create_backup(tmp_path / "good.tar.gz").archive
     projects.delete_projects(db, studio["alice"], [studio["film"].id])  # now differs from the archive
     db.rollback()
     rows_before, media_before = database_snapshot(), media_snapshot()
@@ -290,7 +292,7 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile
 )
 def test_an_archive_with_a_path_outside_its_folder_is_refused(member, db, make_user, tmp_path) -> None:
     make_user("erin")
-    good = backup.create_backup(tmp_path / "good.tar.gz")
+    good = backup.create_backup(tmp_path / "good.tar.gz").archive
     make_user("frank")
     rows_before = database_snapshot()
     data_dir = get_settings().data_dir
@@ -335,7 +337,7 @@ def test_backup_while_another_connection_writes_is_one_consistent_snapshot(db, m
     engine = get_engine()
     event.listen(engine, "before_cursor_execute", before_reading_projects)
     try:
-        archive = backup.create_backup(tmp_path / "during-writes.tar.gz")
+        archive = backup.create_backup(tmp_path / "during-writes.tar.gz").archive
     finally:
         event.remove(engine, "before_cursor_execute", before_reading_projects)
 
@@ -346,3 +348,280 @@ def test_backup_while_another_connection_writes_is_one_consistent_snapshot(db, m
     assert manifest["tables"]["users"] == 1 and manifest["tables"]["projects"] == 1
     assert backup.restore_backup(archive) == "1 user, 1 project, 0 media files"
     assert database_snapshot() == rows_before
+
+
+# --- Backup while the app works: rows and files of one moment, and a report of what was done ---------------
+
+
+def _result_with_file(session, owner: User, project: Project, name: str) -> GalleryItem:
+    """A stored result as the dispatcher leaves it: the file in the clip's folder, then its row."""
+    scene = Scene(project_id=project.id, name=f"Scene {name}")
+    session.add(scene)
+    session.flush()
+    clip = Clip(scene_id=scene.id, project_id=project.id, duration_frames=24)
+    session.add(clip)
+    session.flush()
+    relative = f"projects/{project.id}/clips/{clip.id}/{name}.png"
+    path = get_settings().media_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(f"image {name}".encode())
+    item = GalleryItem(clip_id=clip.id, project_id=project.id, kind="image", file_path=relative, content_hash=name)
+    session.add(item)
+    session.commit()
+    return item
+
+
+def _archive_contents(archive: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    with tarfile.open(archive, "r:gz") as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        media = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.name.startswith("media/")}  # type: ignore[union-attr]
+    return manifest, media
+
+
+def _in_another_thread(work: Callable[[], None]) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # raised again below, in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    if errors:
+        raise errors[0]
+
+
+def test_a_result_deleted_while_the_backup_runs_keeps_its_file_in_the_archive(db, make_user, make_project, tmp_path):
+    """The app deletes a result (row, then file) after the snapshot was taken, while the tables are read: the
+    snapshot still holds the row, so the archive must hold its file too, or the restored gallery is broken."""
+    owner = make_user("hana")
+    item = _result_with_file(db, owner, make_project(owner, "Film"), "kept")
+    fired = threading.Event()
+
+    def delete_result_meanwhile(_conn, _cursor, statement: str, *_args: Any) -> None:
+        if not fired.is_set() and re.search(r"\bFROM gallery_items\b", statement):
+            fired.set()
+
+            def delete() -> None:
+                with session_scope() as session:
+                    gallery.delete_items(session, session.get(User, owner.id), [item.id])
+
+            _in_another_thread(delete)
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", delete_result_meanwhile)
+    try:
+        report = backup.create_backup(tmp_path / "during-delete.tar.gz")
+    finally:
+        event.remove(engine, "before_cursor_execute", delete_result_meanwhile)
+
+    assert fired.is_set() and not (get_settings().media_dir / item.file_path).exists()  # the app did delete it
+    manifest, media = _archive_contents(report.archive)
+    assert manifest["tables"]["gallery_items"] == 1
+    assert media == {f"media/{item.file_path}": b"image kept"}
+    assert manifest["media"] == {"files": 1, "bytes": 10, "skipped": [], "missing": []}
+    backup.restore_backup(report.archive)
+    assert (get_settings().media_dir / item.file_path).read_bytes() == b"image kept"
+
+
+def test_files_that_appear_as_the_snapshot_is_taken_are_kept_only_when_a_row_of_it_refers_to_them(
+    db, make_user, make_project, tmp_path, monkeypatch
+):
+    """Between the backup's first look at the media folder and its database snapshot, the app stores a result
+    (file, then row) and another file appears that no row refers to: the first belongs to the snapshot and is
+    archived, the second is left out and listed with the reason."""
+    owner = make_user("ines")
+    film = make_project(owner, "Film")
+    stray = get_settings().media_dir / "uploads" / "stray.bin"
+    stored: list[GalleryItem] = []
+    begin = backup._begin_snapshot
+
+    def work_then_begin(connection) -> None:
+        def write() -> None:
+            with session_scope() as session:
+                stored.append(_result_with_file(session, session.get(User, owner.id), film, "just-in-time"))
+            stray.parent.mkdir(parents=True, exist_ok=True)
+            stray.write_bytes(b"no row refers to me")
+
+        if not stored:
+            _in_another_thread(write)
+        begin(connection)
+
+    monkeypatch.setattr(backup, "_begin_snapshot", work_then_begin)
+    report = backup.create_backup(tmp_path / "as-snapshot-opens.tar.gz")
+
+    manifest, media = _archive_contents(report.archive)
+    assert manifest["tables"]["gallery_items"] == 1
+    assert set(media) == {f"media/{stored[0].file_path}"}
+    assert manifest["media"]["skipped"] == [{"path": "uploads/stray.bin", "reason": backup_media.AFTER_SNAPSHOT}]
+    assert report.skipped == {"uploads/stray.bin": backup_media.AFTER_SNAPSHOT}
+
+
+def _shrink_on_open(path: Path) -> None:
+    path.write_bytes(b"short")  # truncated and rewritten in place, as an image library saving over a file does
+
+
+class _GrowsWhileRead(io.BufferedReader):
+    """A file handle whose file gets more data appended just after the backup begins to read it."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if not getattr(self, "grown", False):
+            self.grown = True
+            with open(self.name, "ab") as out:
+                out.write(b"+more" * 1000)
+        return super().read(size)
+
+
+@pytest.mark.parametrize("change", ["shrinks", "grows", "vanishes"])
+def test_a_media_file_that_changes_while_it_is_read_never_breaks_the_backup(
+    change, db, make_user, make_project, tmp_path, monkeypatch
+):
+    owner = make_user("jon")
+    film = make_project(owner, "Film")
+    folder = media_store.project_media_dir(film.id) / "uploads"
+    folder.mkdir(parents=True)
+    target = folder / f"{change}.bin"
+    original = os.urandom(300_000)
+    target.write_bytes(original)
+    (folder / "steady.bin").write_bytes(b"steady")
+    real_open = Path.open
+    opened: list[Path] = []
+
+    def open_and_change(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if self.name != target.name or mode != "rb" or opened:
+            return real_open(self, mode, *args, **kwargs)
+        opened.append(self)
+        if change == "shrinks":
+            _shrink_on_open(self)
+        elif change == "vanishes":
+            for path in {self, target}:
+                path.unlink(missing_ok=True)
+        else:
+            return _GrowsWhileRead(io.FileIO(self, "rb"))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_and_change)
+    report = backup.create_backup(tmp_path / f"{change}.tar.gz")
+
+    assert opened
+    manifest, media = _archive_contents(report.archive)
+    member = f"media/projects/{film.id}/uploads/{change}.bin"
+    assert media[f"media/projects/{film.id}/uploads/steady.bin"] == b"steady"
+    expected = {"shrinks": b"short", "grows": original + b"+more" * 1000, "vanishes": None}[change]
+    assert media.get(member) == expected  # one whole version of the file, never a torn one
+    assert manifest["media"]["files"] == len(media) and manifest["media"]["bytes"] == sum(map(len, media.values()))
+    if change == "vanishes":
+        assert report.skipped == {f"projects/{film.id}/uploads/vanishes.bin": backup_media.DELETED}
+    backup.restore_backup(report.archive)
+
+
+def test_without_hard_links_a_file_deleted_during_the_backup_is_listed_not_fatal(
+    db, make_user, make_project, tmp_path, monkeypatch
+):
+    """Media on another file system than the data dir cannot be linked: files are read in place, and one the
+    app deletes before it is read is left out and named in the manifest."""
+    owner = make_user("kim")
+    item = _result_with_file(db, owner, make_project(owner, "Film"), "gone")
+
+    def no_links(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    fired = threading.Event()
+
+    def delete_file_meanwhile(_conn, _cursor, statement: str, *_args: Any) -> None:
+        if not fired.is_set() and re.search(r"\bFROM gallery_items\b", statement):
+            fired.set()
+            (get_settings().media_dir / item.file_path).unlink()
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", delete_file_meanwhile)
+    try:
+        report = backup.create_backup(tmp_path / "no-links.tar.gz")
+    finally:
+        event.remove(engine, "before_cursor_execute", delete_file_meanwhile)
+
+    manifest, media = _archive_contents(report.archive)
+    assert media == {}
+    assert manifest["media"]["skipped"] == [{"path": item.file_path, "reason": backup_media.DELETED}]
+
+
+def test_the_backup_command_says_what_it_wrote_and_what_it_left_out(db, make_user, make_project, tmp_path, capsys):
+    owner = make_user("lena")
+    film = make_project(owner, "Film")
+    _result_with_file(db, owner, film, "shown")
+    unfinished = media_store.project_media_dir(film.id) / "clips" / "render.png.part"
+    unfinished.write_bytes(b"half")
+    archive = tmp_path / "told.tar.gz"
+
+    assert cli.main(["backup", str(archive)]) == 0
+
+    out = capsys.readouterr().out
+    assert f"backup written to {archive}" in out
+    assert re.search(r"database \(\w+\) as of \d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d.*: \d+ rows", out)
+    assert "  gallery_items: 1\n" in out and "  users: 1\n" in out and "  projects: 1\n" in out
+    assert "1 media file, 11 bytes" in out
+    assert (
+        f"left out 1 file of the media folder:\n  projects/{film.id}/clips/render.png.part: still being written" in out
+    )
+    manifest, _media = _archive_contents(archive)
+    assert manifest["media"]["skipped"] == [
+        {"path": f"projects/{film.id}/clips/render.png.part", "reason": backup_media.BEING_WRITTEN}
+    ]
+    assert not [p for p in get_settings().data_dir.iterdir() if p.name.startswith(".backup-")]  # links removed
+
+
+def test_a_backup_that_cannot_be_written_says_why_and_leaves_nothing(db, make_user, tmp_path, capsys) -> None:
+    make_user("mia")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+
+    assert cli.main(["backup", str(blocked / "backup.tar.gz")]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: the backup could not be written (") and "choose another place" in err
+    assert not [p for p in get_settings().data_dir.iterdir() if p.name.startswith(".backup-")]
+
+
+def test_a_backup_is_not_written_into_the_media_folder_it_backs_up(db, make_user) -> None:
+    make_user("noor")
+    with pytest.raises(Invalid, match="inside the media folder"):
+        backup.create_backup(get_settings().media_dir / "backup.tar.gz")
+
+
+def test_backups_of_the_same_second_get_names_of_their_own(db, make_user) -> None:
+    make_user("olga")
+    first, second = backup.create_backup().archive, backup.create_backup().archive
+    assert first != second and first.exists() and second.exists()
+
+
+def test_links_left_by_a_killed_backup_are_removed_by_the_next(db, make_user, tmp_path) -> None:
+    make_user("pia")
+    data_dir = get_settings().data_dir
+    stale = data_dir / ".backup-killed"
+    (stale / "projects").mkdir(parents=True)
+    (stale / "owner-pid").write_text("999999999")
+    running = data_dir / ".backup-running"
+    running.mkdir()
+    (running / "owner-pid").write_text(str(os.getpid()))
+
+    backup.create_backup(tmp_path / "next.tar.gz")
+
+    assert not stale.exists() and running.exists()
+
+
+def test_every_column_type_round_trips_through_the_json_of_a_backup() -> None:
+    """A new column of a type the archive cannot hold (bytes, Decimal, UUID…) must fail here, not in a user's
+    backup at night."""
+    storable = {int, float, str, bool, datetime}
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            stored_as = column.type
+            while isinstance(stored_as, TypeDecorator):  # AutoString, UTCDateTime: what they store as
+                stored_as = stored_as.impl_instance
+            if isinstance(stored_as, JSON):
+                continue  # the database already keeps it as JSON
+            assert stored_as.python_type in storable, f"{table.name}.{column.name}: {stored_as.python_type}"
