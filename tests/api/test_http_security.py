@@ -202,3 +202,26 @@ def test_upload_cap_follows_the_fields_own_limits(props: dict[str, object], ceil
 
     cap = http_security.upload_cap(Field(), ceiling)
     assert expected < cap <= expected + 4 * http_security.MULTIPART_OVERHEAD_BYTES
+
+
+def test_serve_hands_the_proxy_settings_to_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`storycanvas serve --forwarded-allow-ips` (or the setting) reaches uvicorn through ui.run."""
+    from app import cli, main
+    from app.config import reset_settings
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(main, "build", lambda: None)
+    monkeypatch.setattr(main.ui, "run", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("STORYCANVAS_FORWARDED_ALLOW_IPS", "10.0.0.5")
+    reset_settings()
+    try:
+        assert cli.main(["serve", "--port", "18080"]) == 0
+        assert cli.main(["serve", "--port", "18080", "--forwarded-allow-ips", "172.18.0.2,172.18.0.3"]) == 0
+        monkeypatch.delenv("STORYCANVAS_FORWARDED_ALLOW_IPS")
+        reset_settings()
+        assert cli.main(["serve", "--port", "18080"]) == 0
+    finally:
+        reset_settings()
+    assert calls[0]["forwarded_allow_ips"] == "10.0.0.5" and calls[0]["proxy_headers"] is True
+    assert calls[1]["forwarded_allow_ips"] == "172.18.0.2,172.18.0.3"
+    assert "forwarded_allow_ips" not in calls[2]  # uvicorn's own default: FORWARDED_ALLOW_IPS or 127.0.0.1

@@ -156,6 +156,12 @@ def test_every_kind_of_answer_carries_the_security_headers(live_server: LiveServ
     assert "frame-ancestors 'self'" in answers["page"].headers["content-security-policy"]
     assert "strict-transport-security" not in answers["page"].headers  # plain HTTP here
 
+    # Behind a TLS proxy on this host (uvicorn believes 127.0.0.1 by default; others are listed with
+    # --forwarded-allow-ips): the request counts as HTTPS, so browsers are told to stay on HTTPS.
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        proxied = client.get("/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert proxied.headers["strict-transport-security"].startswith("max-age=")
+
 
 def _upload_url(page: Page) -> str:
     """The endpoint NiceGUI made for the workflow upload field of this page."""
