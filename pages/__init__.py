@@ -10,10 +10,16 @@ from urllib.parse import quote
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
+from components.frame import frame, not_found
 from components.session import current_user
+from data.models import MAX_ROW_ID
 
 # Every page that needs a signed-in user; the ownership test walks this list.
 PROTECTED_ROUTES: list[str] = []
+
+
+def _out_of_range(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_ROW_ID
 
 
 def protected(path: str, builder: Callable[..., object]) -> None:
@@ -28,6 +34,11 @@ def protected(path: str, builder: Callable[..., object]) -> None:
             target = ui.context.client.request.url
             next_path = target.path + (f"?{target.query}" if target.query else "")
             return RedirectResponse(f"/login?next={quote(next_path)}", status_code=303)
+        if any(_out_of_range(value) for value in (*args, *kwargs.values())):
+            # No row has such an id; asking the database would make it, not us, answer (with a 500).
+            with frame("Not found", user):
+                not_found("Nothing has that number: check the address.")
+            return None
         return builder(user, *args, **kwargs)
 
     page.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

@@ -24,18 +24,16 @@ def page(next: str | None = None) -> RedirectResponse | None:
     async def do_login() -> None:
         login_error.set_text("")
         address = ui.context.client.ip or "unknown"
-        await login_throttle.wait_before_attempt(address)
+        name, password = login_name.value or "", login_password.value or ""
 
         def check() -> object:
             with session_scope() as session:
-                return users.authenticate(session, login_name.value or "", login_password.value or "")
+                return users.authenticate(session, name, password)
 
-        user = await run.io_bound(check)
+        user = await login_throttle.attempt(name, address, check)
         if user is None:
-            login_throttle.record_failure(address)
             login_error.set_text("Wrong username or password.")
             return
-        login_throttle.record_success(address)
         sign_in(user, next)  # type: ignore[arg-type]  # a new session cookie, then on to `next` if it is ours
 
     async def do_register() -> None:

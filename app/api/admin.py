@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
 from app.services import invitations, studio_settings, user_admin
-from data.models import User
+from data.models import RowId, User
 
 from .deps import SessionDep, UserDep
 
@@ -98,13 +98,13 @@ def create_user(body: AccountCreate, admin: AdminDep, session: SessionDep) -> Ac
 
 
 @router.patch("/users/{user_id}", response_model=AccountPublic)
-def update_user(user_id: int, body: AccountPatch, admin: AdminDep, session: SessionDep) -> AccountPublic:
+def update_user(user_id: RowId, body: AccountPatch, admin: AdminDep, session: SessionDep) -> AccountPublic:
     row = user_admin.update_account(session, admin, user_id, is_admin=body.is_admin, is_active=body.is_active)
     return AccountPublic(**vars(row))
 
 
 @router.post("/users/{user_id}/reset-password", response_model=PasswordReset)
-def reset_password(user_id: int, admin: AdminDep, session: SessionDep) -> PasswordReset:
+def reset_password(user_id: RowId, admin: AdminDep, session: SessionDep) -> PasswordReset:
     return PasswordReset(password=user_admin.reset_password(session, admin, user_id))
 
 
@@ -122,7 +122,7 @@ def create_invitation(body: InvitationCreate, admin: AdminDep, session: SessionD
 
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_invitation(invitation_id: int, admin: AdminDep, session: SessionDep) -> Response:
+def revoke_invitation(invitation_id: RowId, admin: AdminDep, session: SessionDep) -> Response:
     invitations.revoke(session, admin, invitation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

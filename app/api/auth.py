@@ -73,20 +73,17 @@ def register(data: RegisterRequest, session: SessionDep) -> UserPublic:
 
 @router.post("/auth/token", response_model=TokenPair)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenPair:
-    """Failures from one address are answered more and more slowly."""
+    """Failures of one account (and many from one address) are answered more and more slowly."""
     address = request.client.host if request.client else "unknown"
-    await login_throttle.wait_before_attempt(address)
 
     def authenticate() -> TokenPair | None:
         with session_scope() as session:
             user = users.authenticate(session, form.username, form.password)
             return _pair(user.id, user.token_version) if user else None  # type: ignore[arg-type]
 
-    pair = await run_in_threadpool(authenticate)
+    pair = await login_throttle.attempt(form.username, address, authenticate)
     if pair is None:
-        login_throttle.record_failure(address)
         raise Unauthorized("Wrong username or password.")
-    login_throttle.record_success(address)
     return pair
 
 

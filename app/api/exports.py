@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.services import exports
 from app.services.exports import ExportOptions
-from data.models import ProjectPublic
+from data.models import ProjectPublic, RowId
 
 from .deps import SessionDep, UserDep
 
@@ -23,7 +23,7 @@ WARNINGS_HEADER = "X-StoryCanvas-Warnings"
     response_class=Response,
     responses={200: {"description": "The timeline file, or a zip with the media when `package` is true."}},
 )
-def export_project(project_id: int, options: ExportOptions, user: UserDep, session: SessionDep) -> Response:
+def export_project(project_id: RowId, options: ExportOptions, user: UserDep, session: SessionDep) -> Response:
     """The project's cut in an editor's format. Warnings (what the format cannot carry) come as a JSON list in
     the X-StoryCanvas-Warnings header."""
     exported = exports.export_project(session, user, project_id, options)
@@ -36,7 +36,7 @@ def export_project(project_id: int, options: ExportOptions, user: UserDep, sessi
 
 @router.post("/projects/{project_id}/exports/preview")
 def preview_export(
-    project_id: int, options: ExportOptions, user: UserDep, session: SessionDep, limit: int = 500
+    project_id: RowId, options: ExportOptions, user: UserDep, session: SessionDep, limit: int = 500
 ) -> dict[str, Any]:
     """What the export will hold (tracks, clips, gaps, durations, warnings) without writing it."""
     return exports.preview(session, user, project_id, options, item_limit=max(0, min(limit, 100_000)))

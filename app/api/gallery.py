@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from app.services import gallery
 from app.services.errors import NotFound
 from app.services.scenes import media_path
+from data.models import RowId
 
 from .deps import SessionDep, UserDep, ViewerDep
 
@@ -18,18 +19,18 @@ router = APIRouter(tags=["gallery"])
 
 @router.get("/clips/{clip_id}/gallery")
 def list_gallery(
-    clip_id: int, user: UserDep, session: SessionDep, kind: Literal["image", "video"] | None = None
+    clip_id: RowId, user: UserDep, session: SessionDep, kind: Literal["image", "video"] | None = None
 ) -> list[dict[str, Any]]:
     return [gallery.item_public(item) for item in gallery.gallery_items(session, user, clip_id, kind)]
 
 
 @router.post("/gallery/{item_id}/select")
-def select_item(item_id: int, user: UserDep, session: SessionDep) -> dict[str, Any]:
+def select_item(item_id: RowId, user: UserDep, session: SessionDep) -> dict[str, Any]:
     return gallery.item_public(gallery.select_item(session, user, item_id))
 
 
 @router.delete("/gallery/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_item(item_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_item(item_id: RowId, user: UserDep, session: SessionDep) -> Response:
     gallery.delete_items(session, user, [item_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -48,7 +49,7 @@ def _file(stored: str | None, what: str, download_name: str | None = None) -> Fi
 
 
 @router.get("/gallery/{item_id}/file")
-def item_file(item_id: int, user: ViewerDep, session: SessionDep, download: bool = False) -> FileResponse:
+def item_file(item_id: RowId, user: ViewerDep, session: SessionDep, download: bool = False) -> FileResponse:
     """`?download=1` asks the browser to save the file (named after the clip and result) instead of showing it."""
     item = gallery.get_item(session, user, item_id)
     name = f"clip{item.clip_id}-{item.kind}{item.id}" if download else None
@@ -56,6 +57,6 @@ def item_file(item_id: int, user: ViewerDep, session: SessionDep, download: bool
 
 
 @router.get("/gallery/{item_id}/thumbnail")
-def item_thumbnail(item_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
+def item_thumbnail(item_id: RowId, user: ViewerDep, session: SessionDep) -> FileResponse:
     item = gallery.get_item(session, user, item_id)
     return _file(item.thumbnail_path or item.file_path, "thumbnail")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from app.services import generation, job_views
 from app.services.generation import GenerateRequest
+from data.models import RowId
 
 from .deps import SessionDep, UserDep
 from .jobs import JobPublic
@@ -14,6 +15,6 @@ router = APIRouter(tags=["jobs"])
 
 
 @router.post("/clips/{clip_id}/generate", response_model=list[JobPublic], status_code=status.HTTP_201_CREATED)
-def generate(clip_id: int, body: GenerateRequest, user: UserDep, session: SessionDep) -> list[JobPublic]:
+def generate(clip_id: RowId, body: GenerateRequest, user: UserDep, session: SessionDep) -> list[JobPublic]:
     created = generation.create_generation(session, user, clip_id, body)
     return [JobPublic.of(view) for view in job_views.job_views(session, created)]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from app.services import generation_history, job_views
+from data.models import RowId
 
 from .deps import SessionDep, UserDep
 from .jobs import JobPublic
@@ -47,8 +48,8 @@ class ModelUsagePublic(BaseModel):
 class HistoryFilters:
     """The query parameters the list and the export share."""
 
-    project_id: int | None = None
-    clip_id: int | None = None
+    project_id: RowId | None = None
+    clip_id: RowId | None = None
     checkpoint: str | None = None
     status: str | None = None
     since: datetime | None = None
@@ -99,7 +100,7 @@ def compare_history(a: int, b: int, user: UserDep, session: SessionDep) -> list[
 def model_usage(
     user: UserDep,
     session: SessionDep,
-    project_id: int | None = None,
+    project_id: RowId | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[ModelUsagePublic]:
@@ -108,7 +109,7 @@ def model_usage(
 
 
 @router.post("/history/{job_id}/replay", response_model=JobPublic, status_code=201)
-def replay(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
+def replay(job_id: RowId, user: UserDep, session: SessionDep) -> JobPublic:
     """Queues a new job with the original's exact graph and seed; answers with it as /jobs shows jobs."""
     made = generation_history.replay_job(session, user, job_id)
     return JobPublic.of(job_views.job_view(session, user, made.id))  # type: ignore[arg-type]

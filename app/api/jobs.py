@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from app.services import job_views, jobs
 from app.services.errors import NotFound
+from data.models import BodyId, RowId
 
 from .deps import SessionDep, UserDep, ViewerDep
 
@@ -56,7 +57,7 @@ class JobDetailPublic(JobPublic):
 
 
 class BulkRequest(BaseModel):
-    project_id: int | None = None
+    project_id: BodyId | None = None
 
 
 class BulkResult(BaseModel):
@@ -68,9 +69,9 @@ def list_jobs(
     user: UserDep,
     session: SessionDep,
     status: str | None = None,
-    project_id: int | None = None,
-    clip_id: int | None = None,
-    server_id: int | None = None,
+    project_id: RowId | None = None,
+    clip_id: RowId | None = None,
+    server_id: RowId | None = None,
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[JobPublic]:
     found = job_views.list_jobs(
@@ -95,7 +96,7 @@ def clear_completed(user: UserDep, session: SessionDep, body: BulkRequest | None
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetailPublic)
-def get_job(job_id: int, user: UserDep, session: SessionDep) -> JobDetailPublic:
+def get_job(job_id: RowId, user: UserDep, session: SessionDep) -> JobDetailPublic:
     details = job_views.job_details(session, user, job_id)
     return JobDetailPublic(
         **JobPublic.of(details).model_dump(),
@@ -105,25 +106,25 @@ def get_job(job_id: int, user: UserDep, session: SessionDep) -> JobDetailPublic:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
+def cancel_job(job_id: RowId, user: UserDep, session: SessionDep) -> JobPublic:
     jobs.cancel_job(session, user, job_id)
     return JobPublic.of(job_views.job_view(session, user, job_id))
 
 
 @router.post("/jobs/{job_id}/retry", response_model=JobPublic)
-def retry_job(job_id: int, user: UserDep, session: SessionDep) -> JobPublic:
+def retry_job(job_id: RowId, user: UserDep, session: SessionDep) -> JobPublic:
     jobs.retry_job(session, user, job_id)
     return JobPublic.of(job_views.job_view(session, user, job_id))
 
 
 @router.delete("/jobs/{job_id}", status_code=http_status.HTTP_204_NO_CONTENT)
-def delete_job(job_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_job(job_id: RowId, user: UserDep, session: SessionDep) -> Response:
     jobs.delete_job(session, user, job_id)
     return Response(status_code=http_status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/jobs/{job_id}/preview", response_class=FileResponse)
-def job_preview(job_id: int, user: ViewerDep, session: SessionDep) -> FileResponse:
+def job_preview(job_id: RowId, user: ViewerDep, session: SessionDep) -> FileResponse:
     """The running job's latest preview frame; pages load it in an <img> with the session cookie."""
     job = job_views.get_job(session, user, job_id)
     path = job_views.preview_file(job)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from app.services import notifications
 from app.services.notifications import NotificationFilter, Preferences
-from data.models import Notification
+from data.models import Notification, RowId
 
 from .deps import SessionDep, UserDep
 
@@ -80,18 +80,18 @@ def read_all(user: UserDep, session: SessionDep) -> CountResult:
 
 
 @router.post("/notifications/{notification_id}/read", response_model=NotificationPublic)
-def read_one(notification_id: int, user: UserDep, session: SessionDep) -> NotificationPublic:
+def read_one(notification_id: RowId, user: UserDep, session: SessionDep) -> NotificationPublic:
     return NotificationPublic.of(notifications.read_one(session, user, notification_id))
 
 
 @router.post("/notifications/{notification_id}/retry", response_model=CountResult)
-def retry(notification_id: int, user: UserDep, session: SessionDep) -> CountResult:
+def retry(notification_id: RowId, user: UserDep, session: SessionDep) -> CountResult:
     """The failed job (or a batch's failed jobs) back in the queue; `count` says how many jobs went back."""
     return CountResult(count=notifications.retry(session, user, [notification_id]))
 
 
 @router.delete("/notifications/{notification_id}", status_code=http_status.HTTP_204_NO_CONTENT)
-def delete_notification(notification_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_notification(notification_id: RowId, user: UserDep, session: SessionDep) -> Response:
     notifications.delete_notification(session, user, notification_id)
     return Response(status_code=http_status.HTTP_204_NO_CONTENT)
 

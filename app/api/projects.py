@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from app.services import projects
-from data.models import ProjectCreate, ProjectPublic, ProjectUpdate
+from data.models import ProjectCreate, ProjectPublic, ProjectUpdate, RowId
 
 from .deps import SessionDep, UserDep
 
@@ -46,27 +46,27 @@ def create_project(data: ProjectCreate, user: UserDep, session: SessionDep) -> P
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic)
-def get_project(project_id: int, user: UserDep, session: SessionDep) -> ProjectPublic:
+def get_project(project_id: RowId, user: UserDep, session: SessionDep) -> ProjectPublic:
     return ProjectPublic.model_validate(projects.get_project(session, user, project_id))
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectPublic)
-def update_project(project_id: int, data: ProjectUpdate, user: UserDep, session: SessionDep) -> ProjectPublic:
+def update_project(project_id: RowId, data: ProjectUpdate, user: UserDep, session: SessionDep) -> ProjectPublic:
     return ProjectPublic.model_validate(projects.update_project(session, user, project_id, data))
 
 
 @router.delete("/projects/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_project(project_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_project(project_id: RowId, user: UserDep, session: SessionDep) -> Response:
     projects.delete_project(session, user, project_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/projects/{project_id}/duplicate", response_model=ProjectPublic, status_code=201)
-def duplicate_project(project_id: int, body: DuplicateRequest, user: UserDep, session: SessionDep) -> ProjectPublic:
+def duplicate_project(project_id: RowId, body: DuplicateRequest, user: UserDep, session: SessionDep) -> ProjectPublic:
     return ProjectPublic.model_validate(projects.duplicate_project(session, user, project_id, body.name))
 
 
 @router.get("/projects/{project_id}/stats", response_model=ProjectStatsPublic)
-def project_stats(project_id: int, user: UserDep, session: SessionDep) -> ProjectStatsPublic:
+def project_stats(project_id: RowId, user: UserDep, session: SessionDep) -> ProjectStatsPublic:
     stats = projects.project_stats(session, user, project_id)
     return ProjectStatsPublic(**vars(stats), completion_percent=stats.completion_percent)

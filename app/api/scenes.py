@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.services import clips, projects, scenes, timeline_analysis, timeline_edit
 from app.services.frames import frames_to_seconds, seconds_to_frames
-from data.models import Clip, Scene
+from data.models import BodyId, Clip, RowId, Scene, StrictNumber
 
 from .deps import SessionDep, UserDep
 
@@ -44,7 +44,7 @@ class ScenePublic(BaseModel):
 
 
 class ReorderRequest(BaseModel):
-    scene_ids: list[int]
+    scene_ids: list[BodyId]
 
 
 class DuplicateSceneRequest(BaseModel):
@@ -52,8 +52,8 @@ class DuplicateSceneRequest(BaseModel):
 
 
 class ClipCreate(BaseModel):
-    start: float | None = Field(default=None, description="seconds from the scene start; empty: first free")
-    duration: float | None = Field(default=None, description="seconds; empty: the project's default")
+    start: StrictNumber | None = Field(default=None, description="seconds from the scene start; empty: first free")
+    duration: StrictNumber | None = Field(default=None, description="seconds; empty: the project's default")
     image_prompt: str = ""
     video_prompt: str = ""
     label: str = Field(default="", max_length=200)
@@ -63,8 +63,8 @@ class ClipCreate(BaseModel):
 
 
 class ClipUpdate(BaseModel):
-    start: float | None = None
-    duration: float | None = None
+    start: StrictNumber | None = None
+    duration: StrictNumber | None = None
     image_prompt: str | None = None
     video_prompt: str | None = None
     label: str | None = Field(default=None, max_length=200)
@@ -92,19 +92,19 @@ class ClipPublic(BaseModel):
 
 
 class SplitRequest(BaseModel):
-    at: float = Field(description="seconds from the scene start (like the playhead)")
+    at: StrictNumber = Field(description="seconds from the scene start (like the playhead)")
 
 
 class MergeRequest(BaseModel):
-    clip_ids: list[int] = Field(min_length=2)
-    keep_result_id: int | None = None
+    clip_ids: list[BodyId] = Field(min_length=2)
+    keep_result_id: BodyId | None = None
 
 
 class MoveRequest(BaseModel):
-    clip_ids: list[int] = Field(min_length=1)
-    delta: float = Field(description="seconds; snapped to whole frames")
+    clip_ids: list[BodyId] = Field(min_length=1)
+    delta: StrictNumber = Field(description="seconds; snapped to whole frames")
     overlap: OverlapPolicy = "allow"
-    target_scene_id: int | None = None
+    target_scene_id: BodyId | None = None
 
 
 def _scene(scene: Scene) -> ScenePublic:
@@ -140,54 +140,54 @@ def _fps(session: Session, user: Any, project_id: int) -> float:
 
 
 @router.get("/projects/{project_id}/scenes", response_model=list[ScenePublic])
-def list_scenes(project_id: int, user: UserDep, session: SessionDep) -> list[ScenePublic]:
+def list_scenes(project_id: RowId, user: UserDep, session: SessionDep) -> list[ScenePublic]:
     return [_scene(s) for s in scenes.list_scenes(session, user, project_id)]
 
 
 @router.post("/projects/{project_id}/scenes", response_model=ScenePublic, status_code=status.HTTP_201_CREATED)
-def create_scene(project_id: int, body: SceneCreate, user: UserDep, session: SessionDep) -> ScenePublic:
+def create_scene(project_id: RowId, body: SceneCreate, user: UserDep, session: SessionDep) -> ScenePublic:
     return _scene(scenes.create_scene(session, user, project_id, body.name, body.description, body.estimated_duration))
 
 
 @router.post("/projects/{project_id}/scenes/reorder", response_model=list[ScenePublic])
-def reorder_scenes(project_id: int, body: ReorderRequest, user: UserDep, session: SessionDep) -> list[ScenePublic]:
+def reorder_scenes(project_id: RowId, body: ReorderRequest, user: UserDep, session: SessionDep) -> list[ScenePublic]:
     return [_scene(s) for s in scenes.reorder_scenes(session, user, project_id, body.scene_ids)]
 
 
 @router.patch("/scenes/{scene_id}", response_model=ScenePublic)
-def update_scene(scene_id: int, body: SceneUpdate, user: UserDep, session: SessionDep) -> ScenePublic:
+def update_scene(scene_id: RowId, body: SceneUpdate, user: UserDep, session: SessionDep) -> ScenePublic:
     return _scene(scenes.update_scene(session, user, scene_id, **body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/scenes/{scene_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_scene(scene_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_scene(scene_id: RowId, user: UserDep, session: SessionDep) -> Response:
     scenes.delete_scene(session, user, scene_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/scenes/{scene_id}/duplicate", response_model=ScenePublic, status_code=status.HTTP_201_CREATED)
 def duplicate_scene(
-    scene_id: int, user: UserDep, session: SessionDep, body: DuplicateSceneRequest | None = None
+    scene_id: RowId, user: UserDep, session: SessionDep, body: DuplicateSceneRequest | None = None
 ) -> ScenePublic:
     include = body.include_results if body else False
     return _scene(scenes.duplicate_scene(session, user, scene_id, include_results=include))
 
 
 @router.get("/scenes/{scene_id}/clips", response_model=list[ClipPublic])
-def list_clips(scene_id: int, user: UserDep, session: SessionDep) -> list[ClipPublic]:
+def list_clips(scene_id: RowId, user: UserDep, session: SessionDep) -> list[ClipPublic]:
     scene = scenes.get_scene(session, user, scene_id)
     fps = _fps(session, user, scene.project_id)
     return [_clip(c, fps) for c in clips.list_clips(session, user, scene_id)]
 
 
 @router.post("/scenes/{scene_id}/clips", response_model=ClipPublic, status_code=status.HTTP_201_CREATED)
-def create_clip(scene_id: int, body: ClipCreate, user: UserDep, session: SessionDep) -> ClipPublic:
+def create_clip(scene_id: RowId, body: ClipCreate, user: UserDep, session: SessionDep) -> ClipPublic:
     clip = clips.create_clip(session, user, scene_id, **body.model_dump())
     return _clip(clip, _fps(session, user, clip.project_id))
 
 
 @router.patch("/clips/{clip_id}", response_model=ClipPublic)
-def update_clip(clip_id: int, body: ClipUpdate, user: UserDep, session: SessionDep) -> ClipPublic:
+def update_clip(clip_id: RowId, body: ClipUpdate, user: UserDep, session: SessionDep) -> ClipPublic:
     changes = body.model_dump(exclude_unset=True)
     changes["overlap"] = body.overlap
     clip = clips.update_clip(session, user, clip_id, **changes)
@@ -195,13 +195,13 @@ def update_clip(clip_id: int, body: ClipUpdate, user: UserDep, session: SessionD
 
 
 @router.delete("/clips/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_clip(clip_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_clip(clip_id: RowId, user: UserDep, session: SessionDep) -> Response:
     clips.delete_clips(session, user, [clip_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/clips/{clip_id}/split", response_model=list[ClipPublic])
-def split_clip(clip_id: int, body: SplitRequest, user: UserDep, session: SessionDep) -> list[ClipPublic]:
+def split_clip(clip_id: RowId, body: SplitRequest, user: UserDep, session: SessionDep) -> list[ClipPublic]:
     left, right = timeline_edit.split_clip(session, user, clip_id, at=body.at)
     fps = _fps(session, user, left.project_id)
     return [_clip(left, fps), _clip(right, fps)]
@@ -224,5 +224,5 @@ def move_clips(body: MoveRequest, user: UserDep, session: SessionDep) -> list[Cl
 
 
 @router.get("/projects/{project_id}/timeline/analysis")
-def timeline_analysis_route(project_id: int, user: UserDep, session: SessionDep) -> dict[str, Any]:
+def timeline_analysis_route(project_id: RowId, user: UserDep, session: SessionDep) -> dict[str, Any]:
     return timeline_analysis.analyse_project(session, user, project_id)

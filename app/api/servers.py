@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from app.services import server_catalog, server_health, servers
 from app.services.servers import ServerCreate, ServerPublic, ServerUpdate
-from data.models import ComfyServer
+from data.models import ComfyServer, RowId
 
 from .deps import SessionDep, UserDep
 
@@ -47,36 +47,36 @@ def create_server(data: ServerCreate, user: UserDep, session: SessionDep) -> Ser
 
 
 @router.get("/servers/{server_id}", response_model=ServerPublic)
-def get_server(server_id: int, user: UserDep, session: SessionDep) -> ServerPublic:
+def get_server(server_id: RowId, user: UserDep, session: SessionDep) -> ServerPublic:
     servers.get_server(session, user, server_id)
     return _public(session, server_id)
 
 
 @router.patch("/servers/{server_id}", response_model=ServerPublic)
-def update_server(server_id: int, data: ServerUpdate, user: UserDep, session: SessionDep) -> ServerPublic:
+def update_server(server_id: RowId, data: ServerUpdate, user: UserDep, session: SessionDep) -> ServerPublic:
     servers.update_server(session, user, server_id, data)
     return _public(session, server_id)
 
 
 @router.delete("/servers/{server_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_server(server_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_server(server_id: RowId, user: UserDep, session: SessionDep) -> Response:
     servers.delete_server(session, user, server_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/servers/{server_id}/test", response_model=ConnectionTestPublic)
-async def test_server(server_id: int, user: UserDep, session: SessionDep) -> ConnectionTestPublic:
+async def test_server(server_id: RowId, user: UserDep, session: SessionDep) -> ConnectionTestPublic:
     session.close()  # the user is loaded; no database connection is held while the server is asked
     result = await server_health.test_server(user, server_id)
     return ConnectionTestPublic(ok=result.ok, kind=result.kind, message=result.message, version=result.version)
 
 
 @router.post("/servers/{server_id}/catalog/refresh", response_model=CatalogPublic)
-async def refresh_catalog(server_id: int, user: UserDep, session: SessionDep) -> CatalogPublic:
+async def refresh_catalog(server_id: RowId, user: UserDep, session: SessionDep) -> CatalogPublic:
     session.close()  # as above: the catalog can take seconds to arrive
     return CatalogPublic(**await server_catalog.refresh_catalog(server_id, user))
 
 
 @router.get("/servers/{server_id}/catalog", response_model=CatalogPublic)
-def get_catalog(server_id: int, user: UserDep, session: SessionDep) -> CatalogPublic:
+def get_catalog(server_id: RowId, user: UserDep, session: SessionDep) -> CatalogPublic:
     return CatalogPublic(**server_catalog.server_catalog(session, user, server_id))

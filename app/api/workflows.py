@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from app.services import workflows
+from data.models import RowId
 
 from .deps import SessionDep, UserDep
 from .json_body import BoundedJsonRoute
@@ -69,12 +70,12 @@ def create_workflow(data: WorkflowCreate, user: UserDep, session: SessionDep) ->
 
 
 @router.get("/workflows/{workflow_id}", response_model=WorkflowPublic)
-def get_workflow(workflow_id: int, user: UserDep, session: SessionDep) -> WorkflowPublic:
+def get_workflow(workflow_id: RowId, user: UserDep, session: SessionDep) -> WorkflowPublic:
     return WorkflowPublic.model_validate(workflows.get_workflow(session, user, workflow_id))
 
 
 @router.patch("/workflows/{workflow_id}", response_model=WorkflowPublic)
-def update_workflow(workflow_id: int, data: WorkflowUpdate, user: UserDep, session: SessionDep) -> WorkflowPublic:
+def update_workflow(workflow_id: RowId, data: WorkflowUpdate, user: UserDep, session: SessionDep) -> WorkflowPublic:
     workflow = workflows.update_workflow(
         session, user, workflow_id, name=data.name, kind=data.kind, graph=data.graph, bindings=data.bindings
     )
@@ -82,21 +83,21 @@ def update_workflow(workflow_id: int, data: WorkflowUpdate, user: UserDep, sessi
 
 
 @router.delete("/workflows/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_workflow(workflow_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_workflow(workflow_id: RowId, user: UserDep, session: SessionDep) -> Response:
     workflows.delete_workflow(session, user, workflow_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/workflows/{workflow_id}/duplicate", response_model=WorkflowPublic, status_code=201)
 def duplicate_workflow(
-    workflow_id: int, user: UserDep, session: SessionDep, body: DuplicateRequest | None = None
+    workflow_id: RowId, user: UserDep, session: SessionDep, body: DuplicateRequest | None = None
 ) -> WorkflowPublic:
     copy = workflows.duplicate_workflow(session, user, workflow_id, body.name if body else None)
     return WorkflowPublic.model_validate(copy)
 
 
 @router.get("/workflows/{workflow_id}/support", response_model=list[ServerSupportPublic])
-def workflow_support(workflow_id: int, user: UserDep, session: SessionDep) -> list[ServerSupportPublic]:
+def workflow_support(workflow_id: RowId, user: UserDep, session: SessionDep) -> list[ServerSupportPublic]:
     """Which enabled servers can run this workflow, and what each of the others lacks."""
     workflow = workflows.get_workflow(session, user, workflow_id)
     return [

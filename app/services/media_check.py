@@ -228,13 +228,12 @@ def png_in_strips(stream: BinaryIO, factor: int, strip_bytes: int = STRIP_BYTES)
         if target is None:
             mode = "RGBA" if alpha else "RGB"
             target = Image.new(mode, (math.ceil(header.width / factor), math.ceil(header.height / factor)))
-        part = strip.crop((0, skip, strip.width, strip.height)) if skip else strip
         if transparency is not None:
-            part.info["transparency"] = _transparency(header, transparency)
-        if part.mode != target.mode:
-            part = part.convert(target.mode)
-        if factor > 1:
-            part = part.reduce(factor)
+            strip.info["transparency"] = _transparency(header, transparency)
+        if strip.mode != target.mode:
+            strip = strip.convert(target.mode)
+        box = (0, skip, strip.width, strip.height)  # the row handed over from the strip before is not drawn again
+        part = strip.reduce(factor, box=box) if factor > 1 else strip.crop(box)
         target.paste(part, (0, done_rows // factor))
         done_rows += count
 
@@ -251,8 +250,10 @@ def png_in_strips(stream: BinaryIO, factor: int, strip_bytes: int = STRIP_BYTES)
                     data = decompressor.unconsumed_tail
                     while len(pending) >= rows_per_strip * row and done_rows < header.height:
                         take = min(rows_per_strip, header.height - done_rows) * row
-                        emit(bytes(pending[:take]))
+                        with memoryview(pending) as view:
+                            strip_rows = bytes(view[:take])
                         del pending[:take]
+                        emit(strip_rows)
         else:
             data = b"".join(pieces)  # small chunks only matter before the pixels: keep the palette and transparency
             if kind == b"PLTE" and not seen_data:

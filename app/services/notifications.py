@@ -16,7 +16,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from data.models import NOTIFICATION_KINDS, Notification, User
+from data.models import NOTIFICATION_KINDS, Notification, RowId, User
 
 from . import batches, events, job_views, jobs
 from .errors import Conflict, Invalid, NotFound
@@ -82,7 +82,7 @@ class NotificationFilter:
     level: str | None = None
     unread: bool | None = None  # True: unread only, False: read only
     q: str | None = None  # searched in title and body, wildcards taken literally
-    project_id: int | None = None
+    project_id: RowId | None = None
 
     def apply(self, query, actor: User):  # type: ignore[no-untyped-def]
         if self.kind is not None and self.kind not in NOTIFICATION_KINDS:

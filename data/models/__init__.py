@@ -1,5 +1,6 @@
 """Every entity of the domain; importing this module registers them all on SQLModel.metadata."""
 
+from ._common import MAX_ROW_ID, BodyId, RowId, StrictCount, StrictNumber
 from .generation import (
     JOB_STATUSES,
     Batch,
@@ -24,15 +25,17 @@ from .projects import (
     Scene,
 )
 from .studio import Invitation, StudioSetting
-from .users import ApiCredential, User, UserCreate, UserPublic
+from .users import ApiCredential, LoginFailure, User, UserCreate, UserPublic
 
 __all__ = [
     "FRAME_RATES",
     "JOB_STATUSES",
+    "MAX_ROW_ID",
     "NOTIFICATION_KINDS",
     "Activity",
     "ApiCredential",
     "Batch",
+    "BodyId",
     "Character",
     "Clip",
     "ClipCharacterLink",
@@ -42,6 +45,7 @@ __all__ = [
     "GenerationJob",
     "InferenceConfig",
     "Invitation",
+    "LoginFailure",
     "MediaAsset",
     "ModelEntry",
     "Notification",
@@ -49,8 +53,11 @@ __all__ = [
     "ProjectCreate",
     "ProjectPublic",
     "ProjectUpdate",
+    "RowId",
     "Scene",
     "ServerModel",
+    "StrictCount",
+    "StrictNumber",
     "StudioSetting",
     "StyleTemplate",
     "User",

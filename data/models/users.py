@@ -84,3 +84,18 @@ class BrowserSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
     user_agent: str = Field(default="", max_length=300)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed sign-ins of one account or one address, shared by every app process on the database.
+
+    `next_attempt_at` is the earliest moment the next attempt may be checked: each attempt past
+    the free ones reserves the following slot, so parallel guesses queue instead of racing.
+    """
+
+    __tablename__ = "login_failures"
+
+    scope: str = Field(primary_key=True, max_length=300)  # "account:<name>" or "address:<ip>"
+    failures: int = Field(default=0)
+    first_failure_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime = Field(default_factory=utcnow)

@@ -60,7 +60,11 @@ def test_repeated_failures_from_one_address_are_slowed_down(client: TestClient, 
     make_user("ada")
     for _ in range(4):
         client.post("/api/v1/auth/token", data={"username": "ada", "password": "wrong-wrong"})
-    assert login_throttle.delay_for("testclient") > 0
+    from data.engine import session_scope
+
+    with session_scope() as session:
+        assert login_throttle.failures(session, login_throttle.account_scope("ada")) == 4
+        assert login_throttle.failures(session, login_throttle.address_scope("testclient")) == 4
     started = time.monotonic()
     client.post("/api/v1/auth/token", data={"username": "ada", "password": "wrong-wrong"})
     assert time.monotonic() - started >= 0.5
