@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
-from data.models import Batch, Clip, GenerationJob, Scene, User
+from data.models import Batch, BodyId, Clip, GenerationJob, Scene, User
 
 from . import events, generation, job_estimates, jobs, projects
 from .batch_views import ClipInfo, directory, get_batch, unique
@@ -37,7 +37,7 @@ class BatchSettings(GenerationSettings):
 
 
 class BatchRequest(BaseModel):
-    clip_ids: list[int] = Field(default_factory=list, max_length=MAX_CLIPS)
+    clip_ids: list[BodyId] = Field(default_factory=list, max_length=MAX_CLIPS)
     settings: BatchSettings
     name: str | None = Field(default=None, max_length=200)
     # Every job of the batch gets this priority: the queue serves higher first (0 is a normal request).

@@ -24,7 +24,7 @@ from app.exports.timeline import (
     Written,
     rate_for,
 )
-from data.models import Project, User
+from data.models import BodyId, Project, User
 
 from . import projects
 from .errors import Invalid
@@ -50,8 +50,8 @@ class ExportScope(BaseModel):
     """One scene, or some clips; neither means the whole project."""
 
     model_config = ConfigDict(extra="forbid")
-    scene_id: int | None = None
-    clip_ids: list[int] | None = Field(default=None, max_length=100_000)
+    scene_id: BodyId | None = None
+    clip_ids: list[BodyId] | None = Field(default=None, max_length=100_000)
 
 
 class ExportOptions(BaseModel):

@@ -20,7 +20,17 @@ from app.services import clips, events, generation_defaults, projects, prompt_co
 from app.services.errors import DomainError, Invalid
 from app.services.generation_params import GenerationParams, LoraSpec
 from app.services.scenes import media_path
-from data.models import Clip, ComfyServer, GalleryItem, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
+from data.models import (
+    BodyId,
+    Clip,
+    ComfyServer,
+    GalleryItem,
+    GenerationJob,
+    ModelEntry,
+    ServerModel,
+    User,
+    WorkflowTemplate,
+)
 
 MAX_SEED = 2**53 - 1
 # The LoadImage value an uploaded init/face image gets on a server: named by content, so the
@@ -33,7 +43,7 @@ class GenerationSettings(BaseModel):
     request and a batch's settings, so their fields and limits are declared once."""
 
     mode: Literal["image", "video", "both"] = "image"
-    workflow_id: int | None = None
+    workflow_id: BodyId | None = None
     checkpoint: str = Field(min_length=1, max_length=500)
     loras: list[LoraSpec] = Field(default_factory=list, max_length=20)
     negative_prompt: str | None = Field(default=None, max_length=10_000)
@@ -45,7 +55,7 @@ class GenerationSettings(BaseModel):
     width: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
     height: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
     variations: int = Field(default=1, ge=1, le=16)
-    video_workflow_id: int | None = None
+    video_workflow_id: BodyId | None = None
     video_checkpoint: str | None = Field(default=None, max_length=500)
     # None keeps the original rule: no seed → random per variation, a seed → counts up per variation.
     # "increment" continues the project's sequence across requests when no seed is given.
@@ -58,7 +68,7 @@ class GenerateRequest(GenerationSettings):
     # In mode "video", `prompt` is the video's; None: the clip's own prompt.
     prompt: str | None = Field(default=None, max_length=10_000)
     priority: int = Field(default=0, ge=-10, le=10)
-    init_item_id: int | None = None
+    init_item_id: BodyId | None = None
     # The video's prompt in mode "both" (in mode "video", `prompt` is the video's); None: the clip's.
     video_prompt: str | None = Field(default=None, max_length=10_000)
 
