@@ -208,9 +208,10 @@ class BatchDialog:
                             f"{group.name}",
                             on_change=lambda e, g=group: self._scene_toggled(g, e.value),
                         )
-                        .props(f'dense data-testid="batch-scene" data-scene-id="{group.scene_id}"')
+                        .props('dense data-testid="batch-scene"')
                         .classes("font-medium")
                     )
+                    self.scene_boxes[group.scene_id].props["data-scene-id"] = str(group.scene_id)
                     ui.label(plural(len(group.clips), "clip")).classes("text-xs sc-muted")
                 for clip in group.clips:
                     self._clip_row(clip)
@@ -221,19 +222,17 @@ class BatchDialog:
                 clip.label,
                 value=clip.id in self.selected,
                 on_change=lambda e, c=clip.id: self._clip_toggled(c, e.value),
-            ).props(f'dense data-testid="batch-clip" data-clip-id="{clip.id}"')
+            ).props('dense data-testid="batch-clip"')
+            self.clip_boxes[clip.id].props["data-clip-id"] = str(clip.id)
             results = [kind for kind, has in (("image", clip.has_image), ("video", clip.has_video)) if has]
             ui.label(" · ".join(results) if results else "no result").classes(
-                "text-xs " + ("sc-muted" if results else "text-grey-5 italic")
+                "text-xs sc-muted" if results else "text-xs text-grey-5 italic"
             )
             ui.space()
             with ui.row().classes("items-center gap-1 no-wrap sc-batch-problem") as marker:
                 ui.icon("warning", size="16px").classes("text-warning")
-                text = (
-                    ui.label("")
-                    .classes("text-xs text-warning truncate")
-                    .props(f'data-testid="batch-clip-problem" data-clip-id="{clip.id}"')
-                )
+                text = ui.label("").classes("text-xs text-warning truncate").props('data-testid="batch-clip-problem"')
+                text.props["data-clip-id"] = str(clip.id)
             marker.set_visibility(False)
             self.markers[clip.id] = marker
             self.marker_texts[clip.id] = text
@@ -275,7 +274,7 @@ class BatchDialog:
             self._syncing = False
         count = len(self.selected)
         self.count.set_text(f"{count} of {plural(len(self.clips), 'clip')} chosen")
-        self.name.props(f'placeholder="{batches.default_name(count)}"')
+        self.name.props["placeholder"] = batches.default_name(count)
         self.submit_button.set_text(f"Generate {plural(count, 'clip')}" if count else "Generate")
         self.submit_button.set_enabled(count > 0)
 
@@ -355,7 +354,7 @@ class BatchDialog:
             reason = self.problems.get(clip_id)
             marker.set_visibility(reason is not None)
             self.marker_texts[clip_id].set_text(reason or "")
-            self.marker_texts[clip_id].props(f'title="{(reason or "").replace(chr(34), chr(39))}"')
+            self.marker_texts[clip_id].props["title"] = reason or ""
         if self.problems:
             count = len(self.problems)
             self.problem_text.set_text(

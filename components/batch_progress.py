@@ -95,9 +95,8 @@ class BatchProgress:
         self.project_id: int | None = None
         self.view: BatchView | None = None
         ui.add_css(CSS)
-        self.root = (
-            ui.column().classes("w-full gap-2").props(f'data-testid="batch-progress" data-batch-id="{batch_id}"')
-        )
+        self.root = ui.column().classes("w-full gap-2").props('data-testid="batch-progress"')
+        self.root.props["data-batch-id"] = str(batch_id)
         with self.root:
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
                 self.name = ui.label("").classes("text-subtitle1 font-medium").props('data-testid="batch-name"')
@@ -145,13 +144,13 @@ class BatchProgress:
         self.view, self.project_id = view, view.project_id
         self.name.set_text(view.name)
         self.status.set_text(BATCH_TEXTS[view.status])
-        self.status.props(f'color={STATUS_COLORS.get(view.status, "primary")} data-status="{view.status}"')
+        self.status.props.update({"color": STATUS_COLORS.get(view.status, "primary"), "data-status": view.status})
         self.summary.set_text(summary_text(view))
         self.bar.set_value(view.progress)
         retryable = view.clip_counts["failed"] + view.clip_counts["cancelled"]
         self.retry.set_text(f"Retry failed ({retryable})")
         self.retry.set_visibility(retryable > 0)
-        self.queue_link.props(f'href="/queue?project_id={view.project_id}"')
+        self.queue_link.props["href"] = f"/queue?project_id={view.project_id}"
         if [row.clip_id for row in view.clips] == list(self.rows):
             for row in view.clips:
                 self._update(self.rows[row.clip_id], row)
@@ -169,11 +168,11 @@ class BatchProgress:
                 self.rows[row.clip_id] = self._row(row)
 
     def _row(self, row: BatchClipRow) -> _Row:
-        with (
-            ui.row()
-            .classes("sc-batch-row w-full items-center gap-3 no-wrap px-1")
-            .props(f'data-testid="batch-row" data-clip-id="{row.clip_id}"') as element
-        ):
+        element = (
+            ui.row().classes("sc-batch-row w-full items-center gap-3 no-wrap px-1").props('data-testid="batch-row"')
+        )
+        element.props["data-clip-id"] = str(row.clip_id)
+        with element:
             icon = ui.icon("schedule", size="18px")
             with ui.column().classes("gap-0 w-60 flex-none min-w-0"):
                 ui.link(row.label, f"/scenes/{row.scene_id}").classes("text-sm truncate no-underline text-white")
@@ -190,18 +189,17 @@ class BatchProgress:
 
     def _update(self, target: _Row, row: BatchClipRow) -> None:
         target.view = row
-        name, colour = STATE_ICONS[row.status]
-        target.icon.name = name
-        target.icon.classes(replace=colour)
-        target.element.props(f'data-status="{row.status}"')
+        target.icon.name = STATE_ICONS[row.status][0]
+        target.icon.classes(replace=STATE_ICONS[row.status][1])
+        target.element.props["data-status"] = row.status
         target.bar.set_value(row.progress)
-        target.bar.props(f"color={STATUS_COLORS.get(row.status, 'grey-7') if row.status != 'cleared' else 'grey-7'}")
+        target.bar.props["color"] = STATUS_COLORS.get(row.status, "grey-7") if row.status != "cleared" else "grey-7"
         target.state.set_text(row_text(row))
         target.error.set_text(row.error or "")
-        target.error.props(f'title="{(row.error or "").replace(chr(34), chr(39))}"')
+        target.error.props["title"] = row.error or ""
         target.error.set_visibility(bool(row.error))
         if row.result_item_id:
-            target.thumb.props(f'src="/api/v1/gallery/{row.result_item_id}/thumbnail"')
+            target.thumb.props["src"] = f"/api/v1/gallery/{row.result_item_id}/thumbnail"
         target.thumb.set_visibility(bool(row.result_item_id))
         target.jobs = {job.id: (job.status, job.progress) for job in row.jobs}
 

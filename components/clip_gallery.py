@@ -21,6 +21,7 @@ from app.services.errors import DomainError
 from data.engine import session_scope
 from data.models import User
 
+from . import browser_script
 from .confirm import confirm
 from .feedback import success, user_errors
 from .job_format import clock
@@ -74,6 +75,8 @@ _CLICK_JS = """(e) => {
   if (e.detail >= 2 || e.ctrlKey || e.metaKey || e.shiftKey) { emit(args); return; }
   t.__scClick = setTimeout(() => emit(args), 220);
 }"""
+# Where a tile's small buttons sit (whole class strings: a class list is parsed, never built).
+BUTTON_PLACES = {"pick": "sc-result-pick", "more": "sc-result-more", "delete": "sc-result-delete"}
 PAGE = 40  # tiles drawn at once; "Show more" draws the next page
 STORAGE_KEY = "generate"  # shared with clip_generation: the last model the user chose
 
@@ -182,10 +185,11 @@ class _Gallery:
         shown = self.by_kind[self.tab]
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
             for kind, label in (("image", "Images"), ("video", "Videos")):
-                ui.button(f"{label} · {len(self.by_kind[kind])}", on_click=lambda k=kind: self._set_tab(k)).props(
-                    f'flat dense no-caps size=sm data-testid="results-tab-{kind}" '
-                    f"aria-selected={'true' if kind == self.tab else 'false'}"
-                ).classes("sc-results-tab")
+                tab = ui.button(f"{label} · {len(self.by_kind[kind])}", on_click=lambda k=kind: self._set_tab(k))
+                tab.props("flat dense no-caps size=sm").classes("sc-results-tab")
+                tab.props.update(
+                    {"data-testid": f"results-tab-{kind}", "aria-selected": "true" if kind == self.tab else "false"}
+                )
             ui.space()
             if self.checked:
                 ui.label(f"{len(self.checked)} checked").classes("text-xs sc-muted").props(
@@ -214,14 +218,17 @@ class _Gallery:
         item_id = int(item["id"])
         checked = item_id in self.checked
         with ui.element("div").classes("sc-result-wrap"):
-            tile = ui.element("div").classes("sc-result")
-            tile.props(
-                f'data-testid="result" data-item-id="{item_id}" data-kind="{item["kind"]}" '
-                f'data-selected="{"true" if item.get("selected") else "false"}" '
-                f'data-checked="{"true" if checked else "false"}" role="button" tabindex="0"'
+            tile = ui.element("div").classes("sc-result").props('data-testid="result" role="button" tabindex="0"')
+            tile.props.update(
+                {
+                    "data-item-id": str(item_id),
+                    "data-kind": str(item["kind"]),
+                    "data-selected": "true" if item.get("selected") else "false",
+                    "data-checked": "true" if checked else "false",
+                    "title": describe(item),
+                    "aria-label": describe(item),
+                }
             )
-            tile.props["title"] = describe(item)
-            tile.props["aria-label"] = describe(item)
             tile.on("click", lambda e: self._click(item, e.args), js_handler=_CLICK_JS)
             tile.on("keydown.enter", lambda: self.on_select(item_id))
             if self.actions is not None:
@@ -240,14 +247,14 @@ class _Gallery:
                 "check_box" if checked else "check_box_outline_blank",
                 f"result-check-{item_id}",
                 "Check for deleting several (or Ctrl-click the result)",
-                "sc-result-pick",
+                "pick",
                 lambda: self._toggle(item_id),
-            ).props(f"data-checked={'true' if checked else 'false'}")
+            ).props["data-checked"] = "true" if checked else "false"
             if self.actions is not None:
                 more = f"result-more-{item_id}"
-                _icon_button("more_vert", more, "Actions", "sc-result-more", lambda: self._menu_for(item))
+                _icon_button("more_vert", more, "Actions", "more", lambda: self._menu_for(item))
             delete = f"result-delete-{item_id}"
-            _icon_button("close", delete, "Delete this result", "sc-result-delete", lambda: self.on_delete(item))
+            _icon_button("close", delete, "Delete this result", "delete", lambda: self.on_delete(item))
 
     def _show_panel(self, item: Mapping[str, Any]) -> None:
         """The hovered/focused result's details and actions: one small redraw, not the strip."""
@@ -257,11 +264,9 @@ class _Gallery:
         self.focused = item
         panel.clear()
         with panel, ui.row().classes("w-full items-start gap-2 no-wrap"):
-            with (
-                ui.element("div")
-                .classes("sc-results-meta grow min-w-0")
-                .props(f'data-testid="results-meta" data-item-id="{item["id"]}"')
-            ):
+            meta = ui.element("div").classes("sc-results-meta grow min-w-0")
+            meta.props.update({"data-testid": "results-meta", "data-item-id": str(item["id"])})
+            with meta:
                 ui.label(describe(item).split(" · ")[0]).classes("k")
                 ui.label("selected for the cut" if item.get("selected") else "").classes("v")
                 for key, value in metadata_rows(item):
@@ -357,9 +362,12 @@ class _Gallery:
         if self.menu is not None:
             self.menu.open()
 
-    def _copy_link(self, item_id: int) -> None:
+    async def _copy_link(self, item_id: int) -> None:
+        """The server signs the path; only the browser knows the address it was opened under (behind a proxy
+        too), so it is asked first and the whole link goes back as a JSON argument."""
         path = share_links.share_path(item_id)
-        ui.run_javascript(f"navigator.clipboard && navigator.clipboard.writeText(location.origin + {path!r})")
+        origin = await ui.run_javascript("location.origin")
+        browser_script.call("navigator.clipboard.writeText", f"{origin}{path}")
         ui.notify("Link copied: it opens for people signed in who may see this project.", position="top")
 
     def _replay(self, item_id: int, *, new_seed: bool) -> None:
@@ -420,12 +428,11 @@ class _Gallery:
             self.actions.queued()
 
 
-def _icon_button(icon: str, testid: str, label: str, classes: str, on_click: Callable[[], None]) -> ui.element:
+def _icon_button(icon: str, testid: str, label: str, place: str, on_click: Callable[[], None]) -> ui.element:
     """A native button with a Material icon: a strip of hundreds costs far less than Quasar buttons."""
-    button = ui.element("button").classes(f"sc-result-btn material-icons {classes}")
+    button = ui.element("button").classes("sc-result-btn material-icons").classes(BUTTON_PLACES[place])
     button._text = icon
-    button.props(f'type=button data-testid="{testid}"')
-    button.props["aria-label"] = label
-    button.props["title"] = label
+    button.props("type=button")
+    button.props.update({"data-testid": testid, "aria-label": label, "title": label})
     button.on("click", lambda: on_click())
     return button

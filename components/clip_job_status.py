@@ -70,41 +70,37 @@ class ClipJobStatus:
 
     def _row(self, view: JobView) -> None:
         kind = KIND_LABELS.get(view.kind, view.kind)
-        with (
-            ui.row()
-            .classes("sc-clip-job w-full items-center gap-2 no-wrap")
-            .props(f'data-testid="clip-job" data-status="{view.status}" data-job-id="{view.id}"')
-        ):
+        row = ui.row().classes("sc-clip-job w-full items-center gap-2 no-wrap")
+        row.props.update({"data-testid": "clip-job", "data-status": view.status, "data-job-id": str(view.id)})
+        with row:
             if view.status in ACTIVE:
                 with ui.column().classes("grow gap-0 min-w-0"):
                     with ui.row().classes("w-full items-center gap-1 no-wrap text-xs"):
                         ui.icon("autorenew", size="14px").classes("text-primary")
                         label = ui.label(f"{kind} · {progress_text(view)}").classes("truncate")
-                        label.props(f'data-testid="clip-job-progress-{view.id}"')
+                        label.props["data-testid"] = f"clip-job-progress-{view.id}"
                     bar = ui.linear_progress(view.progress, show_value=False, size="4px").props(
                         "rounded instant-feedback color=primary"
                     )
                 preview = ui.element("img").classes("sc-clip-job-preview")
-                preview.props(f'alt="Live preview" data-testid="clip-job-preview-{view.id}"')
+                preview.props.update({"alt": "Live preview", "data-testid": f"clip-job-preview-{view.id}"})
                 live = _Live(view.status, bar, label, preview, view)
                 self.live[view.id] = live
                 self._preview(live, view.has_preview)
             elif view.status == "queued":
                 ui.icon("schedule", size="14px").classes("sc-muted")
-                ui.label(f"{kind} queued {queue_text(view)}").classes("text-xs grow truncate").props(
-                    f'data-testid="clip-job-queue-{view.id}"'
-                )
+                queued = ui.label(f"{kind} queued {queue_text(view)}").classes("text-xs grow truncate")
+                queued.props["data-testid"] = f"clip-job-queue-{view.id}"
             else:
                 ui.icon("error_outline", size="14px").classes("text-negative")
                 error = view.error or "Failed without a message"
                 message = ui.label(f"{kind} failed: {shorten(error, 140)}").classes(
                     "text-xs grow sc-clip-job-error line-clamp-2"
                 )
-                message.props(f'data-testid="clip-job-error-{view.id}"')
-                message.props["title"] = error
-                ui.button("Retry", icon="replay", on_click=lambda job_id=view.id: self.retry(job_id)).props(
-                    f'flat dense no-caps size=sm data-testid="clip-job-retry-{view.id}"'
-                )
+                message.props.update({"data-testid": f"clip-job-error-{view.id}", "title": error})
+                retry = ui.button("Retry", icon="replay", on_click=lambda job_id=view.id: self.retry(job_id))
+                retry.props("flat dense no-caps size=sm")
+                retry.props["data-testid"] = f"clip-job-retry-{view.id}"
 
     def progress(self, job: GenerationJob, has_preview: bool) -> bool:
         """False when the job is not shown as running here or moved on (then redraw)."""

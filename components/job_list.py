@@ -1,9 +1,10 @@
 """The queue's rows: few, plain elements, updated in place.
 
 A busy queue changes many times a second and the list may hold 500 rows, so:
-- a row is three elements (six while its job runs): what only a refresh changes is one HTML block,
-  and the buttons are plain HTML buttons in one more, their clicks delegated (a Quasar button
-  per action would triple the page's weight);
+- a row is three elements (six while its job runs): what only a refresh changes is one small Vue
+  component that draws plain data as text (names, prompts and server errors never become markup),
+  and the buttons are plain HTML buttons in one more, their clicks sent as one "action" event (a
+  Quasar button per action would triple the page's weight);
 - rows are keyed by job id: a refresh rebuilds only rows whose content changed and moves rows
   whose place changed; a progress tick touches one row's bar, text and preview.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from html import escape
+from typing import Any
 
 from nicegui import ui
 from nicegui.events import GenericEventArguments
@@ -83,66 +84,77 @@ def preview_url(job_id: int, version: float) -> str:
     return f"/api/v1/jobs/{job_id}/preview?v={version:.3f}"
 
 
-def info_html(view: JobView, now: datetime) -> str:
-    """The parts of a row that change only with a refresh, as one block (user text escaped)."""
-    color = STATUS_COLORS.get(view.status, "grey-7")
-    text_color = "text-grey-5" if view.status == "cancelled" else "text-white"
-    target = f"/scenes/{view.scene_id}" if view.scene_id else f"/projects/{view.project_id}"
-    kind = escape(KIND_LABELS.get(view.kind, view.kind))
-    return (
-        f'<span class="q-badge flex inline items-center no-wrap sc-job-badge bg-{color} {text_color}" '
-        f'data-status="{escape(view.status)}">{escape(STATUS_LABELS.get(view.status, view.status))}</span>'
-        f'<i class="material-icons sc-job-kind" title="{kind}" aria-label="{kind}">'
-        f"{KIND_ICONS.get(view.kind, 'help')}</i>"
-        f'<div class="sc-job-where"><a href="{target}">{escape(where(view))}</a>'
-        f'<div class="sc-muted text-xs">#{view.id} · {escape(view.prompt or "(no prompt)")}</div></div>'
-        f'<span class="sc-job-server text-xs" title="Server">{escape(view.server_name or "—")}</span>'
-        f'<span class="sc-job-tries text-xs" title="Attempts">{view.attempts}/{view.max_attempts}</span>'
-        f'<span class="sc-job-age text-xs" title="{view.created_at:%Y-%m-%d %H:%M:%S} UTC">'
-        f"{age(view.created_at, now)}</span>"
-        f"{_outcome_html(view)}"
-    )
+def info_row(view: JobView, now: datetime) -> dict[str, Any]:
+    """What a row's info cell shows, as plain data: the browser draws every value as text."""
+    status = view.status
+    error = (view.error or "Failed without a message") if status == "failed" else None
+    outcome = ""
+    if status == "completed":
+        outcome = f"took {clock(view.duration_s)}" if view.duration_s is not None else "done"
+    elif status == "cancelled":
+        outcome = "cancelled"
+    return {
+        "id": view.id,
+        "status": status,
+        "statusLabel": STATUS_LABELS.get(status, status),
+        "color": STATUS_COLORS.get(status, "grey-7"),
+        "textColor": "text-grey-5" if status == "cancelled" else "text-white",
+        "kindLabel": KIND_LABELS.get(view.kind, view.kind),
+        "kindIcon": KIND_ICONS.get(view.kind, "help"),
+        "href": f"/scenes/{view.scene_id}" if view.scene_id else f"/projects/{view.project_id}",
+        "where": where(view),
+        "prompt": view.prompt or "(no prompt)",
+        "server": view.server_name or "—",
+        "tries": f"{view.attempts}/{view.max_attempts}",
+        "created": f"{view.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        "age": age(view.created_at, now),
+        "error": error,
+        "errorShort": shorten(error, 110) if error is not None else "",
+        "outcome": outcome,
+    }
 
 
-def _outcome_html(view: JobView) -> str:
-    """A finished job's last cell; queued and active jobs have live elements there instead."""
-    if view.status == "failed":
-        error = view.error or "Failed without a message"
-        return (
-            f'<span class="sc-job-wide text-xs sc-job-error line-clamp-2" title="{escape(error)}" '
-            f'data-testid="job-error-{view.id}">{escape(shorten(error, 110))}</span>'
-        )
-    if view.status == "completed":
-        took = f"took {clock(view.duration_s)}" if view.duration_s is not None else "done"
-        return f'<span class="sc-job-wide text-xs sc-muted">{took}</span>'
-    if view.status == "cancelled":
-        return '<span class="sc-job-wide text-xs sc-muted">cancelled</span>'
-    return ""
-
-
-def actions_html(view: JobView) -> str:
-    """The row's buttons; one element for all of them, clicks delegated by their data-action."""
-
-    def button(icon: str, title: str, action: str, extra: str = "") -> str:
-        return (
-            f'<button type="button" class="sc-icon-btn {extra}" data-action="{action}" title="{title}" '
-            f'aria-label="{title} job {view.id}" data-testid="job-{action}-{view.id}">'
-            f'<i class="material-icons">{icon}</i></button>'
-        )
-
+def row_buttons(view: JobView) -> list[dict[str, Any]]:
+    """The row's buttons, in order; their clicks come back as one "action" event naming the button."""
     buttons = []
     if view.status in ("queued", *ACTIVE) and not view.cancel_requested:
-        buttons.append(button("stop_circle", "Cancel", "cancel"))
+        buttons.append({"icon": "stop_circle", "title": "Cancel", "action": "cancel"})
     if view.status in ("failed", "cancelled"):
-        buttons.append(button("replay", "Retry", "retry"))
-    buttons.append(button("info", "Details", "details"))
+        buttons.append({"icon": "replay", "title": "Retry", "action": "retry"})
+    buttons.append({"icon": "info", "title": "Details", "action": "details"})
     if view.status in FINISHED:
-        buttons.append(button("delete", "Delete", "delete", "sc-danger"))
-    return "".join(buttons)
+        buttons.append({"icon": "delete", "title": "Delete", "action": "delete", "danger": True})
+    return buttons
 
 
-# Sends the clicked button's action (or nothing, for a click between buttons).
-_ACTION_CLICK = "(e) => { const b = e.target.closest('button[data-action]'); if (b) emit(b.dataset.action); }"
+class JobRowInfo(ui.element, component="job_row_info.js"):
+    """A row's info cell: a small Vue component that draws `row` (plain data) with text interpolation.
+
+    One element per row, as the HTML block it replaces was, but names, prompts and server errors can never
+    become markup: they are property values, not source.
+    """
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        super().__init__()
+        self._props["row"] = row
+
+    def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
+        row = self._props["row"]
+        texts = [row["statusLabel"], row["where"], f"#{row['id']} · {row['prompt']}", row["server"], row["age"]]
+        return [*texts, row["errorShort"], row["outcome"]]
+
+
+class JobRowButtons(ui.element, component="job_row_buttons.js"):
+    """A row's buttons as plain HTML buttons in one component (a Quasar button per action would triple the
+    page's weight); a click emits "action" with the button's name."""
+
+    def __init__(self, job_id: int, buttons: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self._props.update(jobId=job_id, buttons=buttons)
+
+    @property
+    def actions(self) -> list[str]:
+        return [button["action"] for button in self._props["buttons"]]
 
 
 def _shape(view: JobView, now: datetime) -> tuple[object, ...]:
@@ -169,7 +181,7 @@ class JobRow:
         self.view = view
         self.actions = actions
         self.container = ui.row().classes("sc-job-row w-full items-center gap-3")
-        self.container.props(f'data-testid="job-row-{view.id}"')
+        self.container.props["data-testid"] = f"job-row-{view.id}"
         self.bar: ui.linear_progress | None = None
         self.live_label: ui.label | None = None
         self.queue_label: ui.label | None = None
@@ -182,19 +194,18 @@ class JobRow:
         self.view, self.shape = view, _shape(view, now)
         self.bar = self.live_label = self.queue_label = self.thumb = None
         self.container.clear()
-        self.container.props(f"data-status={view.status}")
+        self.container.props["data-status"] = view.status
         if view.status == "cancelled":
             self.container.classes("sc-job-cancelled")
         else:
             self.container.classes(remove="sc-job-cancelled")
         with self.container:
-            ui.html(info_html(view, now), sanitize=False).classes("sc-job-info grow").props(
-                f'data-testid="job-info-{view.id}"'
-            )
+            info = JobRowInfo(info_row(view, now)).classes("sc-job-info grow")
+            info.props["data-testid"] = f"job-info-{view.id}"
             self._live_cell(view)
-            ui.html(actions_html(view), sanitize=False).classes("sc-job-actions").props(
-                f'data-testid="job-actions-{view.id}"'
-            ).on("click", self._clicked, js_handler=_ACTION_CLICK)
+            buttons = JobRowButtons(view.id, row_buttons(view)).classes("sc-job-actions")
+            buttons.props["data-testid"] = f"job-actions-{view.id}"
+            buttons.on("action", self._clicked)
 
     def _clicked(self, event: GenericEventArguments) -> None:
         handlers = {
@@ -211,16 +222,17 @@ class JobRow:
         if view.status in ACTIVE:
             with ui.column().classes("sc-job-live gap-0"):
                 self.bar = ui.linear_progress(view.progress, show_value=False, size="6px").props(
-                    f"rounded instant-feedback color={'grey-6' if view.cancel_requested else 'primary'}"
+                    "rounded instant-feedback"
                 )
+                self.bar.props["color"] = "grey-6" if view.cancel_requested else "primary"
                 self.live_label = ui.label(progress_text(view)).classes("text-xs truncate")
-                self.live_label.props(f'data-testid="job-progress-{view.id}"')
+                self.live_label.props["data-testid"] = f"job-progress-{view.id}"
             self.thumb = ui.element("img").classes("sc-job-thumb")
-            self.thumb.props(f'alt="Live preview of job {view.id}" data-testid="job-preview-{view.id}"')
+            self.thumb.props.update({"alt": f"Live preview of job {view.id}", "data-testid": f"job-preview-{view.id}"})
             self._show_thumb(view.has_preview)
         elif view.status == "queued":
             self.queue_label = ui.label(queue_text(view)).classes("sc-job-wide text-xs")
-            self.queue_label.props(f'data-testid="job-queue-{view.id}"')
+            self.queue_label.props["data-testid"] = f"job-queue-{view.id}"
 
     def update(self, view: JobView) -> None:
         """Rebuild only when what the row shows changed; live figures are set in place."""

@@ -10,6 +10,8 @@ from data.models import Notification
 
 KIND_ICONS = {"job_completed": "check_circle", "job_failed": "error", "batch_finished": "layers"}
 LEVEL_COLORS = {"positive": "positive", "negative": "negative", "info": "primary"}
+# Whole class strings, chosen by level: a class list is parsed, so it is never built from stored values.
+LEVEL_TEXT_CLASSES = {level: f"text-{color}" for level, color in LEVEL_COLORS.items()}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from data.models import Notification, User
 from .confirm import confirm
 from .feedback import attempt, success
 from .job_format import age, clock
-from .notification_format import KIND_ICONS, LEVEL_COLORS
+from .notification_format import KIND_ICONS, LEVEL_TEXT_CLASSES
 
 PAGE_SIZE = 50
 KIND_FILTERS = {"all": "All", "job_completed": "Results", "job_failed": "Failures", "batch_finished": "Batches"}
@@ -182,13 +182,15 @@ class NotificationPanel:
         self.refresh()
 
     def _row(self, notice: Notification) -> None:
-        unread = " sc-unread" if not notice.read else ""
-        row = ui.row().classes(f"sc-notice{unread} w-full items-start gap-2 no-wrap")
-        row.props(f'data-testid="notification" data-id="{notice.id}" data-read="{str(notice.read).lower()}"')
+        row = ui.row().classes("sc-notice w-full items-start gap-2 no-wrap")
+        if not notice.read:
+            row.classes("sc-unread")
+        row.props.update(
+            {"data-testid": "notification", "data-id": str(notice.id), "data-read": "true" if notice.read else "false"}
+        )
         with row:
-            ui.icon(KIND_ICONS.get(notice.kind, "notifications"), size="18px").classes(
-                f"text-{LEVEL_COLORS.get(notice.level, 'primary')} mt-[2px]"
-            )
+            icon = ui.icon(KIND_ICONS.get(notice.kind, "notifications"), size="18px").classes("mt-[2px]")
+            icon.classes(LEVEL_TEXT_CLASSES.get(notice.level, "text-primary"))
             text = ui.column().classes("grow gap-0 min-w-0").props('data-testid="notification-open"')
             text.on("click", lambda n=notice: self.open(n))
             with text:

@@ -15,6 +15,7 @@ from app.services import notifications
 from data.engine import session_scope
 from data.models import User
 
+from . import browser_script
 from .feedback import attempt, success
 
 EVENT_LABELS = {
@@ -76,7 +77,7 @@ def _desktop_section(prefs: notifications.Preferences, save: Callable[..., notif
 
     async def enable() -> None:
         help_label.set_visibility(False)
-        answer = await ui.run_javascript("window.scAlerts.request()", timeout=120)
+        answer = await browser_script.call("window.scAlerts.request", timeout=120)
         if answer == "granted":
             if save(desktop=True) is not None:
                 state["desktop"] = True

@@ -10,7 +10,6 @@ notices follow the person's preferences; the browser-side part is notification_a
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,18 +19,23 @@ from app.services import events, notifications
 from data.engine import session_scope
 from data.models import User
 
+from . import browser_script
 from .feedback import attempt, success
 from .live_updates import Coalesced
 from .notification_format import KIND_ICONS, NoticeView, group_body, group_key, group_link, group_title
 
 _HERE = Path(__file__).parent
-_JS = (_HERE / "notification_alerts.js").read_text()
+# Built once from a file we ship, never from data; Python calls its functions through browser_script.
+ALERTS_SCRIPT = "<script>" + (_HERE / "notification_alerts.js").read_text() + "</script>"
 _CSS = (_HERE / "notifications.css").read_text()
 
 # How long a toast stays (failures longer: they ask for a decision), and after the pointer leaves it.
 TOAST_SECONDS = {"positive": 6.0, "info": 6.0, "negative": 12.0}
 AFTER_HOVER_SECONDS = 3.0
 MAX_TOASTS = 4
+# Whole class strings, chosen by level (a class list is parsed, so it is never built from stored values).
+TOAST_CLASSES = {level: f"sc-toast sc-{level}" for level in ("positive", "info", "negative")}
+TOAST_ICON_CLASSES = {level: f"text-{level}" for level in ("positive", "info", "negative")}
 _FETCH_LIMIT = 500
 
 
@@ -45,7 +49,8 @@ class _Toast:
         self.hovered = False
         self._armed = 0
         with stack.container:
-            self.card = ui.element("div").props(f'data-testid="toast" data-key="{key}"')
+            self.card = ui.element("div").props('data-testid="toast"')
+        self.card.props["data-key"] = key
         self.card.on("mouseenter", self._enter)
         self.card.on("mouseleave", self._leave)
         self.render()
@@ -62,8 +67,8 @@ class _Toast:
 
     def render(self) -> None:
         views = self.views
-        self.card.classes(replace=f"sc-toast sc-{self.level}")
-        self.card.props(f'data-count="{len(views)}"')
+        self.card.classes(replace=TOAST_CLASSES.get(self.level, "sc-toast sc-info"))
+        self.card.props["data-count"] = str(len(views))
         self.card.clear()
         retryable = [view.id for view in views if view.can_retry]
         with self.card, ui.row().classes("w-full items-start gap-2 no-wrap"):
@@ -71,7 +76,9 @@ class _Toast:
             if thumb:
                 ui.image(thumb).classes("sc-toast-thumb")
             else:
-                ui.icon(KIND_ICONS.get(views[-1].kind, "notifications"), size="20px").classes(f"text-{self.level}")
+                ui.icon(KIND_ICONS.get(views[-1].kind, "notifications"), size="20px").classes(
+                    TOAST_ICON_CLASSES.get(self.level, "text-info")
+                )
             with ui.column().classes("grow gap-0 min-w-0"):
                 ui.label(group_title(views)).classes("sc-toast-title").props('data-testid="toast-title"')
                 body = group_body(views)
@@ -160,7 +167,7 @@ class NotificationToasts:
         self.on_count = on_count
         self.show_panel = show_panel
         self.client = ui.context.client
-        ui.add_head_html(f"<script>{_JS}</script>")
+        ui.add_head_html(ALERTS_SCRIPT)
         ui.add_css(_CSS)
         with session_scope() as session:
             self.last_seen = notifications.latest_id(session, user)
@@ -202,7 +209,7 @@ class NotificationToasts:
             self._desktop(preferences, key, members)
         if preferences.sound:
             level = "negative" if any(view.level == "negative" for view in views) else "positive"
-            ui.run_javascript(f"window.scAlerts && window.scAlerts.beep({json.dumps(level)})")
+            browser_script.call("window.scAlerts.beep", level)
 
     def _show(self, key: str, views: list[NoticeView]) -> None:
         showing = next((toast for toast in self.toasts if toast.key == key), None)
@@ -226,4 +233,4 @@ class NotificationToasts:
             # The same in every open tab, so the browser shows it once.
             "tag": f"storycanvas-{key}-{views[0].id}-{views[-1].id}",
         }
-        ui.run_javascript(f"window.scAlerts && window.scAlerts.desktop({json.dumps(notice)})")
+        browser_script.call("window.scAlerts.desktop", notice)

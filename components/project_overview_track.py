@@ -7,18 +7,19 @@ project's clip timings). Here:
   Blocks are proportional to their duration with a minimum width, so the ruler is piecewise linear: each tick is
   placed inside the block whose time it marks.
 - ``ProjectOverviewTrack`` draws it with plain absolutely positioned elements (no bindings, no per-element
-  events; scene blocks are ordinary links; a scene's clip bars are one HTML string), positioned in percent of a
-  track with a minimum pixel width, so it fills a wide screen and scrolls on a narrow one.
+  events; scene blocks are ordinary links; a scene's clip bars are one small Vue component that draws plain
+  data, so a clip label is never markup), positioned in percent of a track with a minimum pixel width, so it
+  fills a wide screen and scrolls on a narrow one.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
-from nicegui import ui
+from nicegui import html, ui
 
 from app.services.frames import frames_to_seconds, seconds_to_frames, timecode
 from app.services.project_track import ProjectTrack, TrackScene
@@ -197,34 +198,47 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
-def _placed(classes: str, **style: str) -> ui.element:
+def _placed(**style: str) -> ui.element:
     """A plain div with its position as inline style (set as a dict: no style-string parsing per element)."""
-    element = ui.element("div").classes(classes)
+    element = ui.element("div")
     element.style.update({key.replace("_", "-"): value for key, value in style.items()})
     return element
 
 
-def _clip_bars(scene: TrackScene, fps: float) -> str:
-    """A scene's clip bars and overlap marks as one HTML string: one element per scene instead of one per clip
-    keeps 50 scenes × 20 clips quick to build and to send. Labels are escaped; colours pass the same check the
-    clip service applies, else they are drawn in the default colour."""
+def clip_bars(scene: TrackScene, fps: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A scene's clip bars and overlap marks as plain data (positions in percent of the scene, pixels for the
+    lanes). Colours pass the same check the clip service applies, else they are drawn in the default colour."""
     frames = scene.duration_frames
-    height = (20 - 2 * (scene.lanes - 1)) / scene.lanes
-    parts: list[str] = []
-    for clip in scene.clips:
-        color = clip.color if _COLOR.match(clip.color) else DEFAULT_CLIP_COLOR
-        title = html.escape(f"{clip.label} · {frames_to_seconds(clip.duration_frames, fps):g} s", quote=True)
-        parts.append(
-            f'<div class="sc-pclip{" sc-pclip-overlap" if clip.overlaps else ""}" title="{title}" style="'
-            f"left:{100 * clip.start_frame / frames:.3f}%;width:max(2px,{100 * clip.duration_frames / frames:.3f}%);"
-            f'top:{clip.lane * (height + 2):.1f}px;height:{height:.1f}px;background:{color}"></div>'
-        )
-    for start, end in scene.overlaps:
-        parts.append(
-            f'<div class="sc-poverlap" title="Overlap: {frames_to_seconds(end - start, fps):g} s of shared time" '
-            f'style="left:{100 * start / frames:.3f}%;width:{100 * (end - start) / frames:.3f}%"></div>'
-        )
-    return "".join(parts)
+    height = round((20 - 2 * (scene.lanes - 1)) / scene.lanes, 1)
+    bars = [
+        {
+            "left": round(100 * clip.start_frame / frames, 3),
+            "width": round(100 * clip.duration_frames / frames, 3),
+            "top": round(clip.lane * (height + 2), 1),
+            "height": height,
+            "color": clip.color if _COLOR.match(clip.color) else DEFAULT_CLIP_COLOR,
+            "title": f"{clip.label} · {frames_to_seconds(clip.duration_frames, fps):g} s",
+            "overlap": bool(clip.overlaps),
+        }
+        for clip in scene.clips
+    ]
+    overlaps = [
+        {
+            "left": round(100 * start / frames, 3),
+            "width": round(100 * (end - start) / frames, 3),
+            "title": f"Overlap: {frames_to_seconds(end - start, fps):g} s of shared time",
+        }
+        for start, end in scene.overlaps
+    ]
+    return bars, overlaps
+
+
+class ProjectClipBars(ui.element, component="project_clip_bars.js"):
+    """One scene's clip bars: one small Vue component drawing plain data, not one element per clip."""
+
+    def __init__(self, scene: TrackScene, fps: float) -> None:
+        super().__init__()
+        self._props["clips"], self._props["overlaps"] = clip_bars(scene, fps)
 
 
 class ProjectOverviewTrack:
@@ -259,23 +273,24 @@ class ProjectOverviewTrack:
         pct = layout.percent
         with (
             ui.element("div").classes("sc-ptrack-scroll w-full").props('data-testid="project-track"'),
-            _placed("sc-ptrack", width="100%", min_width=f"{layout.width:.0f}px"),
+            _placed(width="100%", min_width=f"{layout.width:.0f}px").classes("sc-ptrack"),
         ):
             with ui.element("div").classes("sc-ptrack-ruler").props('data-testid="track-ruler"'):
                 if track.total_frames > track.target_frames:
-                    _placed("sc-pover", left=pct(layout.target_x), width=pct(layout.end_x - layout.target_x))
+                    _placed(left=pct(layout.target_x), width=pct(layout.end_x - layout.target_x)).classes("sc-pover")
                 for x, label in layout.ticks:
                     ui.label(label).classes("sc-ptick").style.update({"left": pct(x)})
             with ui.element("div").classes("sc-ptrack-lane"):
                 for scene, segment in layout.blocks:
                     self._block(scene, pct(segment.x), pct(segment.width), compact=segment.width < COMPACT_SCENE_PX)
                 if layout.tail is not None:
-                    with _placed("sc-ptail", left=pct(layout.tail.x), width=pct(layout.tail.width)):
+                    with _placed(left=pct(layout.tail.x), width=pct(layout.tail.width)).classes("sc-ptail"):
                         ui.label(f"{format_seconds(track.seconds(layout.tail.frames))} to the target").props(
                             'data-testid="track-remaining"'
                         )
             at_end = layout.target_x >= layout.width - 1
-            with _placed("sc-ptarget" + (" sc-ptarget-end" if at_end else ""), left=pct(layout.target_x)):
+            target = _placed(left=pct(layout.target_x)).classes("sc-ptarget sc-ptarget-end" if at_end else "sc-ptarget")
+            with target:
                 ui.label(f"target {format_seconds(track.seconds(track.target_frames))}").props(
                     'data-testid="track-target"'
                 )
@@ -283,43 +298,44 @@ class ProjectOverviewTrack:
             ui.label("Click a scene to open its timeline.")
             ui.space()
             with ui.row().classes("items-center gap-1 no-wrap"):
-                _placed("", width="18px", height="6px", background=DEFAULT_CLIP_COLOR, border_radius="1px")
+                _placed(width="18px", height="6px", background=DEFAULT_CLIP_COLOR, border_radius="1px")
                 ui.label("clip (in its colour)")
             with ui.row().classes("items-center gap-1 no-wrap"):
-                _placed("sc-poverlap", position="static", width="18px", height="10px")
+                _placed(position="static", width="18px", height="10px").classes("sc-poverlap")
                 ui.label("overlap")
             with ui.row().classes("items-center gap-1 no-wrap"):
-                _placed("", width="0", height="12px", border_left="2px dashed #fab005")
+                _placed(width="0", height="12px", border_left="2px dashed #fab005")
                 ui.label("target duration")
 
     def _block(self, scene: TrackScene, left: str, width: str, *, compact: bool) -> None:
         fps = self.track.fps
         seconds = frames_to_seconds(scene.duration_frames, fps)
-        classes = "sc-pscene"
-        if not scene.clips:
-            classes += " sc-pscene-empty"
-        if scene.overlaps:
-            classes += " sc-pscene-warn"
-        if compact:
-            classes += " sc-pscene-compact"
         title = f"{scene.position + 1}. {scene.name}\n{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}"
         if scene.overlaps:
             title += f" · {_plural(scene.overlap_count, 'overlap')}"
         title += "\nClick to open the scene's timeline"
-        link = ui.link(target=f"/scenes/{scene.id}").classes(classes)
+        link = ui.link(target=f"/scenes/{scene.id}").classes("sc-pscene")
+        if not scene.clips:
+            link.classes("sc-pscene-empty")
+        if scene.overlaps:
+            link.classes("sc-pscene-warn")
+        if compact:
+            link.classes("sc-pscene-compact")
         link.style.update({"left": left, "width": f"calc({width} - 2px)"})
         link.props.update({"title": title, "data-testid": "track-scene", "data-scene-id": str(scene.id)})
         with link:
             name = f"{scene.position + 1}" if compact else f"{scene.position + 1} · {scene.name}"
             ui.label(name).classes("sc-pscene-name").props('data-testid="track-scene-name"')
             if compact:
-                meta = "<b>⚠</b>" if scene.overlaps else ""
+                meta, warning = "", "⚠" if scene.overlaps else ""
             else:
-                meta = html.escape(
-                    f"{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}" if scene.clips else "no clips"
-                )
-                meta += f" · <b>⚠ {scene.overlap_count}</b>" if scene.overlaps else ""
-            ui.html(meta, sanitize=False).classes("sc-pscene-meta").props('data-testid="track-scene-meta"')
+                meta = f"{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}" if scene.clips else "no clips"
+                warning = f"⚠ {scene.overlap_count}" if scene.overlaps else ""
+                meta += " · " if warning else ""
+            # The label's text, then the warning in bold: both element text, never markup.
+            with ui.label(meta).classes("sc-pscene-meta").props('data-testid="track-scene-meta"'):
+                if warning:
+                    html.b(warning)
             if not scene.clips or not scene.duration_frames:
                 return
-            ui.html(_clip_bars(scene, fps), sanitize=False).classes("sc-pclips")
+            ProjectClipBars(scene, fps)

@@ -6,8 +6,8 @@ the service would refuse shows red here before anything is sent.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
+from typing import Any
 
 from nicegui import ui
 
@@ -24,16 +24,32 @@ CSS = """
 VARIABLE_HINT = "Variables: " + " ".join(f"{{{name}}}" for name in VARIABLES) + " · weights: (word:1.2)"
 
 
-def highlighted_html(text: str) -> str:
-    """The text, escaped, with each highlighted span wrapped in a class the CSS colours."""
-    out: list[str] = []
+def echo_spans(text: str) -> list[list[str | None]]:
+    """The text cut into [kind, part] pairs (kind None for plain text); joined, the parts are the text."""
+    out: list[list[str | None]] = []
     at = 0
     for span in highlight_spans(text):
-        out.append(html.escape(text[at : span.start]))
-        out.append(f'<span class="sc-hl-{span.kind}">{html.escape(text[span.start : span.end])}</span>')
+        if span.start > at:
+            out.append([None, text[at : span.start]])
+        out.append([span.kind, text[span.start : span.end]])
         at = span.end
-    out.append(html.escape(text[at:]))
-    return "".join(out)
+    if at < len(text):
+        out.append([None, text[at:]])
+    return out
+
+
+class PromptEcho(ui.element, component="prompt_echo.js"):
+    """The echo: a small Vue component that draws the spans as text, so a prompt is never markup."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.show(text)
+
+    def show(self, text: str) -> None:
+        self._props["spans"] = echo_spans(text)  # a changed prop sends the element again
+
+    def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
+        return ["".join(str(part) for _kind, part in self._props["spans"])]
 
 
 class PromptEditor:
@@ -45,14 +61,12 @@ class PromptEditor:
         with ui.column().classes("w-full gap-0"):
             self.input = (
                 ui.textarea(label, value=value, on_change=lambda e: self._changed(e.value or ""))
-                .props(f'outlined dense autogrow input-style="min-height: {rows * 1.4}em" data-testid="{testid}"')
+                .props("outlined dense autogrow")
                 .classes("w-full")
             )
-            self.echo = (
-                ui.html(highlighted_html(value), sanitize=False)
-                .classes("sc-prompt-echo px-1")
-                .props(f'data-testid="{testid}-echo"')
-            )
+            self.input.props.update({"input-style": f"min-height: {rows * 1.4}em", "data-testid": testid})
+            self.echo = PromptEcho(value).classes("sc-prompt-echo px-1")
+            self.echo.props["data-testid"] = f"{testid}-echo"
 
     @property
     def value(self) -> str:
@@ -62,5 +76,5 @@ class PromptEditor:
         self.input.set_value(text)
 
     def _changed(self, text: str) -> None:
-        self.echo.set_content(highlighted_html(text))
+        self.echo.show(text)
         self.on_change(text)

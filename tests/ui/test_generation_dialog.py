@@ -38,7 +38,7 @@ async def test_more_opens_the_dialog_and_generate_queues_composed_prompts(
     _value(user, "dialog-image-prompt", "{scene.name} at night, (fog:1.3)")
     await eventually(lambda: "Harbour at night, (fog:1.3)" in _preview(user))
     echo = with_testid(user, "dialog-image-prompt-echo")[0]
-    assert 'class="sc-hl-variable"' in echo.content and 'class="sc-hl-weight"' in echo.content
+    assert {"variable", "weight"} <= {kind for kind, _text in echo.props["spans"]}
     _value(user, "dialog-image-prompt", "a {mood} pier")
     await eventually(lambda: "Unknown variable {mood}" in _preview(user))
     _value(user, "dialog-image-prompt", "a pier for {project.name}")

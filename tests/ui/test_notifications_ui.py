@@ -254,13 +254,13 @@ async def test_preferences_are_saved_from_the_account_page(user: User, sign_in, 
     await eventually(lambda: _prefs(db, account).desktop_min_seconds == 90)
 
     # The browser says no: desktop notices stay off, and the page says how to allow them.
-    user.javascript_rules[re.compile(r"window\.scAlerts\.request\(\)")] = lambda _: "denied"
+    user.javascript_rules[re.compile(r".*window\.scAlerts\.request\(\)")] = lambda _: "denied"
     click_testid(user, "desktop-enable")
     await user.should_see("Your browser blocks notifications from this site")
     assert _prefs(db, account).desktop is False
 
     # The browser says yes: saved.
-    user.javascript_rules[re.compile(r"window\.scAlerts\.request\(\)")] = lambda _: "granted"
+    user.javascript_rules[re.compile(r".*window\.scAlerts\.request\(\)")] = lambda _: "granted"
     click_testid(user, "desktop-enable")
     await user.should_see("Desktop notifications are on for this browser.")
     assert _prefs(db, account).desktop is True

@@ -9,9 +9,10 @@ from .conftest import click_testid, eventually
 
 
 def _texts(user: User, testid: str) -> list[str]:
-    """Text of every element with that data-testid, in page order (labels by text, html by content)."""
+    """Text of every element with that data-testid, in page order, with the text of the elements inside it
+    (a block's meta is its label's text and a bold warning)."""
     found = [e for e in user.client.layout.descendants() if e.props.get("data-testid") == testid]
-    return [getattr(e, "text", None) or getattr(e, "content", "") for e in found]
+    return ["".join(str(part._text or "") for part in (e, *e.descendants())) for e in found]
 
 
 async def test_timeline_lists_scenes_in_order_with_durations_and_the_analysis(

@@ -26,23 +26,29 @@ def _text(user: User, testid: str) -> str:
     return " ".join(getattr(e, "text", None) or getattr(e, "content", "") for e in found)
 
 
+def _info(user: User, job_id: int) -> dict:
+    """What a row's info cell shows (plain data the browser draws as text)."""
+    (info,) = _by_testid(user, f"job-info-{job_id}")
+    return info.props["row"]
+
+
 def _status(user: User, job_id: int) -> str | None:
     found = _by_testid(user, f"job-row-{job_id}")
     return found[0].props.get("data-status") if found else None
 
 
 def _act(user: User, job_id: int, action: str) -> None:
-    """Press a row's button: what the browser sends when one is clicked (the buttons share one listener)."""
+    """Press a row's button: what the browser sends when one is clicked (the buttons share one "action" event)."""
     from nicegui.testing.user_interaction import UserInteraction
 
     (actions,) = _by_testid(user, f"job-actions-{job_id}")
-    assert f'data-action="{action}"' in actions.content, f"job {job_id} has no {action} button"  # type: ignore[attr-defined]
-    UserInteraction(user, {actions}, action).trigger("click", action)
+    assert action in actions.actions, f"job {job_id} has no {action} button"  # type: ignore[attr-defined]
+    UserInteraction(user, {actions}, action).trigger("action", action)
 
 
 def _has_button(user: User, job_id: int, action: str) -> bool:
     found = _by_testid(user, f"job-actions-{job_id}")
-    return bool(found) and f'data-action="{action}"' in found[0].content  # type: ignore[attr-defined]
+    return bool(found) and action in found[0].actions  # type: ignore[attr-defined]
 
 
 def _rows(user: User) -> list[int]:
@@ -100,10 +106,12 @@ async def test_rows_show_where_state_and_queue_place(user: User, sign_in, make_p
     assert _text(user, f"job-progress-{running.id}") == "42% · KSampler"
     # Bob's older job is ahead in the one shared queue: 30 s (no history) + 58 % of 30 s running, one slot.
     assert _text(user, f"job-queue-{queued.id}") == "#2 · ~47 s"
-    failed_info = _text(user, f"job-info-{failed.id}")
-    assert f'data-testid="job-error-{failed.id}">Prompt outputs failed validation: Checkpoint' in failed_info
+    assert _info(user, failed.id)["errorShort"].startswith("Prompt outputs failed validation: Checkpoint")
     assert _text(user, "status-chip-all") == "All 3" and _text(user, "status-chip-failed") == "Failed 1"
-    assert f'<a href="/scenes/{scene.id}">Harbour › Opening · #2</a>' in _text(user, f"job-info-{queued.id}")
+    assert (_info(user, queued.id)["href"], _info(user, queued.id)["where"]) == (
+        f"/scenes/{scene.id}",
+        "Harbour › Opening · #2",
+    )
 
 
 async def test_filters_by_status_project_and_server(user: User, sign_in, make_project, db) -> None:
