@@ -189,3 +189,38 @@ def test_a_password_reset_sets_a_new_one_and_ends_the_old_tokens(db, make_user) 
         users.user_from_token(db, old_token)
     with pytest.raises(Forbidden):
         user_admin.reset_password(db, db.get(User, member.id), admin.id)
+
+
+def test_two_people_racing_for_one_link_make_one_account() -> None:
+    """Real concurrent sessions (threads), not one session pretending: exactly one registration wins."""
+    import threading
+
+    from data.engine import session_scope
+
+    with session_scope() as session:
+        admin = users.register(session, _data("root"))
+        _invitation, token = invitations.create(session, admin)
+    start = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def register(name: str) -> None:
+        start.wait()
+        try:
+            with session_scope() as session:
+                outcomes[name] = users.register(session, _data(name), invitation=token).id
+        except Exception as error:  # the loser's reason is checked below
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=register, args=(name,)) for name in ("racer1", "racer2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    winners = [name for name, outcome in outcomes.items() if isinstance(outcome, int)]
+    losers = [outcome for outcome in outcomes.values() if not isinstance(outcome, int)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert isinstance(losers[0], Forbidden), repr(losers[0])
+    with session_scope() as session:
+        accounts = session.exec(select(User.username).where(User.username.startswith("racer"))).all()
+        used_by = session.exec(select(Invitation.used_by)).one()
+    assert accounts == winners and used_by == outcomes[winners[0]]
