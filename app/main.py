@@ -14,7 +14,7 @@ from starlette.requests import Request
 from app import api, http_security
 from app.config import IO_THREADS, get_settings
 from app.dispatch import scheduler
-from app.services import users, workflows
+from app.services import browser_sessions, users, workflows
 from data import migrate
 from data.engine import dispose_engine, session_scope
 
@@ -63,8 +63,6 @@ def browser_signed_in(request: Request) -> bool:
     components/session.py answers the same question inside a page; an upload arrives as HTTP with
     no page context, so this reads the same cookie directly.
     """
-    from app.services import browser_sessions
-
     token = request.cookies.get(browser_sessions.COOKIE_NAME)
     if not token:
         return False

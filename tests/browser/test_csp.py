@@ -222,6 +222,21 @@ def test_uploads_are_capped_and_need_a_signed_in_session(live_server: LiveServer
     assert refused.status_code == 403, refused.text
     assert "signed-in" in refused.json()["detail"]
 
+    # Another signed-in browser (another account) cannot post into this page's upload field.
+    live_server.create_user("csp-other", PASSWORD)
+    other_context = page.context.browser.new_context()  # type: ignore[union-attr]
+    try:
+        other = other_context.new_page()
+        sign_in(other, live_server, "csp-other", PASSWORD)
+        crossed = other.request.post(
+            live_server.url + url,
+            multipart={"file": {"name": "small.json", "mimeType": "application/json", "buffer": b"{}"}},
+        )
+        assert crossed.status == 403, crossed.text()
+        assert "another browser session" in crossed.json()["detail"]
+    finally:
+        other_context.close()
+
     # The field still takes a file within its limit from the signed-in browser: it reaches the
     # import, which reads it and answers about its content (a graph without an output node).
     workflow = {"3": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20}}}
