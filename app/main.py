@@ -72,6 +72,7 @@ def browser_signed_in(request: Request) -> bool:
 
 def build() -> None:
     import pages
+    from components import error_page
 
     app.docs_url = "/api/docs"
     app.redoc_url = "/api/redoc"
@@ -82,6 +83,7 @@ def build() -> None:
     ui.button.default_props("no-caps")
     ui.tab.default_props("no-caps")
     pages.register()
+    error_page.install(app)
     app.on_startup(size_thread_pools)
     app.on_startup(on_startup)
     app.on_shutdown(on_shutdown)
