@@ -23,7 +23,7 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, DateTime, Table, and_, text
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlmodel import SQLModel
 
 import data.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -89,6 +89,13 @@ def _dump_tables(staging: Path, media: MediaSnapshot) -> tuple[str | None, dict[
         revision = MigrationContext.configure(connection).get_current_revision()
         if revision is None:
             raise Invalid("the database has no schema yet, so there is nothing to back up: run 'storycanvas migrate'")
+        if revision != migrate.head_revision():
+            # Its tables differ from the ones this version would read, and restore would refuse the archive.
+            raise Invalid(
+                f"the database schema ({revision}) is not the one this version of StoryCanvas uses "
+                f"({migrate.head_revision()}): run 'storycanvas migrate' first, or back up with the version "
+                "that made it"
+            )
         media.capture(after_snapshot=True)
         for table in _tables():
             counts[table.name] = 0
@@ -166,7 +173,7 @@ def create_backup(archive: Path | None = None) -> BackupReport:
             f"the backup could not be written ({error.strerror or error}: {where}); nothing was kept, "
             "free some space or choose another place for the archive"
         ) from error
-    except OperationalError as error:
+    except DBAPIError as error:
         reason = str(error.orig or error).splitlines()[0]
         raise Invalid(f"the database could not be read ({reason}); check that it is reachable and try again") from error
     finally:

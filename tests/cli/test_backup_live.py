@@ -242,8 +242,8 @@ def _prepare_studio(install: Install, url: str, fake: FakeComfyUI) -> tuple[http
     bulk = install.media_dir / "projects" / str(project["id"]) / "uploads"
     bulk.mkdir(parents=True, exist_ok=True)
     rng = random.Random(1)
-    for i in range(40):
-        (bulk / f"upload-{i:02}.bin").write_bytes(rng.randbytes(400 * 1024))
+    for i in range(24):
+        (bulk / f"upload-{i:02}.bin").write_bytes(rng.randbytes(256 * 1024))
     return api, clip_ids, project["id"]
 
 
@@ -268,7 +268,9 @@ def _check_restored(archive: Path, target: Install) -> dict[str, Any]:
     referenced = {path for row in rows for path in row if path}
     missing = sorted(path for path in referenced if not (target.media_dir / path).is_file())
     assert missing == [], f"results whose file is not in the archive: {missing}"
-    assert manifest["media"]["missing"] == []
+    # A running job's live preview can be replaced or removed in the instant between the two looks at the
+    # media folder; a result's file never is (the first look's link keeps it).
+    assert all(entry["path"].startswith("jobs/") for entry in manifest["media"]["missing"])
     on_disk = {
         str(path.relative_to(target.data_dir)): path.stat().st_size
         for path in target.media_dir.rglob("*")

@@ -287,10 +287,27 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile
         _member("media/../../evil"),
         _member("/tmp/storycanvas-evil-absolute"),
         _member("media/link", tarfile.SYMTYPE, "../../evil"),
+        _member("media/inner-link", tarfile.SYMTYPE, "projects"),
+        _member("media/hard", tarfile.LNKTYPE, "../../evil"),
+        _member("media/hard-inside", tarfile.LNKTYPE, "manifest.json"),
+        _member("media/device", tarfile.CHRTYPE),
+        _member("media/pipe", tarfile.FIFOTYPE),
     ],
-    ids=["parent", "nested-parent", "absolute", "symlink"],
+    ids=[
+        "parent",
+        "nested-parent",
+        "absolute",
+        "symlink",
+        "inner-symlink",
+        "hardlink",
+        "inner-hardlink",
+        "device",
+        "fifo",
+    ],
 )
-def test_an_archive_with_a_path_outside_its_folder_is_refused(member, db, make_user, tmp_path) -> None:
+def test_an_archive_with_a_path_outside_its_folder_or_a_link_or_device_is_refused(
+    member, db, make_user, tmp_path
+) -> None:
     make_user("erin")
     good = backup.create_backup(tmp_path / "good.tar.gz").archive
     make_user("frank")
@@ -595,7 +612,11 @@ def test_a_backup_is_not_written_into_the_media_folder_it_backs_up(db, make_user
 def test_backups_of_the_same_second_get_names_of_their_own(db, make_user) -> None:
     make_user("olga")
     first, second = backup.create_backup().archive, backup.create_backup().archive
-    assert first != second and first.exists() and second.exists()
+    try:
+        assert first != second and first.exists() and second.exists()
+    finally:  # the data dir outlives the test: other tests look into its backups folder
+        first.unlink(missing_ok=True)
+        second.unlink(missing_ok=True)
 
 
 def test_links_left_by_a_killed_backup_are_removed_by_the_next(db, make_user, tmp_path) -> None:
@@ -625,3 +646,14 @@ def test_every_column_type_round_trips_through_the_json_of_a_backup() -> None:
             if isinstance(stored_as, JSON):
                 continue  # the database already keeps it as JSON
             assert stored_as.python_type in storable, f"{table.name}.{column.name}: {stored_as.python_type}"
+
+
+def test_a_database_behind_this_version_is_not_backed_up_half(db, make_user, monkeypatch) -> None:
+    """Its tables differ from this version's, and restore would refuse the archive: say so before writing one."""
+    make_user("quinn")
+    monkeypatch.setattr(migrate, "head_revision", lambda: "9999_newer")
+    folder = get_settings().data_dir / "backups"
+    before = sorted(folder.iterdir()) if folder.exists() else []
+    with pytest.raises(Invalid, match="run 'storycanvas migrate' first"):
+        backup.create_backup()
+    assert (sorted(folder.iterdir()) if folder.exists() else []) == before
