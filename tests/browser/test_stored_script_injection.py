@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -63,9 +62,10 @@ TAG_PAYLOADS = {
     key: value if len(value) <= 40 else "{{constructor.constructor('alert()')()}}" for key, value in PAYLOADS.items()
 }
 # The assessment's proof: the administrator's browser, only by looking at /projects, turns a server off.
+# Once per page (Vue evaluates the bound attribute on every render), and only a switch that is on.
 EXPLOIT = (
-    "x\" :data-x=\"(d=>{let f=d.createElement('iframe');f.src='/servers';f.onload=_=>setTimeout(_=>"
-    "f.contentDocument.querySelector('[data-testid=server-enabled]').click(),2e3);d.body.append(f)})(document)"
+    "x\" :data-x=\"window.z||(z=document.body.appendChild(document.createElement('iframe')),z.src='/servers',"
+    "z.onload=_=>setTimeout(_=>z.contentDocument.querySelector('[aria-checked=true]').click(),2e3))"
 )
 assert len(EXPLOIT) <= 200  # a project name's limit
 EXPLOIT_WAIT_SECONDS = 7.0
@@ -115,12 +115,17 @@ class Findings:
     """Problems per page, collected during the whole walk and asserted once at the end."""
 
     problems: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
     visited: list[str] = field(default_factory=list)
 
     def add(self, where: str, what: str) -> None:
-        self.problems.append(f"{where}: {what}")
+        """The same problem twice on one page (Vue renders an element more than once) is listed once, counted."""
+        line = f"{where}: {what}"
+        for index, known in enumerate(self.problems):
+            if known == line or known.startswith(line + " (×"):
+                count = int(known[len(line) + 3 : -1]) + 1 if known != line else 2
+                self.problems[index] = f"{line} (×{count})"
+                return
+        self.problems.append(line)
 
     def report(self) -> str:
         return "\n".join(f"  - {line}" for line in self.problems)
@@ -299,7 +304,7 @@ class Walk:
         if not any(pattern.search(text) for pattern in BENIGN_CONSOLE):
             self.findings.add(self.where, f"JavaScript {text[:300]}")
 
-    def visit(self, where: str, path: str, *, settle: float = 1.0) -> None:
+    def visit(self, where: str, path: str, *, settle: float = 0.5) -> None:
         self.where = where
         self.findings.visited.append(where)
         self.page.goto(f"{self.server.url}{path}")
@@ -364,10 +369,12 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings) -> N
         walk.visit(f"settings [{key}]", f"/projects/{project_id}/settings")
         walk.inspect({"project name": text, "project description": text, "project tag": TAG_PAYLOADS[key]})
 
-        walk.visit(f"scene [{key}]", f"/scenes/{scene_id}?clip={world.ok_clips[key]}")
+        # The clip whose jobs failed: its inspector, its failed job with the server's words, the dialog's presets.
+        walk.visit(f"scene [{key}]", f"/scenes/{scene_id}?clip={world.failing_clips[key]}")
         walk.act("see the clip inspector", lambda: expect(page.get_by_test_id("clip-inspector")).to_be_visible())
         walk.inspect(
             {"scene name": text, "clip label": text, "image prompt": text, "video prompt": text, "notes": text}
+            | {"job error": text}
         )
 
         def open_generation_dialog() -> None:
@@ -379,9 +386,6 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings) -> N
         walk.act("open the generation dialog and its presets", open_generation_dialog)
         walk.inspect({"preset name": text}, part="generation dialog")
         page.keyboard.press("Escape")
-
-        walk.visit(f"scene, failed clip [{key}]", f"/scenes/{scene_id}?clip={world.failing_clips[key]}")
-        walk.inspect({"clip label": text, "job error": text}, part="failed job")
 
         walk.visit(f"batch [{key}]", f"/batches/{world.batches[key]}")
         walk.inspect({"batch name": text})
@@ -409,7 +413,8 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings) -> N
 
     walk.visit("/servers", "/servers")
     walk.inspect({**_each("server name"), "GPU name": PAYLOADS["single-quoted-handler"]})
-    walk.act("open a server's models", lambda: page.get_by_test_id("server-catalog").first.click())
+    gpu_row = page.locator(f"[data-testid='server-row'][data-server-id='{world.servers[0]}']")
+    walk.act("open the ComfyUI server's models", lambda: gpu_row.get_by_test_id("server-catalog").click())
     walk.inspect({"model file name": PAYLOADS["img-onerror"] + ".safetensors"}, part="models")
 
     walk.visit("/account", "/account")
@@ -426,19 +431,20 @@ def test_payloads_stored_by_a_member_never_run_in_the_administrators_browser(
 ) -> None:
     started = time.monotonic()
     world = _store_payloads(server, comfy)
+    stored = time.monotonic()
     findings = Findings()
     _walk(page, server, world, findings)
+    walked = time.monotonic()
 
     admin = server.api(ADMIN, ADMIN_PASSWORD)
     for server_id in world.servers:
-        stored = _ok(admin.get(f"/servers/{server_id}"))
-        if not stored["enabled"]:
+        if not _ok(admin.get(f"/servers/{server_id}"))["enabled"]:
             findings.add(
                 "REST check after the walk",
                 f"server {server_id} was disabled: a stored name ran an administrator-only action",
             )
-    Path(server.data_dir / "walk-seconds.txt").write_text(f"{time.monotonic() - started:.1f}")
+    timing = f"storing {stored - started:.0f} s, walking {walked - stored:.0f} s"
     assert not findings.problems, (
-        f"{len(findings.problems)} problems on {len(findings.visited)} pages visited as the administrator:\n"
-        + findings.report()
+        f"{len(findings.problems)} problems on {len(findings.visited)} pages visited as the administrator "
+        f"({timing}):\n" + findings.report()
     )
