@@ -363,6 +363,17 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _check_media_count(archive: Path, manifest: dict[str, Any], found: int) -> None:
+    """Archives since the media summary say how many files they hold; older ones are taken as they are."""
+    media = manifest.get("media")
+    expected = media.get("files") if isinstance(media, dict) else None
+    if isinstance(expected, int) and found != expected:
+        raise Invalid(
+            f"{archive} is incomplete: it holds {found} media files, its manifest says {expected}; "
+            f"nothing was changed, {_WHAT_TO_DO}"
+        )
+
+
 def restore_backup(archive: Path) -> str:
     if not archive.is_file():
         raise Invalid(f"{archive} does not exist or is not a file; give the path of a backup archive")
@@ -378,11 +389,12 @@ def restore_backup(archive: Path) -> str:
                 tar.extractall(staging, filter="data")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
             raise Invalid(f"{archive} is not a readable tar.gz archive ({error}); {_WHAT_TO_DO}") from error
-        migrate.upgrade()
-        counts = _replace_rows(archive, staging / "database", manifest)
         restored_media = staging / "media"
         restored_media.mkdir(exist_ok=True)
         media_count = sum(1 for path in restored_media.rglob("*") if path.is_file())
+        _check_media_count(archive, manifest, media_count)
+        migrate.upgrade()
+        counts = _replace_rows(archive, staging / "database", manifest)
         if settings.media_dir.exists():
             settings.media_dir.rename(staging / "old-media")
         restored_media.rename(settings.media_dir)

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
@@ -232,6 +233,10 @@ BROKEN_ARCHIVES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
         "made by a different version",
     ),
     "rows missing": (lambda good, tmp: _repack(good, tmp / "rows.tar.gz", _empty_users), "is incomplete"),
+    "media missing": (
+        lambda good, tmp: _repack(good, tmp / "nomedia.tar.gz", lambda root: shutil.rmtree(root / "media")),
+        "holds 0 media files, its manifest says 1",
+    ),
     "rows that do not fit": (
         lambda good, tmp: _repack(good, tmp / "orphans.tar.gz", _orphan_projects),
         "holds rows this database rejects",
