@@ -3,6 +3,11 @@
 window.scAlerts = window.scAlerts || {
   audio: null,
 
+  // Only a path of this site is followed: a notice's link never becomes a "javascript:" URL or another host.
+  sameSitePath(link) {
+    return typeof link === "string" && /^\/(?![\/\\])[^\s]*$/.test(link);
+  },
+
   // A short WebAudio beep (no sound file): a high one for results, a low double one for failures.
   beep(level) {
     try {
@@ -53,7 +58,7 @@ window.scAlerts = window.scAlerts || {
     const shown = new Notification(notice.title, { body: notice.body || "", tag: notice.tag, icon: "/favicon.ico" });
     shown.onclick = () => {
       window.focus();
-      if (notice.link) window.location.href = notice.link;
+      if (this.sameSitePath(notice.link)) window.location.href = notice.link;
       shown.close();
     };
     return true;
