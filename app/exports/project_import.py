@@ -13,12 +13,13 @@ a project the importing user may not see (an export shared by a colleague) only 
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from app.config import get_settings
 from app.services import (
@@ -348,8 +349,26 @@ def _library(session: Session, actor: User, project: Project, doc: Document) -> 
     return characters, styles
 
 
+# Clips written per transaction: SQLite has one writer, so between chunks other edits (and the
+# dispatcher) get their turn instead of waiting for the whole import.
+IMPORT_CHUNK_CLIPS = 250
+# A waiting SQLite writer polls the lock with growing sleeps; a short pause after each chunk lets it in.
+PAUSE_BETWEEN_CHUNKS_S = 0.03
+IMPORTING_SUFFIX = " (importing…)"
+
+
+def _importing_name(name: str) -> str:
+    """Shown while the import runs, and left on a half-made project if the process dies: say what it is."""
+    return name[: 200 - len(IMPORTING_SUFFIX)] + IMPORTING_SUFFIX
+
+
 def import_document(session: Session, actor: User, raw: bytes | str | dict[str, Any]) -> tuple[Project, list[str]]:
-    """A new project of the user's, made from an export; returns it with what could not be brought along."""
+    """A new project of the user's, made from an export; returns it with what could not be brought along.
+
+    It is written in chunks of IMPORT_CHUNK_CLIPS clips, each its own transaction, so a big import
+    never holds SQLite's write lock for long. Until the last chunk the project is archived and
+    named "… (importing…)"; a failure removes it and every file copied for it.
+    """
     doc = parse_document(raw)
     data = projects.parse_create(
         **doc.project.model_dump(include={"name", "description", "fps", "width", "height", "target_duration", "tags"})
@@ -357,11 +376,14 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
     _check_spans(doc, data.fps)
     warnings: list[str] = []
     created: list[Path] = []
+    project = Project(**data.model_dump(), owner_id=actor.id, settings=doc.project.settings)  # type: ignore[arg-type]
+    final_name, final_archived = project.name, project.archived
+    project.name, project.archived = _importing_name(final_name), True
     try:
-        project = Project(**data.model_dump(), owner_id=actor.id, settings=doc.project.settings)  # type: ignore[arg-type]
         session.add(project)
         session.flush()
         characters, styles = _library(session, actor, project, doc)
+        session.commit()
         media_root = media_store.project_media_dir(project.id)  # type: ignore[arg-type]
         skipped = 0
         for position, scene_doc in enumerate(doc.scenes):
@@ -372,42 +394,23 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
             )
             session.add(scene)
             session.flush()
-            for clip_doc in scene_doc.clips:
-                clip = Clip(
-                    scene_id=scene.id,  # type: ignore[arg-type]
-                    project_id=project.id,  # type: ignore[arg-type]
-                    **clip_doc.model_dump(exclude={"characters", "styles", "results"}),
-                )
-                session.add(clip)
-                session.flush()
-                for key in dict.fromkeys(clip_doc.characters):
-                    if key not in characters:
-                        raise Invalid(f"A clip refers to character “{key}”, which the document does not define.")
-                    session.add(ClipCharacterLink(clip_id=clip.id, character_id=characters[key]))  # type: ignore[arg-type]
-                for key in dict.fromkeys(clip_doc.styles):
-                    if key not in styles:
-                        raise Invalid(f"A clip refers to style “{key}”, which the document does not define.")
-                    session.add(ClipStyleLink(clip_id=clip.id, style_id=styles[key]))  # type: ignore[arg-type]
-                folder = media_root / "clips" / str(clip.id)
-                for result in clip_doc.results:
-                    source = _readable_source(session, actor, result.path)
-                    if source is None:
-                        skipped += 1
-                        continue
-                    thumbnail = _readable_source(session, actor, result.thumbnail)
-                    item = GalleryItem(
-                        clip_id=clip.id,  # type: ignore[arg-type]
+            for first in range(0, max(1, len(scene_doc.clips)), IMPORT_CHUNK_CLIPS):
+                chunk = scene_doc.clips[first : first + IMPORT_CHUNK_CLIPS]
+                made = [
+                    Clip(
+                        scene_id=scene.id,  # type: ignore[arg-type]
                         project_id=project.id,  # type: ignore[arg-type]
-                        kind=result.kind,
-                        file_path=_copy(source, folder, created),
-                        thumbnail_path=_copy(thumbnail, folder, created) if thumbnail else None,
-                        **result.model_dump(
-                            include={"width", "height", "duration", "params", "content_hash", "selected"}
-                        ),
+                        **clip_doc.model_dump(exclude={"characters", "styles", "results"}),
                     )
-                    if result.created_at is not None:
-                        item.created_at = result.created_at
-                    session.add(item)
+                    for clip_doc in chunk
+                ]
+                session.add_all(made)
+                session.flush()  # one batched INSERT … RETURNING gives every clip its id
+                for clip, clip_doc in zip(made, chunk, strict=True):
+                    skipped += _clip_extras(session, actor, clip, clip_doc, characters, styles, media_root, created)
+                session.commit()
+                if session.get_bind().dialect.name == "sqlite":
+                    time.sleep(PAUSE_BETWEEN_CHUNKS_S)
         for asset_doc in doc.media_assets:
             source = _readable_source(session, actor, asset_doc.path)
             if source is None:
@@ -425,14 +428,60 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
             warnings.append(
                 f"{skipped} file(s) were not brought along: they are not on this server or not in a project of yours."
             )
+        project.name, project.archived = final_name, final_archived
+        session.add(project)
         message = f"Imported “{project.name}” from an export"
         projects.log_activity(session, project.id, actor, "project.created", message)  # type: ignore[arg-type]
         session.commit()
     except BaseException:
         session.rollback()
+        if project.id is not None:
+            session.exec(delete(Project).where(col(Project.id) == project.id))  # type: ignore[call-overload]
+            session.commit()
         for path in created:
             path.unlink(missing_ok=True)
         raise
     session.refresh(project)
     events.emit(events.project_changed, project.id)
     return project, warnings
+
+
+def _clip_extras(
+    session: Session,
+    actor: User,
+    clip: Clip,
+    clip_doc: ClipDoc,
+    characters: dict[str, int],
+    styles: dict[str, int],
+    media_root: Path,
+    created: list[Path],
+) -> int:
+    """A clip's character and style links and its results; returns how many files were left behind."""
+    for key in dict.fromkeys(clip_doc.characters):
+        if key not in characters:
+            raise Invalid(f"A clip refers to character “{key}”, which the document does not define.")
+        session.add(ClipCharacterLink(clip_id=clip.id, character_id=characters[key]))  # type: ignore[arg-type]
+    for key in dict.fromkeys(clip_doc.styles):
+        if key not in styles:
+            raise Invalid(f"A clip refers to style “{key}”, which the document does not define.")
+        session.add(ClipStyleLink(clip_id=clip.id, style_id=styles[key]))  # type: ignore[arg-type]
+    folder = media_root / "clips" / str(clip.id)
+    skipped = 0
+    for result in clip_doc.results:
+        source = _readable_source(session, actor, result.path)
+        if source is None:
+            skipped += 1
+            continue
+        thumbnail = _readable_source(session, actor, result.thumbnail)
+        item = GalleryItem(
+            clip_id=clip.id,  # type: ignore[arg-type]
+            project_id=clip.project_id,
+            kind=result.kind,
+            file_path=_copy(source, folder, created),
+            thumbnail_path=_copy(thumbnail, folder, created) if thumbnail else None,
+            **result.model_dump(include={"width", "height", "duration", "params", "content_hash", "selected"}),
+        )
+        if result.created_at is not None:
+            item.created_at = result.created_at
+        session.add(item)
+    return skipped
