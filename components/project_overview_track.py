@@ -70,11 +70,14 @@ def _fit(lengths: list[float], minimums: list[float], width: float) -> float:
     while True:
         room = width - sum(minimums[i] for i in fixed)
         free = sum(length for i, length in enumerate(lengths) if i not in fixed)
-        if free <= 0:
-            return MAX_PX_PER_SECOND
-        if room <= 0:  # too many scenes for the width: keep the typical scene at the minimum and scroll
+        # Too many scenes for the width: keep the typical scene at the minimum and scroll. Asked before the
+        # "nothing left to stretch" case: when every scene reached its minimum, that one would stretch a
+        # minute-long scene to thousands of pixels.
+        if room <= 0 and any(length > 0 for length in lengths):
             typical = statistics.median(length for length in lengths if length > 0)
             return max(minimums) / typical
+        if free <= 0:
+            return MAX_PX_PER_SECOND
         pps = room / free
         newly = {i for i, length in enumerate(lengths) if i not in fixed and length * pps < minimums[i]}
         if not newly:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import ui
 from nicegui.testing import User
 from sqlmodel import select
 
 from app.services import clips, events, scenes
-from data.models import Batch, GenerationJob
+from data.models import GenerationJob
 
 from ..services.test_jobs_service import add_job
 from .conftest import click_testid, eventually
@@ -83,7 +82,6 @@ async def test_a_server_error_cannot_add_attributes_to_a_batch_row(user: User, s
     (error,) = with_testid(user, "batch-row-error")
     assert error.props["title"] == ESCAPED and error.text == ESCAPED
     assert _injected(user) == []
-    assert db.get(Batch, batch.id) is not None
 
 
 async def test_queue_rows_show_hostile_names_and_errors_as_text(user: User, sign_in, make_project, db) -> None:
@@ -115,7 +113,7 @@ async def test_the_prompt_echo_shows_markup_as_typed(user: User, sign_in, make_p
     assert "".join(text for _kind, text in spans) == f"{MARKUP} (fog:1.3) {{scene.name}}"
     assert [kind for kind, _text in spans if kind] == ["weight", "variable"]
     with_testid(user, "dialog-image-prompt")[0].set_value(f"{BOUND} {{mood}}")
-    await eventually(lambda: with_testid(user, "dialog-image-prompt-echo")[0].props["spans"][-1] == ["unknown-variable", "{mood}"])
+    await eventually(lambda: echo.props["spans"][-1] == ["unknown-variable", "{mood}"])
     assert _injected(user) == []
 
 
@@ -135,12 +133,11 @@ async def test_the_project_timeline_shows_hostile_scene_and_clip_names_as_text(
     (bars,) = [e for e in user.client.layout.descendants() if "clips" in e.props and "overlaps" in e.props]
     assert [bar["title"] for bar in bars.props["clips"]] == [f"{BOUND} · 4 s", f"{ESCAPED} · 2 s"]
     assert _injected(user) == []
-    assert isinstance(block, ui.link)
 
 
 async def test_a_clip_job_error_from_a_server_is_text_in_the_inspector(user: User, sign_in, make_project, db) -> None:
     add_server(db)
-    account, project, clip = await open_clip(user, sign_in, make_project, db, label=BOUND)
+    _account, project, clip = await open_clip(user, sign_in, make_project, db, label=BOUND)
     failed = add_job(db, project, clip_id=clip.id, status="failed", error=ESCAPED + MARKUP)
     events.emit(events.jobs_changed, project.id)
     await eventually(lambda: bool(with_testid(user, f"clip-job-error-{failed.id}")))
