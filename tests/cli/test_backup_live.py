@@ -306,6 +306,8 @@ def test_backups_taken_while_the_app_works_succeed_and_restore_whole(
         assert edits_meanwhile > 0  # the app really was being written to while this backup ran
         assert str(archive) in result.stdout
         assert "gallery_items" in result.stdout and "media files" in result.stdout
+    assert not list(install.data_dir.glob(".backup-*"))  # the links of each run are gone with it
+    assert sorted(p.name for p in (install.data_dir / "backups").iterdir()) == [a.name for a, _r, _e in runs]
     results_seen = 0
     for archive, _result, _edits in runs:
         manifest = _check_restored(archive, new_install())
