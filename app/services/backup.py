@@ -375,6 +375,11 @@ def _check_media_count(archive: Path, manifest: dict[str, Any], found: int) -> N
 
 
 def restore_backup(archive: Path) -> str:
+    """Replaces every row and media file with the archive's, or refuses it whole and changes nothing.
+
+    Members are checked before anything is unpacked: only plain files and folders inside the archive
+    (no absolute or `..` paths, no symbolic or hard links, no devices) are ever written.
+    """
     if not archive.is_file():
         raise Invalid(f"{archive} does not exist or is not a file; give the path of a backup archive")
     settings = get_settings()
