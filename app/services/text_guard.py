@@ -31,6 +31,8 @@ PEER_TEXT: dict[str, set[str] | None] = {
     "notifications": None,
     "activities": None,
     "media_assets": {"analysis"},
+    # What a browser sends about itself (its user agent) is not the user's to correct.
+    "browser_sessions": {"user_agent"},
 }
 # JSON documents nested deeper than this are refused before they can break a reader.
 MAX_JSON_DEPTH = 64
