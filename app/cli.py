@@ -1,4 +1,4 @@
-"""The `storycanvas` command: serve (default), create-user, migrate, backup, restore, check."""
+"""The `storycanvas` command: serve (default), create-user, migrate, backup, restore, check, rotate-secret-key."""
 
 from __future__ import annotations
 
@@ -111,6 +111,34 @@ def cmd_check(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_secret_key(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    from app.services import secret_rotation
+    from app.services.errors import DomainError
+
+    new_key = args.new_key or os.environ.get("STORYCANVAS_NEW_SECRET_KEY") or None
+    if not args.yes:
+        try:
+            answer = input(
+                "Stop the app first (every process of it): a running app keeps the old key and goes on using it.\n"
+                "This re-encrypts stored API keys and invitation links with a new key and signs everyone out. "
+                "Type 'yes': "
+            )
+        except EOFError:  # no terminal to ask (a script): --yes says it was meant
+            answer = ""
+        if answer.strip().lower() != "yes":
+            print("rotation cancelled; nothing changed")
+            return 1
+    try:
+        report = secret_rotation.rotate_secret_key(new_key, drop_unreadable=args.drop_unreadable)
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    for line in secret_rotation.describe(report):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storycanvas", description="StoryCanvas studio server")
     sub = parser.add_subparsers(dest="command")
@@ -139,6 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     restore.set_defaults(func=cmd_restore)
     sub.add_parser("check", help="database reachable, schema current, data dir writable").set_defaults(func=cmd_check)
+    rotate = sub.add_parser(
+        "rotate-secret-key",
+        help="replace the secret key, re-encrypting stored keys and signing everyone out (stop the app first)",
+        description="Run with the app stopped. Decrypts every stored secret with the current key and encrypts it "
+        "with the new one in one transaction, ends every browser session and invalidates every token, then writes "
+        "the new key to <data dir>/secret_key, or, when the key comes from STORYCANVAS_SECRET_KEY, prints it once "
+        "for you to set there.",
+    )
+    rotate.add_argument(
+        "--new-key",
+        help="the new key (at least 32 characters; default: a generated one). A command line is visible to "
+        "other local users: STORYCANVAS_NEW_SECRET_KEY is read too",
+    )
+    rotate.add_argument(
+        "--drop-unreadable",
+        action="store_true",
+        help="clear stored secrets the current key cannot decrypt (listed) instead of stopping",
+    )
+    rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rotate.set_defaults(func=cmd_rotate_secret_key)
     return parser
 
 

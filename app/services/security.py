@@ -41,8 +41,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def _derived_key(purpose: str) -> bytes:
-    return hashlib.sha256(f"{purpose}:{get_settings().resolved_secret_key}".encode()).digest()
+def _derived_key(purpose: str, secret_key: str | None = None) -> bytes:
+    """Every key comes from the one secret; rotating it passes the old and the new one explicitly."""
+    secret = get_settings().resolved_secret_key if secret_key is None else secret_key
+    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
 
 
 def _jwt_key() -> OctKey:
@@ -91,8 +93,13 @@ def _is_user_id(subject: object) -> bool:
     )
 
 
+def fernet_for(secret_key: str | None = None) -> Fernet:
+    """The cipher of stored secrets under a given installation key (default: the current one)."""
+    return Fernet(base64.urlsafe_b64encode(_derived_key("fernet", secret_key)))
+
+
 def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derived_key("fernet")))
+    return fernet_for()
 
 
 def encrypt_secret(value: str) -> str:
