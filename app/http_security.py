@@ -194,6 +194,10 @@ class HttpSecurityMiddleware:
                     # A route may set its own (stricter or documented) value: keep it.
                     if name not in headers:
                         headers[name] = value
+                # Pages hold what only the signed-in user may see: keep them out of disk caches
+                # (Back after sign-out then asks the server, which sends the sign-in page).
+                if headers.get("content-type", "").startswith("text/html") and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         refusal = self._refusal(scope)

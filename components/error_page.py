@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from nicegui import Client, ui
 from nicegui.page import page as nicegui_page
 
+from app.http_security import security_headers
+
 log = logging.getLogger("storycanvas.errors")
 _REFERENCE_KEY = "storycanvas_error_reference"
 
@@ -69,14 +71,19 @@ async def failure_answer(request: Request, exception: Exception) -> Response:
         reference = new_reference()
         log_failure(reference, exception, f"{request.method} {request.url.path}")
     if not request.scope.get("nicegui_page_path"):
-        return JSONResponse(
+        answer: Response = JSONResponse(
             {"detail": f"Something went wrong on our side; reference {reference} (the server log has the details)."},
             status_code=500,
             headers={"X-Error-Reference": reference},
         )
-    with Client(nicegui_page(""), request=request) as client:
-        _content(500, reference)
-    return client.build_response(request, 500)
+    else:
+        with Client(nicegui_page(""), request=request) as client:
+            _content(500, reference)
+        answer = client.build_response(request, 500)
+    # This handler answers from outside the security middleware (Starlette's outermost error layer).
+    for name, value in security_headers(request.scope):
+        answer.headers.setdefault(name, value)
+    return answer
 
 
 def install(app) -> None:  # type: ignore[no-untyped-def]

@@ -225,3 +225,17 @@ def test_serve_hands_the_proxy_settings_to_uvicorn(monkeypatch: pytest.MonkeyPat
     assert calls[0]["forwarded_allow_ips"] == "10.0.0.5" and calls[0]["proxy_headers"] is True
     assert calls[1]["forwarded_allow_ips"] == "172.18.0.2,172.18.0.3"
     assert "forwarded_allow_ips" not in calls[2]  # uvicorn's own default: FORWARDED_ALLOW_IPS or 127.0.0.1
+
+
+def test_pages_are_kept_out_of_caches_and_json_is_not_forced_to() -> None:
+    from fastapi.responses import HTMLResponse
+
+    application = build_app()
+
+    @application.get("/a-page")
+    def a_page() -> HTMLResponse:
+        return HTMLResponse("<p>only for the signed-in</p>")
+
+    with TestClient(application) as client:
+        assert client.get("/a-page").headers["cache-control"] == "no-store"
+        assert "cache-control" not in client.get("/healthz").headers

@@ -62,3 +62,5 @@ def test_an_api_failure_answers_a_reference_in_json_not_the_exception(caplog: py
     reference = response.headers["X-Error-Reference"]
     assert reference in response.json()["detail"]
     assert any(reference in record.getMessage() for record in caplog.records)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
