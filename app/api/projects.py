@@ -11,6 +11,7 @@ from app.services import projects
 from data.models import ProjectCreate, ProjectPublic, ProjectUpdate, RowId
 
 from .deps import SessionDep, UserDep
+from .row_lists import UnreadableRowPublic, rows_response
 
 router = APIRouter(tags=["projects"])
 
@@ -27,7 +28,7 @@ class ProjectStatsPublic(BaseModel):
     completion_percent: float
 
 
-@router.get("/projects", response_model=list[ProjectPublic])
+@router.get("/projects", response_model=list[ProjectPublic | UnreadableRowPublic])
 def list_projects(
     user: UserDep,
     session: SessionDep,
@@ -35,9 +36,10 @@ def list_projects(
     tag: str | None = None,
     sort: Literal["name", "updated", "created"] = "updated",
     archived: Literal["active", "archived", "all"] = "active",
-) -> list[ProjectPublic]:
+) -> Response:
+    """Projects as ProjectPublic; a stored project that cannot be read comes last as {id, name, error}."""
     found = projects.list_projects(session, user, text=q, tag=tag, sort=sort, archived=archived)
-    return [ProjectPublic.model_validate(p) for p in found]
+    return rows_response(found, ProjectPublic, "project")
 
 
 @router.post("/projects", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED)

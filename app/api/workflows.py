@@ -17,6 +17,7 @@ from data.models import RowId
 
 from .deps import SessionDep, UserDep
 from .json_body import BoundedJsonRoute
+from .row_lists import UnreadableRowPublic, rows_response
 
 router = APIRouter(tags=["workflows"], route_class=BoundedJsonRoute)  # graphs are free-form JSON: depth-checked
 
@@ -58,9 +59,10 @@ class ServerSupportPublic(BaseModel):
     problems: list[str]
 
 
-@router.get("/workflows", response_model=list[WorkflowPublic])
-def list_workflows(user: UserDep, session: SessionDep, kind: str | None = None) -> list[WorkflowPublic]:
-    return [WorkflowPublic.model_validate(w) for w in workflows.list_workflows(session, user, kind)]
+@router.get("/workflows", response_model=list[WorkflowPublic | UnreadableRowPublic])
+def list_workflows(user: UserDep, session: SessionDep, kind: str | None = None) -> Response:
+    """Workflows as WorkflowPublic; a stored workflow that cannot be read comes last as {id, name, error}."""
+    return rows_response(workflows.list_workflows(session, user, kind), WorkflowPublic, "workflow")
 
 
 @router.post("/workflows", response_model=WorkflowPublic, status_code=status.HTTP_201_CREATED)

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from data.models import Activity, Clip, GalleryItem, Project, ProjectCreate, ProjectUpdate, Scene, User
 from data.models._common import utcnow
 
-from . import events, media_store
+from . import events, media_store, unreadable_rows
 from .errors import Invalid, NotFound
 
 T = TypeVar("T")
@@ -80,7 +80,8 @@ def list_projects(
     tag: str | None = None,
     sort: SortKey = "updated",
     archived: ArchivedFilter = "active",
-) -> list[Project]:
+) -> unreadable_rows.Listing[Project]:
+    """A row that cannot be read is set aside in `.unreadable` instead of breaking the list for everyone."""
     query = _visible(actor)
     if archived != "all":
         query = query.where(Project.archived == (archived == "archived"))
@@ -92,16 +93,19 @@ def list_projects(
         "updated": col(Project.updated_at).desc(),
         "created": col(Project.created_at).desc(),
     }[sort]
-    projects = list(session.exec(query.order_by(order, col(Project.id).desc())))
+    projects = unreadable_rows.load_each(session, query.order_by(order, col(Project.id).desc()), Project)
     if tag:
-        projects = [p for p in projects if tag.lower() in (p.tags or [])]
+        kept = [p for p in projects if isinstance(p.tags, list) and tag.lower() in p.tags]
+        return unreadable_rows.Listing(kept, projects.unreadable)
     return projects
 
 
 def all_tags(session: Session, actor: User) -> list[str]:
+    """Tags of the projects that can be read; a malformed tag list adds nothing."""
     tags: set[str] = set()
-    for project in session.exec(_visible(actor)):
-        tags.update(project.tags or [])
+    for project in unreadable_rows.load_each(session, _visible(actor), Project):
+        if isinstance(project.tags, list):
+            tags.update(tag for tag in project.tags if isinstance(tag, str))
     return sorted(tags)
 
 
@@ -214,7 +218,10 @@ def deletion_summary(session: Session, actor: User, project_ids: list[int]) -> D
 
 
 def delete_projects(session: Session, actor: User, project_ids: list[int]) -> int:
-    """Rows go by the database's cascades; media files go after the commit succeeds."""
+    """Rows go by the database's cascades; media files go after the commit succeeds.
+
+    Only ids and owners are read, so a project whose other values cannot be read can still be deleted."""
+    _held = unreadable_rows.load_keys(session, Project, project_ids)
     projects = [get_project(session, actor, pid) for pid in project_ids]
     ids = [p.id for p in projects]
     session.exec(sql_delete(Project).where(col(Project.id).in_(ids)))  # type: ignore[call-overload]

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
 
-from . import json_limits, workflow_graph
+from . import json_limits, unreadable_rows, workflow_graph
 from .errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 
 KINDS = ("image", "img2img", "video", "faceswap")
@@ -111,8 +111,10 @@ def _check_kind(kind: str | None) -> None:
         raise Invalid(f"Unknown workflow kind “{kind}”: use one of {', '.join(KINDS)}.", field="kind")
 
 
-def list_workflows(session: Session, actor: User, kind: str | None = None) -> list[WorkflowTemplate]:
-    """Built-ins first (in their shipped order), then the actor's own by name; admins see everyone's."""
+def list_workflows(session: Session, actor: User, kind: str | None = None) -> unreadable_rows.Listing[WorkflowTemplate]:
+    """Built-ins first (in their shipped order), then the actor's own by name; admins see everyone's.
+
+    A row that cannot be read is set aside in `.unreadable` instead of breaking the list for everyone."""
     _check_kind(kind)
     _ensure_present(session)
     query = select(WorkflowTemplate)
@@ -121,8 +123,12 @@ def list_workflows(session: Session, actor: User, kind: str | None = None) -> li
     if kind:
         query = query.where(WorkflowTemplate.kind == kind)
     order = {d.name: index for index, d in enumerate(builtin_definitions())}
-    found = list(session.exec(query))
-    return sorted(found, key=lambda w: (not w.builtin, order.get(w.name, 0) if w.builtin else 0, w.name.lower(), w.id))
+    found = unreadable_rows.load_each(session, query, WorkflowTemplate)
+    # str(): a name another tool stored as a number must not break the sort for everyone
+    ranked = sorted(
+        found, key=lambda w: (not w.builtin, order.get(str(w.name), 0) if w.builtin else 0, str(w.name).lower(), w.id)
+    )
+    return unreadable_rows.Listing(ranked, found.unreadable)
 
 
 def get_workflow(session: Session, actor: User, workflow_id: int) -> WorkflowTemplate:
@@ -278,7 +284,10 @@ def duplicate_workflow(session: Session, actor: User, workflow_id: int, name: st
 
 
 def delete_workflow(session: Session, actor: User, workflow_id: int) -> None:
-    """Jobs that ran it keep their resolved graph; they just no longer point at the template."""
+    """Jobs that ran it keep their resolved graph; they just no longer point at the template.
+
+    Only the id, owner and built-in flag are read, so a workflow whose graph cannot be read can still be deleted."""
+    _held = unreadable_rows.load_keys(session, WorkflowTemplate, [workflow_id])
     workflow = _editable(session, actor, workflow_id, "deleted")
     # The foreign key is SET NULL too; saying it here keeps it true where a database does not enforce keys.
     session.exec(  # type: ignore[call-overload]
