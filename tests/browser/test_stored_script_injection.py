@@ -4,8 +4,9 @@ A non-administrator stores script payloads in every text field they can reach (p
 and tags; scene name and description; clip label, prompts and notes; workflow, batch and preset names; a
 negative prompt). The administrator names the servers with payloads too, and a fake ComfyUI answers with
 payloads as its error messages, node errors, exception types, GPU name and model file names, which the
-app turns into job errors and notifications. Then the administrator opens every page (and the dialogs and
-panels that show this text) and the test collects, page by page, what went wrong:
+app turns into job errors and notifications; the accounts' email addresses hold what an address may (quotes,
+backticks, braces, dollars). Then the administrator opens every page (and the dialogs and panels that show
+this text), and watches failures arrive as toasts; the test collects, page by page, what went wrong:
 
 - a JavaScript dialog opened (`alert(1)` ran),
 - an element carries an attribute a payload brought (`data-x`, `onmouseover`, an `on…` handler calling
@@ -47,6 +48,11 @@ from .conftest import SECRET_KEY, LiveServer, free_port, shot, sign_in, wait_rea
 ADMIN, ADMIN_PASSWORD = "ada", "root-of-trust-91"
 MEMBER, MEMBER_PASSWORD = "mallory", "stored-payload-13"
 MODEL = DEFAULT_CHECKPOINTS[0]
+# An email address may hold quotes, backticks, braces and dollars: the administrator's Users page lists them.
+EMAILS = {
+    MEMBER: "x'onmouseover='alert`1`'x='@example.com",
+    "trudy": "{{7*7}}${alert`1`}@example.com",
+}
 
 PAYLOADS: dict[str, str] = {
     "vue-bound-attribute": 'x" :data-x="alert(1)',
@@ -102,8 +108,11 @@ INSPECT_JS = """
 
 # What a person reads on the page: its text and the values of its fields.
 TEXT_JS = """
-() => [document.body.innerText, ...Array.from(document.querySelectorAll("input, textarea"), (el) => el.value)]
-  .join("\\n")
+(scope) => {
+  const root = scope ? document.querySelector(scope) : document.body;
+  if (!root) return "";
+  return [root.innerText, ...Array.from(root.querySelectorAll("input, textarea"), (el) => el.value)].join("\\n");
+}
 """
 
 # Present without any payload on a clean page load of this app (none known today).
@@ -208,7 +217,8 @@ def _store_payloads(server: LiveServer, comfy: FakeComfyUI) -> World:
     """Everything the two accounts store, through the REST API (and the preset service)."""
     world = World()
     server.create_user(ADMIN, ADMIN_PASSWORD, admin=True)
-    server.create_user(MEMBER, MEMBER_PASSWORD)
+    for username, email in EMAILS.items():
+        server.create_user(username, MEMBER_PASSWORD, email=email)
     admin = server.api(ADMIN, ADMIN_PASSWORD)
     member = server.api(MEMBER, MEMBER_PASSWORD)
 
@@ -322,12 +332,13 @@ class Walk:
             self.findings.add(self.where, f"could not {what}: {str(error).splitlines()[0]}")
         self.page.wait_for_timeout(600)
 
-    def inspect(self, expected: dict[str, str], *, part: str = "") -> None:
-        """Injected attributes and elements, and every expected payload as plain text."""
+    def inspect(self, expected: dict[str, str], *, part: str = "", scope: str | None = None) -> None:
+        """Injected attributes and elements, and every expected payload as plain text (inside `scope`, a CSS
+        selector, when given)."""
         where = f"{self.where}{' · ' + part if part else ''}"
         for problem in self.page.evaluate(INSPECT_JS):
             self.findings.add(where, problem)
-        text = self.page.evaluate(TEXT_JS)
+        text = self.page.evaluate(TEXT_JS, scope)
         for field_name, payload in expected.items():
             if payload not in text:
                 self.findings.add(where, f"{field_name} payload {payload!r} is not shown as text")
@@ -338,7 +349,7 @@ def _each(field_name: str, source: dict[str, str] | None = None) -> dict[str, st
     return {f"{field_name} [{key}]": value for key, value in (source or PAYLOADS).items()}
 
 
-def _walk(page: Page, server: LiveServer, world: World, findings: Findings) -> None:
+def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comfy: FakeComfyUI) -> None:
     walk = Walk(page, server, findings)
     walk.where = "sign-in"
     sign_in(page, server, ADMIN, ADMIN_PASSWORD)
@@ -420,10 +431,30 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings) -> N
     walk.visit("/account", "/account")
     walk.inspect({})
 
+    walk.visit("/users", "/users")
+    walk.inspect({f"email of {username}": email for username, email in EMAILS.items()})
+
     walk.visit("notification panel", "/projects")
     walk.act("open the notification panel", lambda: page.get_by_test_id("notification-bell").click())
     walk.inspect({**_each("clip label in a notice"), **_each("error in a notice")})
     shot(page, "notifications-as-admin")
+
+    # Live: failures that arrive while the administrator looks pop up as toasts (and a desktop notice).
+    walk.visit("toasts arriving on /projects", "/projects")
+    admin = server.api(ADMIN, ADMIN_PASSWORD)
+    comfy.fail_exception_message = PAYLOADS["script-close"]
+    comfy.fail_next = len(KEYS)
+    jobs = [
+        _ok(admin.post(f"/clips/{world.failing_clips[key]}/generate", json={"checkpoint": MODEL}))[0]["id"]
+        for key in KEYS
+    ]
+    _wait_jobs(admin, jobs, "failed")
+    walk.act("see a toast", lambda: expect(page.get_by_test_id("toast-title").first).to_be_visible())
+    page.wait_for_timeout(1000)
+    # One toast for the six, naming the first clips (the rest as "…").
+    first = {key: PAYLOADS[key] for key in KEYS[:2]}
+    walk.inspect(_each("clip label in a toast", first), scope="[data-testid=toasts]")
+    shot(page, "toasts-as-admin")
 
 
 def test_payloads_stored_by_a_member_never_run_in_the_administrators_browser(
@@ -433,7 +464,7 @@ def test_payloads_stored_by_a_member_never_run_in_the_administrators_browser(
     world = _store_payloads(server, comfy)
     stored = time.monotonic()
     findings = Findings()
-    _walk(page, server, world, findings)
+    _walk(page, server, world, findings, comfy)
     walked = time.monotonic()
 
     admin = server.api(ADMIN, ADMIN_PASSWORD)
