@@ -254,6 +254,10 @@ def rotate_secret_key(
     engine = get_engine()
     staged: Path | None = None
     with engine.connect() as connection, connection.begin() as transaction:
+        if connection.dialect.name == "sqlite":
+            # pysqlite would begin only at the first UPDATE; take the write lock before reading, as
+            # FOR UPDATE does on PostgreSQL, so no value can change between its read and its rewrite.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         readable, unreadable = _read_all(connection, old_cipher)
         if unreadable and not drop_unreadable:
             transaction.rollback()

@@ -14,6 +14,7 @@ from cryptography.fernet import InvalidToken
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 import data.models  # noqa: F401  (every table on the metadata)
@@ -336,3 +337,38 @@ def test_the_help_says_to_stop_the_app_first(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["rotate-secret-key", "--help"])
     assert "app stopped" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_no_other_writer_can_change_a_secret_between_its_read_and_its_rewrite(
+    key_from_file: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the app was left running, its write waits for the rotation instead of being overwritten by it."""
+    stored = _store_secrets(client)
+    read_all = secret_rotation._read_all
+    refused: list[Exception] = []
+
+    def read_then_try_a_write(connection: Any, old: Any) -> Any:
+        result = read_all(connection, old)
+        servers_table = ComfyServer.__table__  # type: ignore[attr-defined]
+        with get_engine().connect() as other:
+            if other.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout=200")
+            else:
+                other.exec_driver_sql("SET lock_timeout = '200ms'")
+            try:
+                other.execute(
+                    servers_table.update()
+                    .where(servers_table.c.id == stored.server_id)
+                    .values(encrypted_api_key="written meanwhile")
+                )
+                other.commit()
+            except OperationalError as error:
+                refused.append(error)
+                other.rollback()
+        return result
+
+    monkeypatch.setattr(secret_rotation, "_read_all", read_then_try_a_write)
+    secret_rotation.rotate_secret_key()
+
+    assert len(refused) == 1
+    _assert_secrets_read_back(stored)
