@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from nicegui import events, run, ui
 
+from app.config import get_settings
 from app.services import exports
 from app.services.errors import DomainError
-from app.services.exports import MAX_IMPORT_BYTES
 from data.engine import session_scope
 from data.models import User
 
@@ -23,6 +23,8 @@ def _import(user: User, data: bytes) -> tuple[int, str, list[str]]:
 
 
 def open_project_import(user: User) -> None:
+    limit = get_settings().max_import_bytes
+    refused = f"That file was refused: choose a StoryCanvas .json export of at most {limit // (1024 * 1024)} MB."
     with ui.dialog() as dialog, ui.card().classes("w-[520px] gap-2").props('data-testid="project-import"'):
         ui.label("Import a project").classes("text-h6")
         ui.label(HINT).classes("sc-muted text-sm")
@@ -55,16 +57,15 @@ def open_project_import(user: User) -> None:
             ui.upload(
                 label="StoryCanvas .json",
                 auto_upload=True,
-                max_file_size=MAX_IMPORT_BYTES,
+                max_file_size=limit,
                 on_upload=uploaded,
-                on_rejected=lambda: status.set_text(
-                    "That file was refused: choose a StoryCanvas .json export of at most "
-                    f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB."
-                ),
+                on_rejected=lambda: status.set_text(refused),
             )
             .props('accept=".json,application/json" flat bordered data-testid="project-import-upload"')
             .classes("w-full")
         )
+        # The browser checks the size first; the server checks again (413) and refuses a signed-out upload (403).
+        upload.on("failed", lambda: status.set_text(refused + " (The server refused it; sign in again if you have.)"))
         with ui.row().classes("w-full justify-end"):
             ui.button("Close", on_click=dialog.close).props("flat dense no-caps")
     dialog.open()

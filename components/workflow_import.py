@@ -71,6 +71,10 @@ def open_import_dialog(user: User, on_saved: Callable[[WorkflowTemplate], None])
                     .props('accept=".json,application/json" flat bordered data-testid="workflow-upload"')
                     .classes("w-full")
                 )
+                # Refused by the server (413 over the cap, 403 without a signed-in session): say so, not just red.
+                upload.on(
+                    "failed", lambda: errors.set_text("The server refused that file: at most 5 MB, while signed in.")
+                )
             with ui.tab_panel(paste_tab).classes("p-0 pt-2 gap-2"):
                 pasted = (
                     ui.textarea(placeholder='{"3": {"class_type": "KSampler", "inputs": {…}}, …}')

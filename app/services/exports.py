@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session
 
+from app.config import get_settings
 from app.exports import aaf, edl, fcpxml, otio_export, package, project_import, project_json, xmeml
 from app.exports.gc_pause import gc_paused
 from app.exports.notes import safe_stem
@@ -27,7 +28,7 @@ from app.exports.timeline import (
 from data.models import BodyId, Project, User
 
 from . import projects
-from .errors import Invalid
+from .errors import TooLarge
 
 ExportFormat = Literal["fcpxml", "edl", "xmeml", "aaf", "otio", "json"]
 MediaPathStyle = Literal["absolute", "relative", "package"]
@@ -42,10 +43,6 @@ FORMAT_LABELS: dict[str, str] = {
     "json": "StoryCanvas project (JSON)",
 }
 FRAME_RATE_CHOICES = RATE_LABELS
-# A JSON export this large would be a project far beyond what one import should hold in memory.
-MAX_IMPORT_BYTES = 64 * 1024 * 1024
-
-
 class ExportScope(BaseModel):
     """One scene, or some clips; neither means the whole project."""
 
@@ -239,6 +236,10 @@ def preview(
 
 def import_project(session: Session, actor: User, raw: bytes | str | dict[str, Any]) -> tuple[Project, list[str]]:
     """A new project of the user's from a StoryCanvas JSON export (schema in app/exports/project_json.py)."""
-    if isinstance(raw, bytes | str) and len(raw) > MAX_IMPORT_BYTES:
-        raise Invalid(f"The export is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; it cannot be imported here.")
+    limit = get_settings().max_import_bytes  # the same cap the HTTP layer applies to the body
+    if isinstance(raw, bytes | str) and len(raw) > limit:
+        raise TooLarge(
+            f"The export is larger than {limit // (1024 * 1024)} MB; it cannot be imported here "
+            "(an administrator can raise STORYCANVAS_MAX_IMPORT_BYTES)."
+        )
     return project_import.import_document(session, actor, raw)
