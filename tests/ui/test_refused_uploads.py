@@ -12,7 +12,7 @@ def _refuse_upload(user: User) -> None:
     """What Quasar's uploader emits when the server answers an error status."""
     (upload,) = user.find(kind=ui.upload).elements
     with user.client:
-        for listener in upload._event_listeners.values():  # noqa: SLF001 - the one way to emit a client event here
+        for listener in upload._event_listeners.values():  # the one way to emit a client event here
             if listener.type == "failed":
                 arguments = events.GenericEventArguments(sender=upload, client=user.client, args={})
                 events.handle_event(listener.handler, arguments)
