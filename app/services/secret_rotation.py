@@ -167,9 +167,9 @@ def _describe_row(column: EncryptedColumn, row: Any) -> str:
 
 
 _CLEARED_BY = {
-    "delete": "the stored key was removed; its user enters it again in Settings",
+    "delete": "the stored key was removed; its user enters it again on the Account page",
     "null": "the key was removed; an administrator enters it again on the Servers page",
-    "empty": "the link can no longer be shown again; it still works, or revoke it and invite again",
+    "empty": "the link can no longer be copied from the Users page; it still works, or revoke it and invite again",
 }
 
 
