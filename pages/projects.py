@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from app.services import projects
+from app.services.unreadable_rows import UnreadableRow, shown_name
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame
@@ -16,6 +17,7 @@ from components.live_updates import ProjectWatch
 from components.project_card import ProjectActions, project_card, project_row
 from components.project_form import open_project_dialog
 from components.project_import import open_project_import
+from components.row_guard import guarded, unreadable_row
 from data.engine import session_scope
 from data.models import Project, User
 
@@ -100,6 +102,48 @@ def page(user: User) -> None:
                 listing.refresh()
 
         confirm(title, f"This removes {described}. It cannot be undone.", "Delete", run)
+
+    def delete_unreadable(project_id: int) -> None:
+        """A project that cannot be shown cannot be summarised either: the confirmation says so."""
+
+        def run() -> None:
+            def remove() -> int:
+                with session_scope() as session:
+                    return projects.delete_projects(session, user, [project_id])
+
+            if attempt(remove):
+                state.selected.discard(project_id)
+                success(f"Deleted project {project_id}")
+                listing.refresh()
+
+        confirm(
+            f"Delete project {project_id}?",
+            "This removes the project that could not be shown, with its scenes, clips and generated results. "
+            "It cannot be undone.",
+            "Delete",
+            run,
+        )
+
+    def show(project: Project, card: bool) -> None:
+        """One project on its own: one that fails to build is an error card, the others still show."""
+        build = project_card if card else project_row
+        guarded(
+            lambda: build(project, project.id in state.selected, actions),
+            lambda reason: unreadable_row(
+                "project",
+                project.id,  # type: ignore[arg-type]
+                reason,
+                name=shown_name(project.name),
+                on_delete=lambda: delete_unreadable(project.id),  # type: ignore[arg-type]
+                card=card,
+            ),
+            f"project {project.id}",
+        )
+
+    def show_unreadable(row: UnreadableRow, card: bool) -> None:
+        unreadable_row(
+            "project", row.id, row.reason, name=row.name, on_delete=lambda: delete_unreadable(row.id), card=card
+        )
 
     def toggle(project: Project, value: bool) -> None:
         (state.selected.add if value else state.selected.discard)(project.id)  # type: ignore[arg-type]
@@ -188,21 +232,19 @@ def page(user: User) -> None:
             tag_select.set_options(tags, value=state.tag if state.tag in tags else None)
             state.selected &= {p.id for p in found}  # type: ignore[misc]
             bulk_bar.refresh()
-            if not found:
+            if not found and not found.unreadable:
                 archived_count = 0
                 if state.archived == "active" and not state.text and not state.tag:
                     with session_scope() as session:
                         archived_count = len(projects.list_projects(session, user, archived="archived"))
                 _empty_state(state, new_project, archived_count, show_archived)
                 return
-            if state.view == "grid":
-                with ui.row().classes("w-full gap-3"):
-                    for project in found:
-                        project_card(project, project.id in state.selected, actions)
-            else:
-                with ui.column().classes("w-full gap-1"):
-                    for project in found:
-                        project_row(project, project.id in state.selected, actions)
+            card = state.view == "grid"
+            with ui.row().classes("w-full gap-3") if card else ui.column().classes("w-full gap-1"):
+                for project in found:
+                    show(project, card)
+                for row in found.unreadable:
+                    show_unreadable(row, card)
 
         listing()
         ProjectWatch(None, listing.refresh)

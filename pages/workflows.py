@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 
 from nicegui import ui
 from sqlmodel import Session
 
 from app.services import events, workflows
 from app.services.errors import DomainError
+from app.services.unreadable_rows import describe, shown_name
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame
+from components.row_guard import guarded, unreadable_row
 from components.workflow_editor import WorkflowDraft, open_workflow_editor
 from components.workflow_import import EXPORT_HINT, open_import_dialog
-from components.workflow_list import WorkflowActions, support_summary, workflow_row
+from components.workflow_list import SupportSummary, WorkflowActions, support_summary, workflow_row
 from data.engine import session_scope
 from data.models import User, WorkflowTemplate
+
+log = logging.getLogger("storycanvas.rows")
 
 
 def page(user: User) -> None:
@@ -98,6 +104,44 @@ def page(user: User) -> None:
 
     actions = WorkflowActions(view=view, edit=edit, duplicate=duplicate, rename=rename, delete=delete)
 
+    def delete_unreadable(workflow_id: int) -> None:
+        def run() -> None:
+            def remove() -> bool:
+                with session_scope() as session:
+                    workflows.delete_workflow(session, user, workflow_id)
+                return True
+
+            if attempt(remove):
+                success(f"Deleted workflow {workflow_id}")
+                listing.refresh()
+
+        confirm(
+            f"Delete workflow {workflow_id}?",
+            "This removes the workflow that could not be shown. Jobs that already ran it keep their results and "
+            "the graph they ran. It cannot be undone.",
+            "Delete",
+            run,
+        )
+
+    def show(row: ListedWorkflow) -> None:
+        """One workflow on its own: one that fails to build is an error row, the others still show."""
+        workflow = row.workflow
+
+        def failed(reason: str) -> None:
+            unreadable_row(
+                "workflow",
+                workflow.id,  # type: ignore[arg-type]
+                reason,
+                name=shown_name(workflow.name),
+                on_delete=None if workflow.builtin else lambda: delete_unreadable(workflow.id),  # type: ignore[arg-type]
+            )
+
+        if row.summary is None:
+            failed(row.reason)
+            return
+        summary = row.summary
+        guarded(lambda: workflow_row(workflow, summary, actions, row.owner), failed, f"workflow {workflow.id}")
+
     with frame("Workflows", user):
         with ui.row().classes("w-full items-center gap-2"):
             ui.button("Import workflow", icon="upload_file", on_click=lambda: open_import_dialog(user, saved)).props(
@@ -111,30 +155,57 @@ def page(user: User) -> None:
         def listing() -> None:
             with session_scope() as session:
                 found = workflows.list_workflows(session, user)
-                rows = [(w, support_summary(w.graph, workflows.server_support(session, w))) for w in found]
                 owners = _owner_names(session, [w for w in found if w.owner_id not in (None, user.id)])
-            builtins = [(w, s) for w, s in rows if w.builtin]
-            own = [(w, s) for w, s in rows if not w.builtin]
+                rows = [_listed(session, w, owners) for w in found]
+            builtins = [row for row in rows if row.workflow.builtin]
+            own = [row for row in rows if not row.workflow.builtin]
             ui.label("Built-in").classes("text-subtitle2 sc-muted")
             with ui.column().classes("w-full gap-1"):
-                for workflow, summary in builtins:
-                    workflow_row(workflow, summary, actions)
+                for row in builtins:
+                    show(row)
             ui.label("Imported" if user.is_admin else "Yours").classes("text-subtitle2 sc-muted pt-2")
-            if not own:
+            if not own and not found.unreadable:
                 _empty_state(user)
                 return
             with ui.column().classes("w-full gap-1"):
-                for workflow, summary in own:
-                    workflow_row(workflow, summary, actions, owners.get(workflow.owner_id))  # type: ignore[arg-type]
+                for row in own:
+                    show(row)
+                for unreadable in found.unreadable:
+                    unreadable_row(
+                        "workflow",
+                        unreadable.id,
+                        unreadable.reason,
+                        name=unreadable.name,
+                        on_delete=lambda workflow_id=unreadable.id: delete_unreadable(workflow_id),
+                    )
 
         listing()
         events.servers_changed.subscribe(lambda _server_id: listing.refresh())
 
 
+@dataclass(frozen=True)
+class ListedWorkflow:
+    workflow: WorkflowTemplate
+    summary: SupportSummary | None  # None: its graph could not be checked, `reason` says why
+    owner: str | None = None
+    reason: str = ""
+
+
+def _listed(session: Session, workflow: WorkflowTemplate, owners: dict[int, str]) -> ListedWorkflow:
+    """The row's support summary, worked out on its own: a malformed graph fails this row, not the page."""
+    owner = owners.get(workflow.owner_id) if isinstance(workflow.owner_id, int) else None
+    try:
+        summary = support_summary(workflow.graph, workflows.server_support(session, workflow))
+    except Exception as error:  # this row only
+        log.warning("workflow %s could not be checked", workflow.id, exc_info=error)
+        return ListedWorkflow(workflow, None, owner, describe(error))
+    return ListedWorkflow(workflow, summary, owner)
+
+
 def _owner_names(session: Session, found: list[WorkflowTemplate]) -> dict[int, str]:
     names: dict[int, str] = {}
     for workflow in found:
-        owner = session.get(User, workflow.owner_id) if workflow.owner_id is not None else None
+        owner = session.get(User, workflow.owner_id) if isinstance(workflow.owner_id, int) else None
         if owner is not None:
             names[owner.id] = owner.username
     return names

@@ -79,6 +79,13 @@ def describe(error: BaseException) -> str:
     return "a stored value could not be read"
 
 
+def shown_name(value: object) -> str | None:
+    """A malformed row's stored name as far as it helps to recognise it: no control characters, shortened."""
+    if value is None:
+        return None
+    return clean(str(value))[:NAME_SHOWN] or None
+
+
 def _recover(session: Session, error: BaseException) -> None:
     """A failed statement aborts a PostgreSQL transaction: start a new one before reading on."""
     if isinstance(error, DBAPIError):
@@ -93,10 +100,8 @@ def _minimal(session: Session, model: type[Any], row_id: int, reason: str) -> Un
         except Exception as error:  # a column that cannot be read either: try fewer
             _recover(session, error)
             continue
-        name = values[1] if len(values) == 3 else None
         owner = values[-1] if isinstance(values[-1], int) else None
-        shown = clean(str(name))[:NAME_SHOWN] if name is not None else None
-        return UnreadableRow(row_id, shown, owner, reason)
+        return UnreadableRow(row_id, shown_name(values[1]) if len(values) == 3 else None, owner, reason)
     return UnreadableRow(row_id, None, None, reason)
 
 
