@@ -1,10 +1,10 @@
 """The queue's rows: few, plain elements, updated in place.
 
 A busy queue changes many times a second and the list may hold 500 rows, so:
-- a row is three elements (six while its job runs): what only a refresh changes is one small Vue
-  component that draws plain data as text (names, prompts and server errors never become markup),
-  and the buttons are plain HTML buttons in one more, their clicks sent as one "action" event (a
-  Quasar button per action would triple the page's weight);
+- a row is one element (four while its job runs): a small Vue component that draws plain data as
+  text (names, prompts and server errors never become markup), with plain HTML buttons whose clicks
+  come back as one "action" event (a Quasar button per action would triple the page's weight), and
+  the live cell (progress bar and preview, or the queue place) as elements in its slot;
 - rows are keyed by job id: a refresh rebuilds only rows whose content changed and moves rows
   whose place changed; a progress tick touches one row's bar, text and preview.
 """
@@ -127,34 +127,23 @@ def row_buttons(view: JobView) -> list[dict[str, Any]]:
     return buttons
 
 
-class JobRowInfo(ui.element, component="job_row_info.js"):
-    """A row's info cell: a small Vue component that draws `row` (plain data) with text interpolation.
+class JobRowElement(ui.element, component="job_row.js"):
+    """A row: a small Vue component that draws `row` and `buttons` (plain data) with text interpolation, and
+    the live cell put into its slot. One element per row, as light as the HTML blocks it replaces, but names,
+    prompts and server errors can never become markup: they are property values, not source. A button's
+    click emits "action" with the button's name."""
 
-    One element per row, as the HTML block it replaces was, but names, prompts and server errors can never
-    become markup: they are property values, not source.
-    """
+    def show(self, view: JobView, now: datetime) -> None:
+        self._props.update(row=info_row(view, now), buttons=row_buttons(view))
 
-    def __init__(self, row: dict[str, Any]) -> None:
-        super().__init__()
-        self._props["row"] = row
+    @property
+    def actions(self) -> list[str]:
+        return [button["action"] for button in self._props["buttons"]]
 
     def _displayed_contents(self, *, only_visible: bool) -> list[Any]:
         row = self._props["row"]
         texts = [row["statusLabel"], row["where"], f"#{row['id']} · {row['prompt']}", row["server"], row["age"]]
         return [*texts, row["errorShort"], row["outcome"]]
-
-
-class JobRowButtons(ui.element, component="job_row_buttons.js"):
-    """A row's buttons as plain HTML buttons in one component (a Quasar button per action would triple the
-    page's weight); a click emits "action" with the button's name."""
-
-    def __init__(self, job_id: int, buttons: list[dict[str, Any]]) -> None:
-        super().__init__()
-        self._props.update(jobId=job_id, buttons=buttons)
-
-    @property
-    def actions(self) -> list[str]:
-        return [button["action"] for button in self._props["buttons"]]
 
 
 def _shape(view: JobView, now: datetime) -> tuple[object, ...]:
@@ -180,8 +169,9 @@ class JobRow:
     def __init__(self, view: JobView, actions: JobActions) -> None:
         self.view = view
         self.actions = actions
-        self.container = ui.row().classes("sc-job-row w-full items-center gap-3")
+        self.container = JobRowElement().classes("nicegui-row sc-job-row w-full items-center gap-3")
         self.container.props["data-testid"] = f"job-row-{view.id}"
+        self.container.on("action", self._clicked)
         self.bar: ui.linear_progress | None = None
         self.live_label: ui.label | None = None
         self.queue_label: ui.label | None = None
@@ -194,18 +184,14 @@ class JobRow:
         self.view, self.shape = view, _shape(view, now)
         self.bar = self.live_label = self.queue_label = self.thumb = None
         self.container.clear()
+        self.container.show(view, now)
         self.container.props["data-status"] = view.status
         if view.status == "cancelled":
             self.container.classes("sc-job-cancelled")
         else:
             self.container.classes(remove="sc-job-cancelled")
         with self.container:
-            info = JobRowInfo(info_row(view, now)).classes("sc-job-info grow")
-            info.props["data-testid"] = f"job-info-{view.id}"
             self._live_cell(view)
-            buttons = JobRowButtons(view.id, row_buttons(view)).classes("sc-job-actions")
-            buttons.props["data-testid"] = f"job-actions-{view.id}"
-            buttons.on("action", self._clicked)
 
     def _clicked(self, event: GenericEventArguments) -> None:
         handlers = {

@@ -86,3 +86,23 @@ def test_browse_with_arrow_keys_zoom_and_compare(live_server: LiveServer, page: 
 
     page.keyboard.press("Escape")
     expect(viewer).to_have_count(0)
+
+
+def test_copy_link_puts_the_signed_link_of_this_address_on_the_clipboard(live_server: LiveServer, page: Page) -> None:
+    """The server signs the path, the page adds the address it was opened under; the link opens the result."""
+    seeded = seed(live_server, 1)
+    (item_id,) = seeded["item_ids"]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+
+    sign_in(page, live_server, "bench", PASSWORD)
+    page.goto(f"{live_server.url}/scenes/{seeded['scene_id']}")
+    wait_ready(page)
+    page.locator(f"[data-clip-id='{seeded['clip_id']}']").click()
+    page.get_by_test_id("result").first.hover()
+    page.get_by_test_id("results-actions").click()
+    page.get_by_text("Copy link", exact=True).click()
+    expect(page.get_by_text("Link copied")).to_be_visible()
+
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link.startswith(f"{live_server.url}/results/{item_id}?sig="), link
+    assert page.request.get(link).status == 200

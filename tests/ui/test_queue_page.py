@@ -28,8 +28,8 @@ def _text(user: User, testid: str) -> str:
 
 def _info(user: User, job_id: int) -> dict:
     """What a row's info cell shows (plain data the browser draws as text)."""
-    (info,) = _by_testid(user, f"job-info-{job_id}")
-    return info.props["row"]
+    (row,) = _by_testid(user, f"job-row-{job_id}")
+    return row.props["row"]
 
 
 def _status(user: User, job_id: int) -> str | None:
@@ -41,13 +41,13 @@ def _act(user: User, job_id: int, action: str) -> None:
     """Press a row's button: what the browser sends when one is clicked (the buttons share one "action" event)."""
     from nicegui.testing.user_interaction import UserInteraction
 
-    (actions,) = _by_testid(user, f"job-actions-{job_id}")
+    (actions,) = _by_testid(user, f"job-row-{job_id}")
     assert action in actions.actions, f"job {job_id} has no {action} button"  # type: ignore[attr-defined]
     UserInteraction(user, {actions}, action).trigger("action", action)
 
 
 def _has_button(user: User, job_id: int, action: str) -> bool:
-    found = _by_testid(user, f"job-actions-{job_id}")
+    found = _by_testid(user, f"job-row-{job_id}")
     return bool(found) and action in found[0].actions  # type: ignore[attr-defined]
 
 
@@ -275,14 +275,14 @@ async def test_live_rows_follow_job_events(user: User, sign_in, make_project, db
     events.emit(events.jobs_changed, project.id)
     await eventually(lambda: _text(user, f"job-progress-{job.id}") == "10% · KSampler")
     container = _by_testid(user, f"job-row-{job.id}")[0]
-    info = _by_testid(user, f"job-info-{job.id}")[0]
+    shown = _info(user, job.id)
 
     row.progress, row.preview_path = 0.55, write_preview(row)  # type: ignore[union-attr]
     db.add(row)
     db.commit()
     events.emit(events.job_progress, job.id)
     await eventually(lambda: _text(user, f"job-progress-{job.id}") == "55% · KSampler")
-    assert _by_testid(user, f"job-info-{job.id}")[0] is info  # updated in place, not rebuilt
+    assert _by_testid(user, f"job-row-{job.id}")[0] is container and _info(user, job.id) is shown  # not rebuilt
     (thumb,) = _by_testid(user, f"job-preview-{job.id}")
     assert "visibility" not in thumb.style and thumb.props["src"].startswith(f"/api/v1/jobs/{job.id}/preview?v=")
 
