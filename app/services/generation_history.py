@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
-from app.services import clips, job_views, projects, replay
+from app.services import clips, job_views, projects, replay, unreadable_rows
 from app.services.errors import Invalid, NotFound
 from data.models import JOB_STATUSES, Clip, GalleryItem, GenerationJob, User
 
@@ -198,7 +198,8 @@ def history_entries(
         text=text,
     )
     query = query.order_by(col(GenerationJob.created_at).desc(), col(GenerationJob.id).desc())
-    found = list(session.exec(query.limit(max(0, min(limit, MAX_LIMIT)))))
+    # a row nobody can read (written past the checks) is left out, not a broken page for everyone
+    found = unreadable_rows.load_each(session, query.limit(max(0, min(limit, MAX_LIMIT))), GenerationJob)
     return _entries(session, found)
 
 

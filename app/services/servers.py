@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.integrations.comfyui import ComfyClient
 from data.models import ComfyServer, GenerationJob, User
 
-from . import events
+from . import events, unreadable_rows
 from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from .projects import validation_error
 from .security import decrypt_secret, encrypt_secret, mask_secret
@@ -170,7 +170,7 @@ def public_server(server: ComfyServer, active_jobs: int = 0) -> ServerPublic:
 def list_servers(session: Session, actor: User) -> list[ComfyServer]:
     """Everyone signed in sees the whole fleet (servers are studio-wide)."""
     query = select(ComfyServer).order_by(func.lower(ComfyServer.name), col(ComfyServer.id))
-    return list(session.exec(query))
+    return unreadable_rows.load_each(session, query, ComfyServer)  # an unreadable row is left out, logged
 
 
 def get_server(session: Session, actor: User, server_id: int) -> ComfyServer:

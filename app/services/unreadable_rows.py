@@ -92,16 +92,25 @@ def _recover(session: Session, error: BaseException) -> None:
         session.rollback()
 
 
+def _owner_column(model: type[Any]) -> Any:
+    return getattr(model, "owner_id", None) or getattr(model, "user_id", None) or model.id
+
+
 def _minimal(session: Session, model: type[Any], row_id: int, reason: str) -> UnreadableRow:
     """Id, name and owner of a row whose other columns fail to read; as much of that as can be read."""
-    for columns in ((model.id, model.name, model.owner_id), (model.id, model.owner_id)):
+    name_column = getattr(model, "name", None) or getattr(model, "title", None)
+    owner_column = _owner_column(model)
+    for name_read in (True, False):
+        if name_read and name_column is None:
+            continue
+        columns = (model.id, owner_column, name_column) if name_read else (model.id, owner_column)  # rows, not scalars
         try:
             values = session.exec(select(*columns).where(col(model.id) == row_id)).one()  # type: ignore[call-overload]
         except Exception as error:  # a column that cannot be read either: try fewer
             _recover(session, error)
             continue
-        owner = values[-1] if isinstance(values[-1], int) else None
-        return UnreadableRow(row_id, shown_name(values[1]) if len(values) == 3 else None, owner, reason)
+        owner = values[1] if isinstance(values[1], int) and owner_column is not model.id else None
+        return UnreadableRow(row_id, shown_name(values[2]) if name_read else None, owner, reason)
     return UnreadableRow(row_id, None, None, reason)
 
 
@@ -131,7 +140,8 @@ def load_keys(session: Session, model: type[T], ids: list[int]) -> list[T]:
     ownership check and delete) works on a row whose other columns cannot be read.
 
     Keep the returned list while that code runs: the session holds a row only while something refers to it."""
-    query = select(model).options(load_only(model.id, model.owner_id)).where(col(model.id).in_(ids))  # type: ignore[attr-defined]
+    keys = load_only(model.id, _owner_column(model))  # type: ignore[attr-defined]
+    query = select(model).options(keys).where(col(model.id).in_(ids))  # type: ignore[attr-defined]
     try:
         return list(session.exec(query).all())
     except Exception as error:  # the ordinary read after this says what is wrong

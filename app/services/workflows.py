@@ -317,8 +317,10 @@ def server_support(session: Session, workflow: WorkflowTemplate) -> list[tuple[C
 
     Models the bindings set (the checkpoint, LoRAs) change per job, so only fixed ones count here.
     """
-    servers = session.exec(
-        select(ComfyServer).where(col(ComfyServer.enabled)).order_by(func.lower(ComfyServer.name), col(ComfyServer.id))
+    servers = unreadable_rows.load_each(  # a server row nobody can read must not fail every workflow's check
+        session,
+        select(ComfyServer).where(col(ComfyServer.enabled)).order_by(func.lower(ComfyServer.name), col(ComfyServer.id)),
+        ComfyServer,
     )
     return [
         (

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from app.services import workflows
-from data.models import ComfyServer, Project, WorkflowTemplate
+from data.models import ComfyServer, Notification, Project, WorkflowTemplate
 from data.models._common import utcnow
 
 from .conftest import click_testid, eventually
@@ -158,3 +158,58 @@ async def test_a_graph_nested_400_levels_is_listed_and_the_page_works(user: User
     names = [e.text for e in _testids(user, "workflow-name")]
     assert "Goodflow" in names
     assert "Badflow" in names or len(_testids(user, "unreadable-row")) == 1
+
+
+# The other lists that hold text from other users or peers: a row too deep to read is left out (and logged),
+# the page and the other rows still show.
+
+
+def _jobs(db: Any, owner: Any, make_project) -> tuple[Any, Any]:
+    from tests.services.test_jobs_service import add_job
+
+    project = make_project(owner, "Goodfilm")
+    good, bad = add_job(db, project), add_job(db, project)
+    corrupt(db, "generation_jobs", bad.id, "params", nested(3000), json=True)
+    return good, bad
+
+
+async def test_history_leaves_out_a_job_it_cannot_read(user: User, sign_in, make_user, make_project, db) -> None:
+    await sign_in(user, "root", admin=True)
+    good, _bad = _jobs(db, make_user("alice"), make_project)
+    await user.open("/history")
+    (table,) = _testids(user, "history-table")
+    await eventually(lambda: [row["id"] for row in table.rows] == [good.id])  # type: ignore[attr-defined]
+
+
+async def test_the_queue_leaves_out_a_job_it_cannot_read(user: User, sign_in, make_user, make_project, db) -> None:
+    await sign_in(user, "root", admin=True)
+    _jobs(db, make_user("alice"), make_project)
+    await user.open("/queue")
+    await user.should_see("Goodfilm")
+
+
+async def test_the_servers_page_leaves_out_a_server_it_cannot_read(user: User, sign_in, db) -> None:
+    await sign_in(user, "root", admin=True)
+    db.add(ComfyServer(name="gpu-good", base_url="http://127.0.0.1:1"))
+    bad = ComfyServer(name="gpu-bad", base_url="http://127.0.0.1:2")
+    db.add(bad)
+    db.commit()
+    corrupt(db, "comfy_servers", bad.id, "node_types", nested(3000), json=True)  # type: ignore[arg-type]
+    await user.open("/servers")
+    await user.should_see("gpu-good")
+    await user.open("/workflows")  # every workflow's support check reads the servers too
+    await user.should_see("Text to image")
+    assert not _testids(user, "unreadable-row")
+
+
+async def test_the_notification_panel_leaves_out_a_notice_it_cannot_read(user: User, sign_in, db) -> None:
+    account = await sign_in(user)
+    db.add(Notification(user_id=account.id, kind="job.finished", title="Good one"))
+    bad = Notification(user_id=account.id, kind="job.finished", title="Bad one")
+    db.add(bad)
+    db.commit()
+    corrupt(db, "notifications", bad.id, "extra", nested(3000), json=True)  # type: ignore[arg-type]
+    await user.open("/projects")
+    await user.should_see("New project")
+    click_testid(user, "notification-bell")
+    await user.should_see("Good one")
