@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, expect
 from sqlmodel import Session, select
 
 from data.engine import make_engine
@@ -75,6 +75,7 @@ EXPLOIT = (
 )
 assert len(EXPLOIT) <= 200  # a project name's limit
 EXPLOIT_WAIT_SECONDS = 7.0
+ACT_TIMEOUT_MS = 8_000
 
 # Attribute names only a payload brings; an `on…` attribute calling alert; names made of payload punctuation.
 INSPECT_JS = """
@@ -325,11 +326,27 @@ class Walk:
         self.page.wait_for_timeout(settle * 1000)
 
     def act(self, what: str, action: Callable[[], None]) -> None:
-        """A step inside the page (open a dialog, a panel, a menu); a step that fails is a finding."""
+        """A step inside the page (open a dialog, a panel, a menu); one that fails twice is a finding.
+
+        A list that redraws under the pointer (a health check, another tab) can swallow a click, hence the
+        second try after closing whatever the first one opened.
+        """
+        self.page.set_default_timeout(ACT_TIMEOUT_MS)
         try:
-            action()
-        except Exception as error:
-            self.findings.add(self.where, f"could not {what}: {str(error).splitlines()[0]}")
+            for attempt in (1, 2):
+                try:
+                    action()
+                    break
+                except Exception as error:
+                    if attempt == 2:
+                        shot(self.page, f"could-not-{what[:40]}")
+                        reason = " ".join(line.strip() for line in str(error).splitlines()[:3])
+                        self.findings.add(self.where, f"could not {what}: {reason}")
+                    else:
+                        self.page.keyboard.press("Escape")
+                        self.page.wait_for_timeout(500)
+        finally:
+            self.page.set_default_timeout(25_000)
         self.page.wait_for_timeout(600)
 
     def inspect(self, expected: dict[str, str], *, part: str = "", scope: str | None = None) -> None:
@@ -353,10 +370,29 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
     walk = Walk(page, server, findings)
     walk.where = "sign-in"
     sign_in(page, server, ADMIN, ADMIN_PASSWORD)
+    expect.set_options(timeout=ACT_TIMEOUT_MS)  # a step that does not happen is a finding, soon
 
     walk.visit("/projects", "/projects", settle=EXPLOIT_WAIT_SECONDS)
     walk.inspect({**_each("project name"), "exploit project name": EXPLOIT})
     shot(page, "projects-as-admin")
+    walk.act("open the tag filter", lambda: page.locator(".q-select").filter(has_text="Tag").click())
+    walk.inspect(_each("project tag", TAG_PAYLOADS), part="tag options", scope=".q-menu")
+    page.keyboard.press("Escape")
+    for item, part in (("Settings…", "settings dialog"), ("Delete…", "delete question")):
+        for key in KEYS:
+            card = page.locator(f"[data-testid=project-card][data-project-id='{world.projects[key]['id']}']")
+
+            def open_item(card: Locator = card, item: str = item) -> None:
+                card.get_by_test_id("project-menu").click()
+                page.locator(".q-menu .q-item").filter(has_text=item).click()
+                expect(page.locator(".q-dialog")).to_be_visible(timeout=ACT_TIMEOUT_MS)
+
+            walk.act(f"open {item} of a project", open_item)
+            walk.inspect({"project name": PAYLOADS[key]}, part=f"{part} [{key}]", scope=".q-dialog")
+            page.keyboard.press("Escape")
+            walk.act("close the dialog", lambda: expect(page.locator(".q-dialog")).to_have_count(0))
+    walk.act("show the projects as a list", lambda: page.get_by_text("List", exact=True).click())
+    walk.inspect(_each("project name"), part="list view")
 
     for key in KEYS:
         text = PAYLOADS[key]
@@ -372,6 +408,16 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
 
         walk.act("open the batch dialog", open_batch_dialog)
         walk.inspect({"clip label": text, "scene name": text}, part="batch dialog")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+
+        def open_export_dialog() -> None:
+            page.keyboard.press("e")
+            expect(page.get_by_test_id("export-preview")).to_be_visible(timeout=ACT_TIMEOUT_MS)
+
+        walk.visit(f"dashboard, export [{key}]", f"/projects/{project_id}")
+        walk.act("open the export dialog", open_export_dialog)
+        walk.inspect({"clip label": text, "scene name": text}, part="export dialog", scope=".q-dialog")
         page.keyboard.press("Escape")
 
         walk.visit(f"timeline [{key}]", f"/projects/{project_id}/timeline")
@@ -403,6 +449,8 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
 
         walk.visit(f"result [{key}]", _share_path(world.results[key]))
         walk.inspect({"clip label": text})
+        walk.act("show the result's details", lambda: page.get_by_test_id("results-viewer").press("i"))
+        walk.inspect({"prompt": text}, part="details")
 
     walk.visit("/queue", "/queue")
     walk.inspect({**_each("clip label"), **_each("job error")})
@@ -419,6 +467,20 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
     walk.visit("/history", "/history")
     walk.inspect(_each("prompt"))
 
+    def compare_two() -> None:
+        boxes = page.get_by_test_id("history-table").locator("tbody .q-checkbox")
+        boxes.nth(0).click()
+        boxes.nth(1).click()
+        page.get_by_test_id("history-compare").click()
+        expect(page.get_by_test_id("compare-summary")).to_be_visible()
+
+    walk.act("compare two requests", compare_two)
+    walk.inspect({}, part="compare dialog")
+    page.keyboard.press("Escape")
+    failed_badge = page.get_by_test_id("history-table").locator("tbody .q-badge").filter(has_text="failed").first
+    walk.act("hover a failed request's status", failed_badge.hover)
+    walk.inspect({}, part="error tooltip")
+
     walk.visit("/workflows", "/workflows")
     walk.inspect(_each("workflow name"))
 
@@ -427,6 +489,16 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
     gpu_row = page.locator(f"[data-testid='server-row'][data-server-id='{world.servers[0]}']")
     walk.act("open the ComfyUI server's models", lambda: gpu_row.get_by_test_id("server-catalog").click())
     walk.inspect({"model file name": PAYLOADS["img-onerror"] + ".safetensors"}, part="models")
+    for index, key in enumerate(KEYS):
+        row = page.locator(f"[data-testid='server-row'][data-server-id='{world.servers[index]}']")
+
+        def edit_server(row: Locator = row) -> None:
+            row.get_by_test_id("server-edit").click()
+            expect(page.get_by_test_id("server-dialog")).to_be_visible()
+
+        walk.act("open a server's edit dialog", edit_server)
+        walk.inspect({"server name": PAYLOADS[key]}, part=f"edit dialog [{key}]", scope=".q-dialog")
+        page.keyboard.press("Escape")
 
     walk.visit("/account", "/account")
     walk.inspect({})
