@@ -54,7 +54,7 @@ def project_card(project: Project, selected: bool, actions: ProjectActions) -> N
                 project.name
             )
             _menu(project, actions)
-        ui.label(project.description or "No description").classes("sc-muted ellipsis-2-lines text-xs h-8 break-all")
+        ui.label(project.description or "No description").classes("sc-muted ellipsis-2-lines text-xs h-8 break-words")
         ui.label(_meta(project)).classes("text-xs")
         with ui.row().classes("gap-1 items-center"):
             if project.archived:
