@@ -22,9 +22,11 @@ same policy covers it; /api/redoc (a CDN page in FastAPI) leads to /api/docs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -369,6 +371,62 @@ def _mount_docs(app: FastAPI) -> None:
     app.mount(DOCS_ASSETS_PATH, StaticFiles(directory=SWAGGER_DIR), name="swagger-ui-assets")
 
 
+HEALTH_PATH = "/healthz"
+HEALTH_BODY = b'{"status":"ok"}'
+
+
+class FrontDoor:
+    """The outermost layer: /healthz answered at once, REST requests let in a bounded number at a time.
+
+    Everything runs on one event loop. Behind a burst of 200 requests, each step of each request's
+    way through the middleware stack takes its turn, and a health check queued behind them all
+    waited about half a second. So /healthz is answered here, before any other layer, and REST
+    requests beyond `api_concurrency` wait here (parked, costing the loop nothing) instead of all
+    crowding the loop at once; pages and NiceGUI's own files are not held back.
+    """
+
+    def __init__(self, app: ASGIApp, api_concurrency: int) -> None:
+        self.app = app
+        self.api_concurrency = api_concurrency
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self.api_concurrency)
+        return gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path == HEALTH_PATH and scope.get("method") in ("GET", "HEAD"):
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(HEALTH_BODY)).encode())]
+            headers += [(name.lower().encode(), value.encode()) for name, value in security_headers(scope)]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": HEALTH_BODY if scope["method"] == "GET" else b""})
+            return
+        if path.startswith("/api/"):
+            async with self._gate():
+                await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def answer_at_the_front_door(app: FastAPI, api_concurrency: int) -> None:
+    """Wrap the app's middleware stack (built on its first request) in FrontDoor, outside NiceGUI's layers."""
+    build = app.build_middleware_stack
+
+    def build_behind_the_front_door() -> ASGIApp:
+        return FrontDoor(build(), api_concurrency)
+
+    app.build_middleware_stack = build_behind_the_front_door  # type: ignore[method-assign]
+
+
 def install(app: FastAPI, settings: Settings, *, signed_in: SignedIn | None = None) -> None:
     """Add the middleware (and CORS when origins are listed) and the offline API documentation.
 
@@ -393,4 +451,5 @@ def install(app: FastAPI, settings: Settings, *, signed_in: SignedIn | None = No
         cors_origins=origins,
         signed_in=signed_in,
     )
+    answer_at_the_front_door(app, api_concurrency=2 * settings.worker_threads)
     _mount_docs(app)
