@@ -14,7 +14,7 @@ from starlette.requests import Request
 from app import api, http_security
 from app.config import IO_THREADS, get_settings
 from app.dispatch import scheduler
-from app.services import browser_sessions, users, workflows
+from app.services import users, workflows
 from data import migrate
 from data.engine import dispose_engine, session_scope
 
@@ -58,16 +58,10 @@ async def on_shutdown() -> None:
 
 
 def browser_signed_in(request: Request) -> bool:
-    """Whether the browser behind a plain HTTP request has a live session (the upload guard asks).
+    """Whether the browser behind a plain HTTP request has a live session (the upload guard asks)."""
+    from components.session import user_for_request
 
-    components/session.py answers the same question inside a page; an upload arrives as HTTP with
-    no page context, so this reads the same cookie directly.
-    """
-    token = request.cookies.get(browser_sessions.COOKIE_NAME)
-    if not token:
-        return False
-    with session_scope() as session:
-        return browser_sessions.user_for(session, token) is not None
+    return user_for_request(request) is not None
 
 
 def build() -> None:

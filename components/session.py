@@ -59,9 +59,8 @@ def sign_out() -> None:
     ui.run_javascript(_SIGN_OUT_SCRIPT)
 
 
-def current_user() -> User | None:
-    """None when nobody is signed in, or the session ended (sign-out, expiry, password change)."""
-    request = _request()
+def user_for_request(request: Request | None) -> User | None:
+    """The signed-in user of the browser behind an HTTP request (a page's, or a plain one such as an upload)."""
     if request is None:
         return None
     token = request.cookies.get(browser_sessions.COOKIE_NAME)
@@ -69,3 +68,8 @@ def current_user() -> User | None:
         return None
     with session_scope() as session:
         return browser_sessions.user_for(session, token)
+
+
+def current_user() -> User | None:
+    """None when nobody is signed in, or the session ended (sign-out, expiry, password change)."""
+    return user_for_request(_request())
