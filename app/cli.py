@@ -43,9 +43,9 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_create_user(args: argparse.Namespace) -> int:
     _prepare_environment()
     from app.services import users
-    from app.services.errors import DomainError
     from data import migrate
     from data.engine import session_scope
+    from data.errors import DomainError
 
     migrate.upgrade()
     password = args.password or os.environ.get("STORYCANVAS_NEW_PASSWORD")
@@ -65,7 +65,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     _prepare_environment()
     from app.services import backup
-    from app.services.errors import DomainError
+    from data.errors import DomainError
 
     try:
         report = backup.create_backup(Path(args.archive) if args.archive else None)
@@ -80,7 +80,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     _prepare_environment()
     from app.services import backup
-    from app.services.errors import DomainError
+    from data.errors import DomainError
 
     if not args.yes:
         answer = input("Restore replaces every project, user and media file here with the archive's. Type 'yes': ")
@@ -114,7 +114,7 @@ def cmd_check(_args: argparse.Namespace) -> int:
 def cmd_rotate_secret_key(args: argparse.Namespace) -> int:
     _prepare_environment()
     from app.services import secret_rotation
-    from app.services.errors import DomainError
+    from data.errors import DomainError
 
     new_key = args.new_key or os.environ.get("STORYCANVAS_NEW_SECRET_KEY") or None
     if not args.yes:

@@ -15,6 +15,9 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data.engine import EngineSettings
+from data.engine import configure as configure_engine
+
 # Threads of NiceGUI's io_bound pool and of asyncio's default executor (each set to this at startup).
 IO_THREADS = 8
 
@@ -123,3 +126,15 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings (tests and the CLI change the environment)."""
     get_settings.cache_clear()
+
+
+def engine_settings() -> EngineSettings:
+    """The database the engines open, read from the settings each time they are (re)built."""
+    settings = get_settings()
+    settings.ensure_data_dir()
+    return EngineSettings(url=settings.resolved_database_url, pool_size=settings.database_pool_size)
+
+
+# Importing the settings hands the data layer its database: every entry point (the app, the CLI,
+# the tests) reads its settings before it opens a session.
+configure_engine(engine_settings)

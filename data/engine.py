@@ -1,4 +1,4 @@
-"""Two engines per process, configured from the settings; sessions keep objects readable after commit.
+"""Two engines per process, configured by the application; sessions keep objects readable after commit.
 
 Why two: sessions opened on the event loop (page builders, the dispatcher's tick) must never
 wait for a connection, because the connections they would wait for are handed back by code
@@ -10,8 +10,9 @@ the worker threads holds a connection for every thread that can ask for one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -47,20 +48,36 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    from app.config import get_settings
+@dataclass(frozen=True)
+class EngineSettings:
+    """What the engines need, handed down by the application (data/ never reads the app's settings)."""
 
-    settings = get_settings()
-    settings.ensure_data_dir()
-    return settings
+    url: str
+    pool_size: int = 10
+
+
+_source: Callable[[], EngineSettings] | None = None
+
+
+def configure(source: Callable[[], EngineSettings]) -> None:
+    """The application says where the database is; asked again after every dispose (a restore, a test)."""
+    global _source
+    _source = source
+    dispose_engine()
+
+
+def _engine_settings() -> EngineSettings:
+    if _source is None:
+        raise RuntimeError("The database engine has no settings: the application calls data.engine.configure() first.")
+    return _source()
 
 
 def get_engine() -> Engine:
     """The worker threads' engine: one pooled connection for each thread that may use the database."""
     global _engine
     if _engine is None:
-        settings = _settings()
-        _engine = make_engine(settings.resolved_database_url, pool_size=settings.database_pool_size, max_overflow=10)
+        settings = _engine_settings()
+        _engine = make_engine(settings.url, pool_size=settings.pool_size, max_overflow=10)
     return _engine
 
 
@@ -68,7 +85,7 @@ def get_loop_engine() -> Engine:
     """The event loop's engine: a small pool that opens another connection rather than block the loop."""
     global _loop_engine
     if _loop_engine is None:
-        _loop_engine = make_engine(_settings().resolved_database_url, pool_size=LOOP_POOL_SIZE, max_overflow=-1)
+        _loop_engine = make_engine(_engine_settings().url, pool_size=LOOP_POOL_SIZE, max_overflow=-1)
     return _loop_engine
 
 

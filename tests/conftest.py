@@ -84,6 +84,7 @@ def _database_schema() -> Iterator[None]:
     if _pg_skip_reason:
         yield
         return
+    import app.config  # noqa: F401  (importing the settings hands the data layer its database)
     from data import migrate
 
     migrate.upgrade()

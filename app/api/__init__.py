@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.services.errors import DomainError, Unauthorized
+from data.errors import DomainError, Unauthorized
 
 from . import (
     admin,

@@ -13,9 +13,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from app.services import browser_sessions, login_throttle, users
-from app.services.errors import Forbidden, Unauthorized
 from app.services.security import issue_token
 from data.engine import session_scope
+from data.errors import Forbidden, Unauthorized
 from data.models import UserCreate, UserPublic
 
 from .deps import SessionDep, UserDep

@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.services import browser_sessions, users
-from app.services.errors import Unauthorized
 from data.engine import get_engine
+from data.errors import Unauthorized
 from data.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response, status
 from fastapi.responses import FileResponse
 
 from app.services import gallery
-from app.services.errors import NotFound
 from app.services.scenes import media_path
+from data.errors import NotFound
 from data.models import RowId
 
 from .deps import SessionDep, UserDep, ViewerDep

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from app.services import job_views, jobs
-from app.services.errors import NotFound
+from data.errors import NotFound
 from data.models import BodyId, RowId
 
 from .deps import SessionDep, UserDep, ViewerDep

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.services import clips, projects, scenes, timeline_analysis, timeline_edit
-from app.services.frames import frames_to_seconds, seconds_to_frames
+from data.frames import frames_to_seconds, seconds_to_frames
 from data.models import BodyId, Clip, RowId, Scene, StrictNumber
 
 from .deps import SessionDep, UserDep

@@ -48,6 +48,7 @@ class DispatcherBase:
         self.worker_id = worker_id or settings.resolved_worker_id
         self.client_id = f"storycanvas-{uuid.uuid5(uuid.NAMESPACE_URL, self.worker_id).hex[:16]}"
         self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop it ticks on, learnt at its first tick
         self._again = False
         self._closed = False
         self._reconciled = False
@@ -69,17 +70,25 @@ class DispatcherBase:
         self.completed = 0
 
     def kick(self) -> None:
-        """Something changed (a job queued or finished): tick soon instead of waiting for the timer."""
+        """Something changed (a job queued or finished): tick soon instead of waiting for the timer.
+
+        Safe from any thread: a job queued by a synchronous REST route arrives in a worker thread,
+        which hands the wake-up to the dispatcher's own loop."""
         if self._closed:
             return
         try:
-            loop = asyncio.get_running_loop()
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
+            running = None
+        if running is None or (self._loop is not None and running is not self._loop):
+            if self._loop is not None and self._loop.is_running():
+                self._loop.call_soon_threadsafe(self.kick)
             return
+        self._loop = running
         if self._lock.locked():
             self._again = True
             return
-        self._spawn(self.tick(), loop)
+        self._spawn(self.tick(), running)
 
     def _spawn(self, coroutine: Awaitable[Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
         task = (loop or asyncio.get_running_loop()).create_task(coroutine)  # type: ignore[arg-type]

@@ -49,6 +49,7 @@ class Dispatcher(Following, Settling, Upkeep):
         if self._lock.locked():
             self._again = True
             return
+        self._loop = asyncio.get_running_loop()
         async with self._lock:
             if not self._reconciled:
                 self._reconciled = True
@@ -235,7 +236,7 @@ class Dispatcher(Following, Settling, Upkeep):
         return None
 
 
-# The process's dispatcher; the scheduler ticks it and services kick it.
+# The process's dispatcher; the scheduler ticks it and queued work wakes it (events.jobs_queued).
 _instance: Dispatcher | None = None
 
 
@@ -244,11 +245,10 @@ def current() -> Dispatcher | None:
 
 
 def install(dispatcher: Dispatcher | None) -> None:
+    """The installed dispatcher wakes whenever a service queues work (services emit, never call it)."""
     global _instance
-    _instance = dispatcher
-
-
-def kick() -> None:
-    """Services call this after queueing: a no-op where no dispatcher runs (the CLI, tests)."""
     if _instance is not None:
-        _instance.kick()
+        events.jobs_queued.unsubscribe(_instance.kick)
+    _instance = dispatcher
+    if dispatcher is not None:
+        events.jobs_queued.subscribe(dispatcher.kick)

@@ -30,8 +30,8 @@ from fractions import Fraction
 from typing import Any, Literal
 from urllib.parse import quote
 
-from app.services import frames
-from app.services.errors import Invalid
+from data import frames
+from data.errors import Invalid
 
 RATE_LABELS = ("23.976", "24", "25", "29.97", "30", "50", "59.94", "60")
 DEFAULT_START_TIMECODE = "01:00:00:00"

@@ -31,10 +31,10 @@ from app import __version__
 from app.config import get_settings
 from data import migrate
 from data.engine import get_engine
+from data.errors import Invalid
 
 from . import backup_media
 from .backup_media import MediaSnapshot, media_relative
-from .errors import Invalid
 
 FORMAT_VERSION = 1
 _BATCH = 1000

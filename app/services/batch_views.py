@@ -15,10 +15,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from data.errors import Invalid
 from data.models import Batch, Clip, GalleryItem, GenerationJob, Scene, User
 
 from . import projects
-from .errors import Invalid
 from .job_views import id_slices
 
 ACTIVE = ("dispatched", "running")

@@ -15,11 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
+from data.errors import DomainError, Invalid
 from data.models import Batch, BodyId, Clip, GenerationJob, Scene, User
 
 from . import events, generation, job_estimates, jobs, projects
 from .batch_views import ClipInfo, directory, get_batch, unique
-from .errors import DomainError, Invalid
 from .generation import GenerateRequest, GenerationSettings
 from .job_views import id_slices
 
@@ -153,9 +153,7 @@ def create_batch(session: Session, actor: User, project_id: int, request: BatchR
     session.commit()
     session.refresh(batch)
     events.emit(events.jobs_changed, project.id)
-    from app.dispatch import dispatcher
-
-    dispatcher.kick()
+    events.jobs_queued.emit()
     return batch
 
 
@@ -207,7 +205,5 @@ def retry_failed(session: Session, actor: User, batch_id: int) -> int:
     session.commit()
     if count:
         events.emit(events.jobs_changed, batch.project_id)
-        from app.dispatch import dispatcher
-
-        dispatcher.kick()
+        events.jobs_queued.emit()
     return count

@@ -25,12 +25,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from data.errors import Unauthorized
 from data.models import User
 from data.models._common import utcnow
 from data.models.users import BrowserSession
 
 from . import users
-from .errors import Unauthorized
 
 COOKIE_NAME = "storycanvas_session"
 IDLE_LIFETIME = timedelta(days=14)

@@ -14,11 +14,12 @@ from typing import Any, Literal, get_args
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from data import frames
+from data.errors import Conflict, Invalid
 from data.models import Clip, GalleryItem, Project, Scene, User
 from data.models._common import utcnow
 
-from . import events, frames, projects, scenes
-from .errors import Conflict, Invalid
+from . import events, projects, scenes
 from .scenes import atomic
 
 OverlapPolicy = Literal["allow", "ripple", "trim"]

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from data.errors import Invalid
 from data.models import Project, User
 from data.models._common import utcnow
 
 from . import events, projects
-from .errors import Invalid
 
 RULER_UNITS = ("seconds", "timecode", "frames")
 

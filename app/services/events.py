@@ -7,6 +7,8 @@ NiceGUI's event loop: subscribers touch UI elements, which is only safe on that 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import Client, Event, context, core
@@ -22,6 +24,34 @@ jobs_changed: Event[int] = Event()
 job_progress: Event[int] = Event()
 # Payload: the id of the user whose notifications or notification preferences changed.
 notifications_changed: Event[int] = Event()
+
+
+
+class Signal:
+    """An engine-side event: subscribers run in the emitter's thread (a REST worker, the loop, the CLI).
+
+    The dispatcher is its subscriber; services emit it and never import the dispatcher, which is
+    installed above them. Subscribers must be cheap and thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        if callback not in self._subscribers:
+            self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(callback)
+
+    def emit(self) -> None:
+        for callback in list(self._subscribers):
+            callback()
+
+
+# Work entered the queue (new jobs, retries, a batch's failures sent again): wake the dispatcher.
+jobs_queued = Signal()
 
 _origin: Client | None = None
 

@@ -1,7 +1,7 @@
 """Exports of a project's cut: the one entry the export dialog and the REST API call.
 
-options → the neutral timeline (app/exports/project_cut.py) → a writer (app/exports/<format>.py) → bytes,
-optionally zipped with the media (app/exports/package.py). The preview shows the same timeline as tracks,
+options → the neutral timeline (app/services/project_cut.py) → a writer (app/exports/<format>.py) → bytes,
+optionally zipped with the media (app/services/export_package.py). The preview shows the same timeline as tracks,
 clips, gaps and durations, with the warnings the chosen format will carry, before anything is written.
 """
 
@@ -14,10 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.exports import aaf, edl, fcpxml, otio_export, package, project_import, project_json, xmeml
+from app.exports import aaf, edl, fcpxml, otio_export, xmeml
 from app.exports.gc_pause import gc_paused
 from app.exports.notes import safe_stem
-from app.exports.project_cut import load_cut
 from app.exports.timeline import (
     RATE_LABELS,
     ExportTimeline,
@@ -25,10 +24,12 @@ from app.exports.timeline import (
     Written,
     rate_for,
 )
+from data.errors import TooLarge
 from data.models import BodyId, Project, User
 
-from . import projects
-from .errors import TooLarge
+from . import export_package as package
+from . import project_import, project_json, projects
+from .project_cut import load_cut
 
 ExportFormat = Literal["fcpxml", "edl", "xmeml", "aaf", "otio", "json"]
 MediaPathStyle = Literal["absolute", "relative", "package"]
@@ -235,7 +236,7 @@ def preview(
 
 
 def import_project(session: Session, actor: User, raw: bytes | str | dict[str, Any]) -> tuple[Project, list[str]]:
-    """A new project of the user's from a StoryCanvas JSON export (schema in app/exports/project_json.py)."""
+    """A new project of the user's from a StoryCanvas JSON export (schema in app/services/project_json.py)."""
     limit = get_settings().max_import_bytes  # the same cap the HTTP layer applies to the body
     if isinstance(raw, bytes | str) and len(raw) > limit:
         raise TooLarge(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.services import clips, events, projects, scenes
-from app.services.errors import Invalid
+from data.errors import Invalid
 from data.models import GalleryItem, User
 
 KINDS = ("image", "video")

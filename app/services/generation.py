@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from app.services import clips, events, generation_defaults, projects, prompt_compose, workflow_graph, workflows
-from app.services.errors import DomainError, Invalid
 from app.services.generation_params import GenerationParams, LoraSpec
 from app.services.scenes import media_path
+from data.errors import DomainError, Invalid
 from data.models import (
     BodyId,
     Clip,
@@ -334,9 +334,7 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
     )
     session.commit()
     events.emit(events.jobs_changed, clip.project_id)
-    from app.dispatch import dispatcher
-
-    dispatcher.kick()
+    events.jobs_queued.emit()
     return created
 
 

@@ -13,11 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
 
+from data.errors import Conflict, Invalid, NotFound
 from data.models import ComfyServer, InferenceConfig, ModelEntry, Project, ServerModel, User
 from data.models._common import utcnow
 
 from . import events, projects
-from .errors import Conflict, Invalid, NotFound
 from .generation_params import LoraSpec
 
 SEED_POLICIES: dict[str, str] = {

@@ -22,7 +22,7 @@ from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from app.services import clips, job_views, projects, replay, unreadable_rows
-from app.services.errors import Invalid, NotFound
+from data.errors import Invalid, NotFound
 from data.models import JOB_STATUSES, Clip, GalleryItem, GenerationJob, User
 
 DEFAULT_LIMIT = 500

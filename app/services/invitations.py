@@ -17,10 +17,10 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from data.errors import Forbidden, Invalid, NotFound, Unauthorized
 from data.models import Invitation, User
 from data.models._common import utcnow
 
-from .errors import Forbidden, Invalid, NotFound, Unauthorized
 from .security import decrypt_secret, encrypt_secret
 
 ADMIN_ONLY = "Only an administrator can invite people."

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from data.errors import Invalid
 from data.models import JOB_STATUSES, Clip, ComfyServer, GalleryItem, GenerationJob, Project, Scene, User
 from data.models._common import utcnow
 
 from . import job_estimates, projects, scenes, unreadable_rows
-from .errors import Invalid
 
 PROMPT_PREVIEW = 140
 _CHUNK = 500  # ids per IN list: well under any database's limit on bound parameters

@@ -18,11 +18,11 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from data.errors import Conflict
 from data.models import ComfyServer, GenerationJob, User
 from data.models._common import utcnow
 
 from . import events, projects, scenes
-from .errors import Conflict
 from .job_views import get_job, id_slices, scope_to_visible
 
 ACTIVE = ("dispatched", "running")
@@ -123,6 +123,7 @@ def retry_job(session: Session, actor: User, job_id: int) -> GenerationJob:
     session.commit()
     session.refresh(job)
     _emit([job.project_id])
+    events.jobs_queued.emit()
     return job
 
 
@@ -233,6 +234,8 @@ def retry_failed(session: Session, actor: User, *, project_id: int | None = None
     count = _set_where(session, [job.id for job in failed], ["failed"], _FRESH)
     session.commit()
     _emit(job.project_id for job in failed)
+    if count:
+        events.jobs_queued.emit()
     return count
 
 

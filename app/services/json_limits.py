@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import Invalid, TooLarge
+from data.errors import Invalid, TooLarge
 
 
 def depth(value: Any, stop_after: int | None = None) -> int:

@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session
 
+from data.errors import NotFound
 from data.models import NOTIFICATION_KINDS, User
 
 from . import events
-from .errors import NotFound
 from .projects import validation_error
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from data.errors import Conflict, Invalid, NotFound
 from data.models import NOTIFICATION_KINDS, Notification, RowId, User
 
 from . import batches, events, job_views, jobs, unreadable_rows
-from .errors import Conflict, Invalid, NotFound
 from .notification_prefs import (
     Preferences,
     get_preferences,

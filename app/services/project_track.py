@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from data.frames import frames_to_seconds, seconds_to_frames, supports_drop_frame
 from data.models import Clip, User
 
 from . import projects
 from .editor_settings import editor_settings
-from .frames import frames_to_seconds, seconds_to_frames, supports_drop_frame
 from .scene_overview import scene_summaries
 
 MAX_LANES = 3  # overlapping clips stack in up to three thin lanes; more share the last one

@@ -11,11 +11,11 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from data.errors import Invalid, NotFound
 from data.models import Activity, Clip, GalleryItem, Project, ProjectCreate, ProjectUpdate, Scene, User
 from data.models._common import utcnow
 
 from . import events, media_store, unreadable_rows
-from .errors import Invalid, NotFound
 
 T = TypeVar("T")
 
@@ -154,7 +154,7 @@ def _retime_clips(session: Session, project_id: int, old_fps: float, new_fps: fl
 
     Start and end are converted separately, so clips that touched still touch; a clip keeps at least one frame.
     """
-    from .frames import frame_rate
+    from data.frames import frame_rate
 
     ratio = frame_rate(new_fps) / frame_rate(old_fps)
 

@@ -15,9 +15,8 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
+from data.errors import Invalid
 from data.models import Clip, Project, Scene
-
-from .errors import Invalid
 
 Target = Literal["image", "video", "negative"]
 TARGET_LABELS: dict[str, str] = {"image": "image prompt", "video": "video prompt", "negative": "negative prompt"}

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.services import clips, events, gallery, generation, projects, workflow_graph
-from app.services.errors import Invalid
+from data.errors import Invalid
 from data.models import Clip, GenerationJob, User, WorkflowTemplate
 
 
@@ -70,9 +70,7 @@ def queue_copy(
     projects.log_activity(session, clip.project_id, actor, "generate", activity)
     session.commit()
     events.emit(events.jobs_changed, clip.project_id)
-    from app.dispatch import dispatcher
-
-    dispatcher.kick()
+    events.jobs_queued.emit()
     return job
 
 

@@ -16,8 +16,7 @@ import unicodedata
 from pathlib import Path, PurePosixPath
 
 from app.config import get_settings
-
-from .errors import Invalid
+from data.errors import Invalid
 
 MAX_PATH_CHARS = 1000
 MAX_SEGMENT_CHARS = 255

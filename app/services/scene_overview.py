@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from data.frames import frames_to_seconds
 from data.models import Clip, GalleryItem, Scene, User
 
 from . import projects
-from .frames import frames_to_seconds
 
 
 @dataclass(frozen=True)

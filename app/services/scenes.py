@@ -19,11 +19,11 @@ from sqlalchemy import func, inspect
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
+from data.errors import Invalid, NotFound
 from data.models import Activity, Clip, ClipCharacterLink, ClipStyleLink, GalleryItem, Project, Scene, User
 from data.models._common import utcnow
 
 from . import events, media_store, projects
-from .errors import Invalid, NotFound
 
 MAX_NAME = 200
 MAX_DESCRIPTION = 5000

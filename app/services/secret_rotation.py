@@ -32,10 +32,10 @@ from sqlalchemy.sql.schema import Table
 
 from app.config import Settings, get_settings
 from data.engine import get_engine
+from data.errors import Invalid
 from data.models import ApiCredential, ComfyServer, Invitation, User
 from data.models.users import BrowserSession
 
-from .errors import Invalid
 from .security import fernet_for
 
 KeySource = Literal["environment", "file"]

@@ -16,8 +16,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from app.config import get_settings
-
-from .errors import Unauthorized
+from data.errors import Unauthorized
 
 TokenType = Literal["access", "refresh"]
 

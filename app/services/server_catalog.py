@@ -9,18 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.integrations.comfyui import Catalog, ComfyError, fetch_catalog
 from data.engine import session_scope
+from data.errors import Invalid
 from data.models import ComfyServer, ModelEntry, ServerModel, User
 from data.models._common import utcnow
 
 from . import events
-from .errors import Invalid
-from .servers import ServerUnreachable, client_for, get_server, require_admin
+from .servers import ServerUnreachable, client_for, drop_links, get_server, require_admin
 
 # Catalog field → ModelEntry.kind; the order is the order pages show them in.
 KINDS: dict[str, str] = {
@@ -89,10 +88,6 @@ def fleet_models(session: Session, kind: str) -> dict[str, list[str]]:
     for file_name, server_name in session.exec(query):
         found.setdefault(file_name, []).append(server_name)
     return {name: sorted(servers, key=str.lower) for name, servers in sorted(found.items(), key=lambda i: i[0].lower())}
-
-
-def drop_links(session: Session, server_id: int) -> None:
-    session.exec(sql_delete(ServerModel).where(col(ServerModel.server_id) == server_id))  # type: ignore[call-overload]
 
 
 def _chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:

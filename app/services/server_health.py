@@ -19,11 +19,11 @@ from app.config import get_settings
 from app.integrations.comfyui import ComfyClient, ComfyError, SystemStats, test_connection
 from app.integrations.runpod import RunpodClient
 from data.engine import session_scope
+from data.errors import DomainError, Invalid
 from data.models import ComfyServer, User
 from data.models._common import utcnow
 
 from . import events
-from .errors import DomainError, Invalid
 from .security import decrypt_secret
 from .server_catalog import refresh_catalog
 from .servers import clean_url, get_server, require_admin, runpod_key

@@ -11,15 +11,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from app.integrations.comfyui import ComfyClient
-from data.models import ComfyServer, GenerationJob, User
+from data.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from data.models import ComfyServer, GenerationJob, ServerModel, User
 
 from . import events, unreadable_rows
-from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from .projects import validation_error
 from .security import decrypt_secret, encrypt_secret, mask_secret
 
@@ -271,14 +272,17 @@ def update_server(session: Session, actor: User, server_id: int, data: ServerUpd
 
 
 def _forget_machine(session: Session, server: ComfyServer) -> None:
-    from .server_catalog import drop_links
-
     server.status, server.queue_depth, server.last_error = "unknown", 0, None
     server.gpu_name = server.comfy_version = None
     server.vram_total = server.vram_free = server.ram_total = server.ram_free = None
     server.last_checked_at = server.catalog_refreshed_at = None
     server.node_types = []
     drop_links(session, server.id)  # type: ignore[arg-type]
+
+
+def drop_links(session: Session, server_id: int) -> None:
+    """The catalog's links of a server whose machine changed or went away; the shared model entries stay."""
+    session.exec(sql_delete(ServerModel).where(col(ServerModel.server_id) == server_id))  # type: ignore[call-overload]  # sqlmodel's exec has no overload for a bulk DELETE
 
 
 def set_enabled(session: Session, actor: User, server_id: int, enabled: bool) -> ComfyServer:

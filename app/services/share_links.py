@@ -13,8 +13,8 @@ import hmac
 from sqlmodel import Session
 
 from app.services import gallery
-from app.services.errors import NotFound
 from app.services.security import _derived_key
+from data.errors import NotFound
 from data.models import GalleryItem, User
 
 SIGNATURE_CHARS = 22  # 128 bits of the HMAC, URL-safe

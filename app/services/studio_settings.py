@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from app.config import get_settings
+from data.errors import Forbidden
 from data.models import StudioSetting, User
 from data.models._common import utcnow
-
-from .errors import Forbidden
 
 OPEN_REGISTRATION = "open_registration"
 ADMIN_ONLY = "Only an administrator can change the studio's settings."

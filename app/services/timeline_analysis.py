@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from data.frames import frames_to_seconds
 from data.models import Clip, GalleryItem, Scene, User
 
 from . import projects
 from .clips import end_frame, find_overlaps
-from .frames import frames_to_seconds
 
 
 def _name(clip: Clip) -> str:

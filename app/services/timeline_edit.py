@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from data import frames
+from data.errors import Invalid
 from data.models import Clip, ClipCharacterLink, ClipStyleLink, GalleryItem, GenerationJob, Project, User
 from data.models._common import utcnow
 
-from . import frames, scenes
+from . import scenes
 from .clips import (
     DEFAULT_COLOR,
     MAX_PASTE,
@@ -35,7 +37,6 @@ from .clips import (
     refresh_overlap_flags,
     to_frames,
 )
-from .errors import Invalid
 from .scenes import atomic
 
 # What a copy or a split carries over besides timing.

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from data.errors import Conflict, DomainError
 from data.models import Clip, GalleryItem, User
 
 from . import events, scenes
-from .errors import Conflict, DomainError
 
 CLIP_FIELDS: tuple[str, ...] = tuple(Clip.model_fields)
 HISTORY_LIMIT = 100

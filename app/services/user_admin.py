@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from data.errors import Conflict, Forbidden, NotFound
 from data.models import User
 
 from . import users
-from .errors import Conflict, Forbidden, NotFound
 from .security import hash_password
 
 ADMIN_ONLY = "Only an administrator can manage accounts."

@@ -8,11 +8,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from data.errors import Conflict, Forbidden, Invalid, Unauthorized
 from data.models import ApiCredential, User, UserCreate
 from data.models._common import utcnow
 
 from . import invitations, studio_settings
-from .errors import Conflict, Forbidden, Invalid, Unauthorized
 from .security import decrypt_secret, encrypt_secret, hash_password, mask_secret, read_token, verify_password
 
 PROVIDERS = ("openai", "comfyui", "civitai")

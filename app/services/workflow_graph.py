@@ -12,7 +12,8 @@ import copy
 import json
 from typing import Any
 
-from .errors import Invalid
+from data.errors import Invalid
+
 from .generation_params import GenerationParams
 
 BINDING_NAMES = (

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from data.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
 
 from . import json_limits, unreadable_rows, workflow_graph
-from .errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 
 KINDS = ("image", "img2img", "video", "faceswap")
 KIND_LABELS = {"image": "Text to image", "img2img": "Image to image", "video": "Video", "faceswap": "Face swap"}

@@ -14,7 +14,7 @@ from sqlmodel import select
 from app import api
 from app.api import auth, history
 from app.services import clips, generation, scenes, workflows
-from app.services.errors import DomainError
+from data.errors import DomainError
 from data.models import Project, User
 
 from ..services.test_jobs_service import add_job, add_server

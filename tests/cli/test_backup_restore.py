@@ -22,9 +22,9 @@ import data.models  # noqa: F401
 from app import cli
 from app.config import get_settings, reset_settings
 from app.services import backup, backup_media, gallery, media_store, projects
-from app.services.errors import Invalid
 from data import migrate
 from data.engine import dispose_engine, get_engine, session_scope
+from data.errors import Invalid
 from data.models import Clip, GalleryItem, GenerationJob, Project, Scene, User
 from tests.conftest import create_pg_database, drop_pg_database
 

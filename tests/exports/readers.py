@@ -134,7 +134,7 @@ def check_edl(content: bytes, timeline: ExportTimeline) -> None:
 
 
 def _parse_tc(text: str, timeline: ExportTimeline) -> int:
-    from app.services import frames
+    from data import frames
 
     return frames.parse_timecode(text, float(timeline.rate.label), timeline.drop_frame)
 

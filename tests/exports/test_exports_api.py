@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from app.exports.project_cut import load_cut
+from app.services.project_cut import load_cut
 from tests.exports.conftest import make_film
 from tests.exports.readers import check_edl, check_fcpxml
 

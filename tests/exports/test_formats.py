@@ -10,7 +10,7 @@ import pycmx
 import pytest
 
 from app.exports import aaf, edl, fcpxml, otio_export, xmeml
-from app.exports.project_cut import load_cut
+from app.services.project_cut import load_cut
 from tests.exports.readers import (
     check_aaf,
     check_edl,

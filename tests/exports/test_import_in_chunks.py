@@ -6,9 +6,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from app.exports import project_import
-from app.services import exports
-from app.services.errors import Invalid
+from app.services import exports, project_import
+from data.errors import Invalid
 from data.models import Clip, Project
 
 

@@ -7,9 +7,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from app.exports import project_import, project_json
-from app.services import scenes
-from app.services.errors import Invalid
+from app.services import project_import, project_json, scenes
+from data.errors import Invalid
 from data.models import GalleryItem, Project
 
 

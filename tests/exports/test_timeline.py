@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.exports.project_cut import load_cut
 from app.exports.timeline import (
     RATE_LABELS,
     RATES,
@@ -20,8 +19,9 @@ from app.exports.timeline import (
     build_timeline,
     rate_for,
 )
-from app.services import frames
-from app.services.errors import Invalid, NotFound
+from app.services.project_cut import load_cut
+from data import frames
+from data.errors import Invalid, NotFound
 
 VIDEO = MediaRef("r1", "video", "a.mp4", "/m/a.mp4", "media/a-1.mp4", seconds=10)
 

@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from app.config import get_settings
 from app.services import batch_views, batches, clips, scenes, workflows
 from app.services.batches import BatchRequest
-from app.services.errors import Invalid, NotFound
+from data.errors import Invalid, NotFound
 from data.models import Batch, Clip, ComfyServer, GalleryItem, GenerationJob, Project
 from data.models._common import utcnow
 from tests.fakes.fake_media import png_bytes

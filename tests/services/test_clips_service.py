@@ -1,8 +1,9 @@
 import pytest
 from sqlmodel import select
 
-from app.services import clips, events, frames, media_store, scenes, timeline_edit, timeline_history
-from app.services.errors import Invalid, NotFound
+from app.services import clips, events, media_store, scenes, timeline_edit, timeline_history
+from data import frames
+from data.errors import Invalid, NotFound
 from data.models import Activity, Clip, GalleryItem, GenerationJob
 
 

@@ -2,8 +2,8 @@ from fractions import Fraction
 
 import pytest
 
-from app.services.errors import Invalid
-from app.services.frames import (
+from data.errors import Invalid
+from data.frames import (
     frame_rate,
     frames_to_seconds,
     parse_timecode,

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from app.services import clips, generation, generation_defaults, scenes, workflows
-from app.services.errors import Conflict, Invalid, NotFound
+from data.errors import Conflict, Invalid, NotFound
 from data.models import ComfyServer, InferenceConfig, ModelEntry, Project
 from tests.services.test_generation_service import add_server
 

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from app.services import clips, events, generation, generation_history, scenes, workflows
-from app.services.errors import Invalid, NotFound
+from data.errors import Invalid, NotFound
 from data.models import ComfyServer, GalleryItem, GenerationJob, Project
 
 from .test_jobs_service import add_job, add_server

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from app.config import get_settings
 from app.services import clips, generation, scenes, workflows
-from app.services.errors import Invalid, NotFound
+from data.errors import Invalid, NotFound
 from data.models import ComfyServer, GalleryItem, GenerationJob, ModelEntry, ServerModel
 from data.models._common import utcnow
 from tests.fakes.fake_media import png_bytes

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from app.config import reset_settings
 from app.services import invitations, studio_settings, user_admin, users
-from app.services.errors import Conflict, Forbidden, Invalid, Unauthorized
 from app.services.security import issue_token
+from data.errors import Conflict, Forbidden, Invalid, Unauthorized
 from data.models import Invitation, User
 
 

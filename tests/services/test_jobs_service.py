@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from app.config import get_settings
 from app.services import clips, events, job_views, jobs, scenes
-from app.services.errors import Conflict, Invalid, NotFound
+from data.errors import Conflict, Invalid, NotFound
 from data.models import ComfyServer, GalleryItem, GenerationJob, Project
 
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)

@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.services import clips, events, jobs, notifications, scenes
-from app.services.errors import Conflict, Invalid, NotFound
 from app.services.notifications import NotificationFilter as Where
 from data.engine import get_engine, session_scope
+from data.errors import Conflict, Invalid, NotFound
 from data.models import Batch, GalleryItem, GenerationJob, Notification, Project, User
 
 from .test_jobs_service import add_job

@@ -2,7 +2,7 @@ import pytest
 from sqlmodel import select
 
 from app.services import media_store, projects
-from app.services.errors import Invalid, NotFound
+from data.errors import Invalid, NotFound
 from data.models import Activity, Clip, GalleryItem, Project, Scene
 
 

@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import select
 
 from app.services import clips, generation, prompt_compose, scenes, workflows
-from app.services.errors import Invalid
 from app.services.prompt_compose import Contributor, Span
+from data.errors import Invalid
 from data.models import GenerationJob
 from tests.services.test_generation_service import add_server
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from app.services import clips, generation, replay, scenes, workflows
-from app.services.errors import Invalid, NotFound
+from data.errors import Invalid, NotFound
 from data.models import ComfyServer, GalleryItem, GenerationJob, WorkflowTemplate
 
 

@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from app.config import get_settings
 from app.services import clips, events, media_store, scenes
-from app.services.errors import Invalid, NotFound
 from data.engine import get_engine, session_scope
+from data.errors import Invalid, NotFound
 from data.models import Activity, Clip, GalleryItem, Scene
 
 

@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from app.integrations.comfyui import Catalog
 from app.services import events, server_catalog, server_health, servers
-from app.services.errors import Forbidden, Invalid
 from data.engine import session_scope
+from data.errors import Forbidden, Invalid
 from data.models import ComfyServer, ModelEntry, ServerModel
 from data.models._common import utcnow
 from tests.browser.conftest import free_port

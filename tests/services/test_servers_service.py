@@ -8,7 +8,7 @@ from sqlmodel import select
 from app.config import get_settings
 from app.integrations.comfyui import Catalog
 from app.services import events, server_catalog, servers
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from data.errors import Conflict, Forbidden, Invalid, NotFound
 from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel
 
 

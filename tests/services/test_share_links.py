@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.services import clips, scenes, share_links
-from app.services.errors import NotFound
+from data.errors import NotFound
 from data.models import GalleryItem
 
 

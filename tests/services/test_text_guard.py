@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.services import text_guard
-from app.services.errors import Invalid
+from data.errors import Invalid
 from data.models import Notification, Project
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from app.services import clips, scenes
-from app.services.errors import NotFound
 from app.services.timeline_analysis import analyse_project
+from data.errors import NotFound
 from data.models import GalleryItem
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from app.services import users
-from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.security import decrypt_secret
+from data.errors import Conflict, Forbidden, Invalid
 
 
 def test_first_account_is_admin_and_later_ones_are_not(db) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from app.services import workflow_graph as wg
-from app.services.errors import Invalid
 from app.services.generation_params import GenerationParams, LoraSpec
 from app.services.workflows import builtin_definitions
 from components.workflow_guess import guess_bindings, guess_kind
+from data.errors import Invalid
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fakes" / "captures"
 

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from app.services import workflows
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from data.errors import Conflict, Forbidden, Invalid, NotFound
 from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, WorkflowTemplate
 
 

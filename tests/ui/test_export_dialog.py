@@ -52,7 +52,7 @@ async def test_download_writes_the_file_the_preview_described(user: User, sign_i
     dialog._changed()
     click_testid(user, "export-download")
     response = await user.download.next(timeout=5)
-    from app.exports.project_cut import load_cut
+    from app.services.project_cut import load_cut
 
     check_edl(response.content, load_cut(db, film.owner, film.project.id))
     await eventually(lambda: any("Exported moonrise.edl" in str(n) for n in user.notify.messages))

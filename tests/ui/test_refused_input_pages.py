@@ -7,8 +7,8 @@ import pytest
 from nicegui.testing import User
 
 from app.services import exports, projects, workflows
-from app.services.errors import DomainError
 from data.engine import session_scope
+from data.errors import DomainError
 
 
 def _refused(action) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 import zipfile
 
-from app.services import scenes
+from app.exports.timeline import ExportTimeline, Written
 
-from .timeline import ExportTimeline, Written
+from . import scenes
 
 MEDIA_TYPE = "application/zip"
 

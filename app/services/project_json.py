@@ -34,7 +34,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app import __version__
-from app.services import frames, projects
+from data import frames
 from data.models import (
     Character,
     Clip,
@@ -46,6 +46,8 @@ from data.models import (
     StyleTemplate,
     User,
 )
+
+from . import projects
 
 SCHEMA = "storycanvas.project"
 VERSION = 1

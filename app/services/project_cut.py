@@ -15,13 +15,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.services import projects, scenes
-from app.services.editor_settings import editor_settings
-from app.services.errors import Invalid
-from data.models import Clip, GalleryItem, MediaAsset, Project, Scene, User
-
-from .notes import safe_stem
-from .timeline import (
+from app.exports.notes import safe_stem
+from app.exports.timeline import (
     DEFAULT_START_TIMECODE,
     ExportTimeline,
     MediaPaths,
@@ -31,6 +26,11 @@ from .timeline import (
     build_timeline,
     rate_for,
 )
+from data.errors import Invalid
+from data.models import Clip, GalleryItem, MediaAsset, Project, Scene, User
+
+from . import projects, scenes
+from .editor_settings import editor_settings
 
 
 def clip_label(clip: Any) -> str:

@@ -22,18 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from sqlmodel import Session, col, delete, select
 
 from app.config import get_settings
-from app.services import (
-    clips,
-    editor_settings,
-    events,
-    frames,
-    generation_defaults,
-    json_limits,
-    media_store,
-    projects,
-    safe_paths,
-)
-from app.services.errors import DomainError, Invalid, NotFound
+from data import frames
+from data.errors import DomainError, Invalid, NotFound
 from data.models import (
     Character,
     Clip,
@@ -47,6 +37,16 @@ from data.models import (
     User,
 )
 
+from . import (
+    clips,
+    editor_settings,
+    events,
+    generation_defaults,
+    json_limits,
+    media_store,
+    projects,
+    safe_paths,
+)
 from .project_json import SCHEMA, VERSION
 
 MAX_DEPTH = 32  # the schema itself is 7 levels deep; params and analysis add a few
