@@ -18,9 +18,9 @@ from nicegui import run, ui
 from app.services import batch_views, batches, generation_defaults, projects
 from app.services.batch_views import ClipInfo, SceneClips
 from app.services.batches import BatchEstimate, BatchRequest, BatchSettings
-from app.services.errors import DomainError
 from app.services.generation_defaults import GenerationDefaults
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 from .batch_progress import BatchProgress

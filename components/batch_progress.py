@@ -13,8 +13,8 @@ from nicegui import ui
 
 from app.services import batch_views, batches, events
 from app.services.batch_views import BatchClipRow, BatchView
-from app.services.errors import DomainError
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import GenerationJob, User
 
 from .feedback import attempt, success

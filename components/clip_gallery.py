@@ -17,8 +17,8 @@ from nicegui import app, ui
 from nicegui.client import Client
 
 from app.services import gallery, generation, replay, server_catalog, share_links
-from app.services.errors import DomainError
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 from . import browser_script

@@ -14,8 +14,8 @@ from nicegui import app, ui
 from sqlmodel import Session
 
 from app.services import events, gallery, generation, job_views, jobs, server_catalog
-from app.services.errors import DomainError, NotFound
 from data.engine import session_scope
+from data.errors import DomainError, NotFound
 from data.models import User
 
 from .clip_gallery import CSS, GalleryActions, clip_gallery

@@ -8,7 +8,7 @@ from typing import Any
 
 from nicegui import ui
 
-from app.services.frames import frames_to_seconds
+from data.frames import frames_to_seconds
 from data.models import Clip
 
 

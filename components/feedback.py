@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from nicegui import ui
 
-from app.services.errors import DomainError
+from data.errors import DomainError
 
 T = TypeVar("T")
 log = logging.getLogger("storycanvas.ui")

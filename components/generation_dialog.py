@@ -24,9 +24,9 @@ from app.services import (
     projects,
     prompt_compose,
 )
-from app.services.errors import DomainError
 from app.services.generation_defaults import GenerationDefaults
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import Clip, GenerationJob, User
 
 from .clip_job_status import ClipJobStatus

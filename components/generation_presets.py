@@ -12,9 +12,9 @@ from typing import Any
 from nicegui import ui
 
 from app.services import generation_defaults
-from app.services.errors import DomainError
 from app.services.generation_defaults import GenerationDefaults
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 from .confirm import confirm

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from nicegui import background_tasks, ui
 
 from app.services import events, job_views
-from app.services.errors import DomainError
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import GenerationJob, User
 
 

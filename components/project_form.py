@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from nicegui import ui
 
 from app.services import projects
-from app.services.errors import DomainError
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import FRAME_RATES, Project, User
 
 RESOLUTION_PRESETS = {

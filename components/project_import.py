@@ -6,8 +6,8 @@ from nicegui import events, run, ui
 
 from app.config import get_settings
 from app.services import exports
-from app.services.errors import DomainError
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 HINT = (

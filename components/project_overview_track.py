@@ -21,8 +21,8 @@ from typing import Any
 
 from nicegui import html, ui
 
-from app.services.frames import frames_to_seconds, seconds_to_frames, timecode
 from app.services.project_track import ProjectTrack, TrackScene
+from data.frames import frames_to_seconds, seconds_to_frames, timecode
 
 from .scene_list import format_seconds
 

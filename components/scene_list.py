@@ -48,7 +48,7 @@ def open_scene_dialog(
         error = ui.label("").classes("text-negative").props('data-testid="scene-form-error"')
 
         def save() -> None:
-            from app.services.errors import DomainError
+            from data.errors import DomainError
 
             error.set_text("")
             try:

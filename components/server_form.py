@@ -7,10 +7,10 @@ from collections.abc import Callable
 from nicegui import ui
 
 from app.services import server_health, servers
-from app.services.errors import DomainError
 from app.services.servers import MAX_JOBS_LIMIT, ServerPublic
 from components.feedback import log
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 FIELD = "outlined dense hide-bottom-space"

@@ -15,7 +15,6 @@ from typing import Any
 from nicegui import ui
 
 from app.services import workflows
-from app.services.errors import DomainError
 from app.services.workflow_graph import (
     LORA_ANCHORS,
     binding_targets,
@@ -23,6 +22,7 @@ from app.services.workflow_graph import (
     is_link,
 )
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User, WorkflowTemplate
 
 BINDING_LABELS = {

@@ -11,8 +11,8 @@ from pathlib import PurePath
 
 from nicegui import events, ui
 
-from app.services.errors import DomainError
 from app.services.workflow_graph import check_graph_shape
+from data.errors import DomainError
 from data.models import User, WorkflowTemplate
 
 from .workflow_editor import WorkflowDraft, open_workflow_editor

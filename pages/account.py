@@ -5,12 +5,12 @@ from __future__ import annotations
 from nicegui import ui
 
 from app.services import browser_sessions, users
-from app.services.errors import DomainError
 from components.feedback import success
 from components.frame import frame
 from components.notification_preferences import notification_preferences_card
 from components.session import sign_in
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 PROVIDER_LABELS = {

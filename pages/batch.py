@@ -5,10 +5,10 @@ from __future__ import annotations
 from nicegui import ui
 
 from app.services import batch_views, projects
-from app.services.errors import NotFound
 from components.batch_progress import BatchProgress
 from components.frame import frame, not_found
 from data.engine import session_scope
+from data.errors import NotFound
 from data.models import User
 
 

@@ -9,12 +9,12 @@ from nicegui import events as ui_events
 from nicegui import ui
 
 from app.services import events, generation_history, job_views, projects
-from app.services.errors import DomainError
 from components.feedback import attempt, success
 from components.frame import frame
 from components.job_format import STATUS_LABELS
 from components.live_updates import Coalesced
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import JOB_STATUSES, User
 
 LIMIT = 500

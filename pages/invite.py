@@ -9,10 +9,10 @@ from __future__ import annotations
 from nicegui import run, ui
 
 from app.services import invitations, users
-from app.services.errors import DomainError
 from components.frame import apply_theme
 from components.session import sign_in
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 

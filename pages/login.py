@@ -6,10 +6,10 @@ from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
 from app.services import browser_sessions, login_throttle, studio_settings, users
-from app.services.errors import DomainError
 from components.frame import apply_theme
 from components.session import current_user, sign_in
 from data.engine import session_scope
+from data.errors import DomainError
 
 
 def page(next: str | None = None) -> RedirectResponse | None:

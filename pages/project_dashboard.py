@@ -6,7 +6,6 @@ from nicegui import ui
 from nicegui.events import KeyEventArguments
 
 from app.services import projects
-from app.services.errors import NotFound
 from components.batch_dialog import BatchDialog
 from components.confirm import confirm
 from components.export_dialog import open_export_dialog
@@ -16,6 +15,7 @@ from components.live_updates import ProjectWatch
 from components.project_form import open_project_dialog
 from components.scene_list import SceneList
 from data.engine import session_scope
+from data.errors import NotFound
 from data.models import Project, User
 
 

@@ -13,8 +13,6 @@ from nicegui import ui
 
 from app.services import generation_defaults, projects
 from app.services.editor_settings import RULER_UNITS, editor_settings, update_editor_settings
-from app.services.errors import DomainError, NotFound
-from app.services.frames import supports_drop_frame
 from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
 from components.feedback import success
 from components.frame import frame, not_found
@@ -22,6 +20,8 @@ from components.generate_panel import MODES as GENERATION_MODES
 from components.project_form import RESOLUTION_PRESETS
 from components.scene_list import format_seconds
 from data.engine import session_scope
+from data.errors import DomainError, NotFound
+from data.frames import supports_drop_frame
 from data.models import FRAME_RATES, Project, User
 
 CUSTOM = "Custom"

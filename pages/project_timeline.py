@@ -8,7 +8,6 @@ from nicegui import ui
 
 from app.services import projects
 from app.services.editor_settings import update_editor_settings
-from app.services.errors import NotFound
 from app.services.project_track import ProjectTrack, project_track
 from app.services.timeline_analysis import analyse_project
 from components.analysis_panel import analysis_panel
@@ -19,6 +18,7 @@ from components.live_updates import ProjectWatch
 from components.project_overview_track import ProjectOverviewTrack
 from components.scene_list import format_seconds
 from data.engine import session_scope
+from data.errors import NotFound
 from data.models import User
 
 RULER_CHOICES = {"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"}

@@ -9,7 +9,6 @@ from nicegui import ui
 from sqlmodel import Session
 
 from app.services import events, job_views, jobs, projects
-from app.services.errors import DomainError
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame
@@ -18,6 +17,7 @@ from components.job_format import STATUS_COLORS, STATUS_LABELS
 from components.job_list import JobActions, JobList
 from components.live_updates import Coalesced, JobProgressFeed
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import JOB_STATUSES, GenerationJob, User
 
 T = TypeVar("T")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from nicegui import ui
 
 from app.services import clips, gallery, share_links
-from app.services.errors import DomainError
 from components.frame import frame
 from components.results_viewer import ResultsViewer
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 
 

@@ -11,8 +11,6 @@ from sqlmodel import Session
 
 from app.services import clips, projects, scenes, timeline_edit
 from app.services.editor_settings import editor_settings, update_editor_settings
-from app.services.errors import DomainError, NotFound
-from app.services.frames import frames_to_seconds, seconds_to_frames
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
 from components.batch_dialog import BatchDialog
@@ -25,6 +23,8 @@ from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
 from components.timeline import TimelineEditor, format_position, normalize_clip
 from data.engine import session_scope
+from data.errors import DomainError, NotFound
+from data.frames import frames_to_seconds, seconds_to_frames
 from data.models import Clip, User
 
 MIN_VISIBLE_SECONDS = 10

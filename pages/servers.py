@@ -11,7 +11,6 @@ import asyncio
 from nicegui import background_tasks, ui
 
 from app.services import events, server_catalog, server_health, servers
-from app.services.errors import DomainError
 from components.confirm import confirm
 from components.feedback import attempt, success, user_errors
 from components.frame import frame
@@ -19,6 +18,7 @@ from components.server_catalog_panel import KIND_LABELS, catalog_panel
 from components.server_form import open_server_dialog
 from components.server_row import ROW_CSS, RowActions, ServerRow, ServerView, header_row
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import ComfyServer, User
 
 EMPTY = "No ComfyUI servers yet: add the address of a machine running ComfyUI (e.g. http://gpu-1:8188)"

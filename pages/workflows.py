@@ -10,7 +10,6 @@ from nicegui import ui
 from sqlmodel import Session
 
 from app.services import events, workflows
-from app.services.errors import DomainError
 from app.services.unreadable_rows import describe, shown_name
 from components.confirm import confirm
 from components.feedback import attempt, success
@@ -20,6 +19,7 @@ from components.workflow_editor import WorkflowDraft, open_workflow_editor
 from components.workflow_import import EXPORT_HINT, open_import_dialog
 from components.workflow_list import SupportSummary, WorkflowActions, support_summary, workflow_row
 from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User, WorkflowTemplate
 
 log = logging.getLogger("storycanvas.rows")
