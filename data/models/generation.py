@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ._common import big_int_column, json_column, utcnow
@@ -120,7 +120,9 @@ class Batch(SQLModel, table=True):
 class GenerationJob(SQLModel, table=True):
     __tablename__ = "generation_jobs"
     __table_args__ = (
-        Index("ix_generation_jobs_claim", "status", "priority", "created_at"),
+        # The queue in the order the dispatcher reads it, and each person's queue (fair shares).
+        Index("ix_generation_jobs_queue", "status", text("priority DESC"), "created_at", "id"),
+        Index("ix_generation_jobs_owner_queue", "status", "owner_id", text("priority DESC"), "created_at", "id"),
         Index("ix_generation_jobs_server_status", "server_id", "status"),
     )
 
@@ -130,7 +132,9 @@ class GenerationJob(SQLModel, table=True):
     clip_id: int | None = Field(default=None, foreign_key="clips.id", ondelete="CASCADE", index=True)
     batch_id: int | None = Field(default=None, foreign_key="batches.id", ondelete="CASCADE", index=True)
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
-    depends_on_id: int | None = Field(default=None, foreign_key="generation_jobs.id", ondelete="SET NULL")
+    depends_on_id: int | None = Field(
+        default=None, foreign_key="generation_jobs.id", ondelete="SET NULL", index=True
+    )
     workflow_id: int | None = Field(default=None, foreign_key="workflow_templates.id", ondelete="SET NULL")
     priority: int = Field(default=0)
     status: str = Field(default="queued", max_length=20)
