@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from .media_store import TRASH_NAME
+
 PART_SUFFIX = ".part"
 LINKS_PREFIX = ".backup-"
 _OWNER_FILE = "owner-pid"
@@ -51,7 +53,9 @@ class MediaSnapshot:
         seen = self.after if after_snapshot else self.before
         if not self.root.is_dir():
             return
-        for folder, _dirs, names in os.walk(self.root):
+        for folder, dirs, names in os.walk(self.root):
+            if Path(folder) == self.root:
+                dirs[:] = [name for name in dirs if name != TRASH_NAME]  # deleted projects on their way out
             for name in names:
                 path = Path(folder) / name
                 relative = path.relative_to(self.root).as_posix()

@@ -135,3 +135,41 @@ def test_a_new_frame_rate_keeps_clips_in_seconds_and_touching_clips_touching(db,
     ]
     # 1 s, 1.5 s and one frame at 24 fps become 25, 37/38 frames; edges stay shared; nothing vanishes.
     assert timings == [(0, 25), (25, 38), (63, 1)]
+
+
+def test_deleting_a_project_with_a_thousand_files_returns_at_once_and_the_files_go_after(
+    db, make_user, make_project
+) -> None:
+    """File by file removal runs in a thread of its own: the event loop, where pages delete, never waits for it."""
+    import time
+
+    owner = make_user()
+    project = make_project(owner)
+    media = media_store.project_media_dir(project.id) / "clips" / "1"
+    media.mkdir(parents=True)
+    for index in range(1000):
+        (media / f"{index}.png").write_bytes(b"png" * 100)
+    started = time.perf_counter()
+    projects.delete_project(db, owner, project.id)
+    took = time.perf_counter() - started
+    assert not media_store.project_media_dir(project.id).exists()  # gone from its place at once
+    assert took < 0.5, took  # removing 1,000 files inline takes longer than a rename
+    trash = media_store.trash_dir()
+    deadline = time.monotonic() + 10
+    while any(trash.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(trash.iterdir()) == []  # and the files are deleted for real, soon after
+
+
+def test_what_a_crash_left_in_the_trash_is_emptied_and_never_backed_up(tmp_path) -> None:
+    from app.services.backup_media import MediaSnapshot
+
+    trash = media_store.trash_dir()
+    left = trash / "project-9-crashed"
+    left.mkdir(parents=True)
+    (left / "a.png").write_bytes(b"png")
+    snapshot = MediaSnapshot(media_store.trash_dir().parent, None)
+    snapshot.capture(after_snapshot=False)
+    assert not any(name.startswith(media_store.TRASH_NAME) for name in snapshot.before)
+    media_store.empty_trash_later().join(10)
+    assert not left.exists()
