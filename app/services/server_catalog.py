@@ -95,15 +95,30 @@ def _chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
+def _insert_for(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"Model catalogs need SQLite or PostgreSQL, not {dialect}.")
+    return insert
+
+
+def _link(session: Session, server_id: int, model_ids: list[int]) -> None:
+    """ON CONFLICT DO NOTHING: two processes replacing one server's links at once both succeed (the second
+    one's DELETE cannot see the rows the first inserted, so its inserts meet them)."""
+    insert = _insert_for(session)
+    for chunk in _chunks(model_ids):
+        values = [{"server_id": server_id, "model_id": model_id} for model_id in chunk]
+        statement = insert(ServerModel).values(values).on_conflict_do_nothing(index_elements=["server_id", "model_id"])
+        session.exec(statement)  # type: ignore[call-overload]  # sqlmodel's exec has no overload for a dialect INSERT
+
+
 def _insert_missing(session: Session, rows: list[dict[str, str]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING: two servers' refreshes adding the same file never collide.
 
     Rows go in sorted order so two concurrent transactions lock the unique keys in the same order (no deadlock).
     """
-    dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise RuntimeError(f"Model catalogs need SQLite or PostgreSQL, not {dialect}.")
+    insert = _insert_for(session)
     now = utcnow()
     for chunk in _chunks(rows):
         values = [{**row, "trigger_words": [], "info": {}, "created_at": now} for row in chunk]
@@ -132,8 +147,7 @@ def store_catalog(session: Session, server: ComfyServer, catalog: Catalog) -> di
     _insert_missing(session, rows)
     model_ids = sorted({model_id for kind, names in wanted.items() for model_id in _entry_ids(session, kind, names)})
     drop_links(session, server.id)  # type: ignore[arg-type]
-    for chunk in _chunks(model_ids):
-        session.add_all(ServerModel(server_id=server.id, model_id=model_id) for model_id in chunk)  # type: ignore[arg-type]
+    _link(session, server.id, model_ids)  # type: ignore[arg-type]  # a stored server has an id
     server.node_types = sorted(set(catalog.node_types or []))
     server.catalog_refreshed_at = utcnow()
     session.add(server)

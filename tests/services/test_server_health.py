@@ -256,3 +256,31 @@ async def test_a_runpod_endpoint_is_checked_through_runpods_health(db, admin) ->
             admin, runpod.url, runpod_endpoint_id="ep-2", runpod_api_key="rp-right-key"
         )
         assert not wrong.ok and "endpoint" in wrong.message
+
+
+def test_two_processes_refreshing_one_servers_catalog_at_once_both_succeed(db, admin) -> None:
+    """Each app process checks every server: two can store the same server's catalog in the same moment."""
+    server = add(db, admin, "http://gpu-1:8188")
+    files = [f"model_{n:04d}.safetensors" for n in range(200)]
+    catalog = Catalog(checkpoints=files, loras=files[:20], vaes=[], embeddings=[], upscalers=[])
+    server_catalog.store_catalog(db, server, catalog)  # links exist: both refreshes replace them
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            with session_scope() as session:
+                stored = session.get(ComfyServer, server.id)
+                barrier.wait(timeout=10)
+                server_catalog.store_catalog(session, stored, catalog)
+        except BaseException as error:  # reported below, with the thread's error
+            failures.append(error)
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    db.expire_all()
+    assert len(db.exec(select(ServerModel).where(ServerModel.server_id == server.id)).all()) == 220
