@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
 
 from app.services import gallery
@@ -19,9 +19,18 @@ router = APIRouter(tags=["gallery"])
 
 @router.get("/clips/{clip_id}/gallery")
 def list_gallery(
-    clip_id: RowId, user: UserDep, session: SessionDep, kind: Literal["image", "video"] | None = None
+    clip_id: RowId,
+    user: UserDep,
+    session: SessionDep,
+    response: Response,
+    kind: Literal["image", "video"] | None = None,
+    limit: int = Query(gallery.PAGE_LIMIT, ge=1, le=gallery.MAX_PAGE_LIMIT),
+    offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[dict[str, Any]]:
-    return [gallery.item_public(item) for item in gallery.gallery_items(session, user, clip_id, kind)]
+    """Newest first, a page at a time; `X-Total-Count` says how many results the clip has in all."""
+    items, total = gallery.gallery_page(session, user, clip_id, kind, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(total)
+    return [gallery.item_public(item) for item in items]
 
 
 @router.post("/gallery/{item_id}/select")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.services import clips, events, projects, scenes
@@ -13,15 +14,34 @@ from data.models import GalleryItem, User
 KINDS = ("image", "video")
 
 
-def gallery_items(session: Session, actor: User, clip_id: int, kind: str | None = None) -> list[GalleryItem]:
-    """Newest first, so the latest generation is where the eye lands."""
+PAGE_LIMIT = 200  # results per REST page unless asked otherwise
+MAX_PAGE_LIMIT = 1000
+
+
+def _items_query(session: Session, actor: User, clip_id: int, kind: str | None) -> Any:
     clips.get_clip(session, actor, clip_id)
     query = select(GalleryItem).where(GalleryItem.clip_id == clip_id)
     if kind is not None:
         if kind not in KINDS:
             raise Invalid(f"Unknown result kind '{kind}': use image or video.", field="kind")
         query = query.where(GalleryItem.kind == kind)
+    return query
+
+
+def gallery_items(session: Session, actor: User, clip_id: int, kind: str | None = None) -> list[GalleryItem]:
+    """Newest first, so the latest generation is where the eye lands."""
+    query = _items_query(session, actor, clip_id, kind)
     return list(session.exec(query.order_by(col(GalleryItem.created_at).desc(), col(GalleryItem.id).desc())).all())
+
+
+def gallery_page(
+    session: Session, actor: User, clip_id: int, kind: str | None = None, *, limit: int = PAGE_LIMIT, offset: int = 0
+) -> tuple[list[GalleryItem], int]:
+    """One page of a clip's results, newest first, and how many there are in all (a gallery can hold thousands)."""
+    query = _items_query(session, actor, clip_id, kind)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    ordered = query.order_by(col(GalleryItem.created_at).desc(), col(GalleryItem.id).desc())
+    return list(session.exec(ordered.offset(offset).limit(limit)).all()), int(total)
 
 
 def get_item(session: Session, actor: User, item_id: int) -> GalleryItem:

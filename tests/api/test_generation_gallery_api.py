@@ -114,3 +114,33 @@ def test_gallery_files_need_a_token_and_the_right_owner(client: TestClient, logi
     assert client.get(f"/api/v1/gallery/{item}/file").status_code == 401
     assert client.get(f"/api/v1/gallery/{item}/file", headers=stranger).status_code == 404
     assert client.get(f"/api/v1/clips/{clip['id']}/gallery", headers=stranger).status_code == 404
+
+
+def test_a_large_gallery_comes_a_page_at_a_time_with_its_total(client: TestClient, login) -> None:
+    headers = login("director")
+    clip = _clip(client, headers)
+    with session_scope() as session:
+        session.add_all(
+            GalleryItem(
+                clip_id=clip["id"],
+                project_id=clip["project_id"],
+                kind="image" if index % 5 else "video",
+                file_path=f"projects/{clip['project_id']}/clips/{clip['id']}/r{index}.png",
+                params={"seed": index},
+            )
+            for index in range(260)
+        )
+        session.commit()
+    url = f"/api/v1/clips/{clip['id']}/gallery"
+
+    first = client.get(url, headers=headers)
+    assert first.status_code == 200 and first.headers["X-Total-Count"] == "260"
+    assert len(first.json()) == 200  # the default page
+    rest = client.get(url, headers=headers, params={"offset": 200})
+    assert len(rest.json()) == 60
+    seen = [item["id"] for item in first.json() + rest.json()]
+    assert len(set(seen)) == 260 and seen == sorted(seen, reverse=True)  # newest first, nothing twice
+
+    videos = client.get(url, headers=headers, params={"kind": "video", "limit": 10})
+    assert videos.headers["X-Total-Count"] == "52" and len(videos.json()) == 10
+    assert client.get(url, headers=headers, params={"limit": 1001}).status_code == 422
