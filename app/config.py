@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     stall_timeout_seconds: float = 300.0
     health_interval_seconds: float = 30.0
+    # Offline servers are probed this often, so one that answers again is back within seconds.
+    offline_probe_seconds: float = 3.0
     catalog_interval_seconds: float = 1800.0
     lease_seconds: float = 30.0
     worker_id: str | None = None

@@ -6,6 +6,7 @@ and stopped at shutdown, which also closes the dispatcher's websockets.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -32,7 +33,14 @@ async def tick() -> None:
 async def health() -> None:
     from app.services import server_health
 
-    await server_health.check_all_health()
+    await asyncio.to_thread(server_health.run_checks_off_the_loop)
+
+
+async def probe_offline() -> None:
+    """Offline servers are asked every few seconds: one that comes back gets work at once."""
+    from app.services import server_health
+
+    await asyncio.to_thread(server_health.run_checks_off_the_loop, only_offline=True)
 
 
 def start() -> AsyncIOScheduler:
@@ -48,6 +56,9 @@ def start() -> AsyncIOScheduler:
     _scheduler.add_job(tick, "interval", seconds=settings.dispatch_tick_seconds, id="dispatch", **common)
     if settings.run_dispatcher:
         _scheduler.add_job(health, "interval", seconds=settings.health_interval_seconds, id="health", **common)
+        _scheduler.add_job(
+            probe_offline, "interval", seconds=settings.offline_probe_seconds, id="probe-offline", **common
+        )
     _scheduler.start()
     return _scheduler
 

@@ -108,20 +108,25 @@ def _stats_fields(stats: SystemStats) -> dict[str, Any]:
 
 async def _check_comfyui(target: _Target) -> dict[str, Any]:
     client = _client(target, HEALTH_TIMEOUT)
-    started = time.monotonic()
     async with client:
-        try:
-            stats = await client.system_stats()
-        except ComfyError as error:
-            return {"status": "offline", "last_error": error.message}
-        fields = _stats_fields(stats)
-        try:
-            queue = await client.queue()
-        except ComfyError as error:
-            return {**fields, "status": "degraded", "last_error": f"The queue (/queue) did not answer: {error.message}"}
-    elapsed = time.monotonic() - started
+        elapsed = None
+        for _attempt in range(2):  # one slow answer is a moment; slow twice running is the server
+            started = time.monotonic()
+            try:
+                stats = await client.system_stats()
+            except ComfyError as error:
+                return {"status": "offline", "last_error": error.message}
+            fields = _stats_fields(stats)
+            try:
+                queue = await client.queue()
+            except ComfyError as error:
+                message = f"The queue (/queue) did not answer: {error.message}"
+                return {**fields, "status": "degraded", "last_error": message}
+            elapsed = time.monotonic() - started
+            if elapsed <= SLOW_SECONDS:
+                break
     fields["queue_depth"] = len(queue.running) + len(queue.pending)
-    if elapsed > SLOW_SECONDS:
+    if elapsed is not None and elapsed > SLOW_SECONDS:
         return {
             **fields,
             "status": "degraded",
@@ -129,6 +134,14 @@ async def _check_comfyui(target: _Target) -> dict[str, Any]:
             "overloaded or the network congested; jobs will still be sent to it.",
         }
     return {**fields, "status": "online", "last_error": None}
+
+
+def run_checks_off_the_loop(*, only_offline: bool = False) -> int:
+    """The checks in an event loop of their own, in the calling (worker) thread.
+
+    Timed on the app's loop, every stall of the app (a big page, a busy tick) counted against the servers:
+    a busy app called healthy servers slow. Here the timings are the servers' own."""
+    return asyncio.run(check_all_health(only_offline=only_offline))
 
 
 def _client(target: _Target, timeout: float) -> ComfyClient:
@@ -190,10 +203,18 @@ async def check_health(server_id: int) -> ComfyServer | None:
     return stored
 
 
-async def check_all_health() -> int:
-    """Check every enabled server at once (the scheduler's job); returns how many were checked."""
+async def check_all_health(*, only_offline: bool = False) -> int:
+    """Check every enabled server at once (the scheduler's job); returns how many were checked.
+
+    `only_offline`: the quick probe that notices a server coming back within seconds, not at the next full check.
+    """
     with session_scope() as session:
-        server_ids = list(session.exec(select(ComfyServer.id).where(col(ComfyServer.enabled).is_(True))))
+        query = select(ComfyServer.id).where(col(ComfyServer.enabled).is_(True))
+        if only_offline:
+            query = query.where(col(ComfyServer.status).in_(("offline", "unknown")))
+        server_ids = list(session.exec(query))
+    if not server_ids:
+        return 0
     results = await asyncio.gather(
         *(check_health(sid) for sid in server_ids if sid is not None), return_exceptions=True
     )

@@ -284,3 +284,66 @@ def test_two_processes_refreshing_one_servers_catalog_at_once_both_succeed(db, a
     assert failures == []
     db.expire_all()
     assert len(db.exec(select(ServerModel).where(ServerModel.server_id == server.id)).all()) == 220
+
+
+async def test_one_slow_answer_does_not_degrade_a_server(db, admin, comfy, monkeypatch) -> None:
+    monkeypatch.setattr(server_health, "SLOW_SECONDS", 0.2)
+    server = add(db, admin, comfy.url)
+    comfy.slow_seconds = 0.25
+    answers: list[float] = []
+
+    async def hiccup_once(*args, **kwargs):  # type: ignore[no-untyped-def]  # wraps the real call
+        answers.append(comfy.slow_seconds)
+        result = await real(*args, **kwargs)
+        comfy.slow_seconds = 0.0  # the next answer is quick again
+        return result
+
+    from app.integrations.comfyui import ComfyClient
+
+    real = ComfyClient.queue
+    monkeypatch.setattr(ComfyClient, "queue", lambda self, *a, **k: hiccup_once(self, *a, **k))
+    checked = await server_health.check_health(server.id)
+    assert checked is not None and (checked.status, checked.last_error) == ("online", None)
+    assert answers == [0.25, 0.0]  # measured again after the slow one
+
+
+async def test_a_busy_app_does_not_call_its_servers_slow(db, admin, comfy, monkeypatch) -> None:
+    """The scheduler's checks run in a loop of their own: the app's event loop stalling is not the server's time."""
+    import asyncio
+    import time
+
+    from app.dispatch import scheduler
+
+    monkeypatch.setattr(server_health, "SLOW_SECONDS", 0.5)
+    server = add(db, admin, comfy.url)
+    comfy.slow_seconds = 0.05
+    check = asyncio.create_task(scheduler.health())
+    await asyncio.sleep(0.02)  # the check is on its way
+    time.sleep(1.5)  # the app's loop is busy (a big page, a slow tick) while the server answers at once
+    await check
+    with session_scope() as session:
+        stored = session.get(ComfyServer, server.id)
+        assert stored is not None and (stored.status, stored.last_error) == ("online", None)
+
+
+async def test_a_server_that_answers_again_is_online_within_seconds(db, admin, comfy) -> None:
+    from app.config import get_settings
+    from app.dispatch import scheduler
+
+    assert get_settings().offline_probe_seconds <= 4.0  # probed this often, it is back well within 5 s
+    server = add(db, admin, comfy.url)
+    comfy.go_down()
+    await scheduler.health()
+    with session_scope() as session:
+        assert session.get(ComfyServer, server.id).status == "offline"  # type: ignore[union-attr]  # the row exists
+    comfy.come_up()
+    await scheduler.probe_offline()  # the quick probe, not the full check every 30 s
+    with session_scope() as session:
+        assert session.get(ComfyServer, server.id).status == "online"  # type: ignore[union-attr]  # the row exists
+    online = add(db, admin, "http://127.0.0.1:9", name="never-checked-twice")
+    with session_scope() as session:
+        row = session.get(ComfyServer, online.id)
+        row.status = "online"  # type: ignore[union-attr]  # the row exists
+        session.add(row)
+        session.commit()
+    assert await server_health.check_all_health(only_offline=True) == 0  # online servers wait for the full check
