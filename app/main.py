@@ -14,7 +14,7 @@ from starlette.requests import Request
 from app import api, http_security
 from app.config import IO_THREADS, get_settings
 from app.dispatch import scheduler
-from app.services import media_store, users, workflows
+from app.services import events, media_store, users, workflows
 from data import migrate
 from data.engine import dispose_engine, session_scope
 
@@ -39,6 +39,7 @@ async def size_thread_pools() -> None:
 
 def on_startup() -> None:
     migrate.upgrade()
+    events.share_between_processes(get_settings().resolved_database_url)
     media_store.empty_trash_later()  # what a crash left of deleted projects
     with session_scope() as session:
         workflows.ensure_builtin_workflows(session)
@@ -55,6 +56,7 @@ def on_startup() -> None:
 
 async def on_shutdown() -> None:
     await scheduler.stop()
+    events.stop_sharing()
     dispose_engine()
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from nicegui import Client, Event, context, core
 from nicegui.slot import Slot
 
+from . import event_bus
+
 # Payload: the id of the project that changed.
 project_changed: Event[int] = Event()
 # Payload: the id of the server whose settings, health or catalog changed.
@@ -61,7 +63,41 @@ def origin_client() -> Client | None:
     return _origin
 
 
+# The events other app processes hear too (event_bus.py); their payload is one id.
+SHARED: dict[str, Event[int]] = {
+    "project_changed": project_changed,
+    "servers_changed": servers_changed,
+    "jobs_changed": jobs_changed,
+    "job_progress": job_progress,
+    "notifications_changed": notifications_changed,
+}
+_SHARED_NAMES = {id(event): name for name, event in SHARED.items()}
+
+
+def share_between_processes(database_url: str) -> bool:
+    """On PostgreSQL, events travel to the other app processes on the same database; False on SQLite."""
+    return event_bus.start(database_url, _deliver_from_another_process) is not None
+
+
+def stop_sharing() -> None:
+    event_bus.stop()
+
+
+def _deliver_from_another_process(name: str, value: int) -> None:
+    event = SHARED.get(name)
+    if event is not None:
+        _emit_here(event, value)
+
+
 def emit(event: Event[Any], *args: Any) -> None:
+    bus = event_bus.current()
+    name = _SHARED_NAMES.get(id(event))
+    if bus is not None and name is not None and len(args) == 1 and isinstance(args[0], int):
+        bus.publish(name, args[0])
+    _emit_here(event, *args)
+
+
+def _emit_here(event: Event[Any], *args: Any) -> None:
     global _origin
     loop = core.loop
     try:
