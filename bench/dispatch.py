@@ -11,6 +11,12 @@ It prints:
     cpu_ms_per_job: the dispatcher process's own CPU time per job (the fakes run elsewhere)
     checkpoint_switches: 100 jobs over 3 checkpoints on 4 servers, model loads as dispatched
     round_robin_switches: the same jobs dealt round-robin, for comparison
+    wake_ms: median over 10, a job queued by the generation service in a worker thread (as a REST
+        route does) → its POST /prompt on an idle fake, with no timer tick in between
+    back_online_s: a fake killed with SIGKILL and started again on its port just after a probe → the
+        server online, with the scheduler's quick probe of offline servers as the only thing checking
+
+    .venv/bin/python bench/dispatch.py --wake   (only the last two)
 
     .venv/bin/python bench/dispatch.py
 """
@@ -40,14 +46,14 @@ import httpx  # noqa: E402
 CHECKPOINTS = ["alpha.safetensors", "beta.safetensors", "gamma.safetensors"]
 
 
-def start_fake(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
+def start_fake(job_seconds: float, port: int = 0) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "tests.fakes.fake_comfyui",
             "--port",
-            "0",
+            str(port),
             "--job-seconds",
             str(job_seconds),
             "--checkpoints",
@@ -246,6 +252,9 @@ async def main() -> None:
             for sequence in per_server:
                 print("  ", "".join((c or "-")[0] for c in sequence))
         print(f"round_robin_switches: {loads_in_order([wanted[i::4] for i in range(4)])}")
+        retire(first)
+        print(f"wake_ms: {await wake_ms(owner, clip):.1f}")
+        print(f"back_online_s: {await back_online_s():.2f}")
     finally:
         for process, _url in fakes:
             process.terminate()
@@ -253,5 +262,95 @@ async def main() -> None:
             process.wait(timeout=10)
 
 
+async def wake_ms(owner: int, clip: int) -> float:
+    """Median time from queueing in a worker thread to the prompt's arrival, with the dispatcher idle."""
+    from app.dispatch import dispatcher as dispatch
+    from app.services import generation, workflows
+    from data.engine import session_scope
+    from data.models import User
+
+    process, url = start_fake(0.05)
+    try:
+        register([url])
+        with session_scope() as session:
+            workflows.ensure_builtin_workflows(session)
+        dispatcher = dispatch.Dispatcher(worker_id="bench-wake")
+        dispatch.install(dispatcher)
+        await dispatcher.tick()  # idle, on this loop; no timer runs from here on
+        times = []
+        for attempt in range(10):
+
+            def queue(seed: int = attempt) -> None:
+                with session_scope() as session:
+                    user = session.get(User, owner)
+                    request = generation.parse_request(mode="image", checkpoint=CHECKPOINTS[0], seed=seed)
+                    generation.create_generation(session, user, clip, request)
+
+            before = len(logs([url])[0]["prompts"])
+            started = time.time()
+            await asyncio.to_thread(queue)
+            while True:
+                prompts = logs([url])[0]["prompts"]
+                if len(prompts) > before:
+                    times.append((prompts[-1]["received_at"] - started) * 1000)
+                    break
+                if time.time() - started > 10:
+                    times.append(10_000.0)
+                    break
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.2)  # the job finishes; the dispatcher is idle again
+        dispatch.install(None)
+        await dispatcher.close()
+        return statistics.median(times)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def back_online_s() -> float:
+    """A killed server started again: how long until the quick probe finds it online."""
+    import socket
+
+    from app.config import get_settings
+    from app.dispatch import scheduler
+    from data.engine import session_scope
+    from data.models import ComfyServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process, url = start_fake(0.05, port)
+    (server_id,) = register([url])
+    process.kill()
+    process.wait(timeout=10)
+    await scheduler.health()
+
+    def status() -> str:
+        with session_scope() as session:
+            return session.get(ComfyServer, server_id).status  # type: ignore[union-attr]  # the row exists
+
+    assert status() == "offline", status()
+    interval = get_settings().offline_probe_seconds
+    process, url = start_fake(0.05, port)  # just after a probe: the worst moment to come back
+    started = time.monotonic()
+    try:
+        while status() != "online":
+            await asyncio.sleep(interval)
+            await scheduler.probe_offline()  # as the scheduler does every offline_probe_seconds
+        return time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def wake_and_recovery() -> None:
+    owner, _project, clip = setup_database()
+    print(f"wake_ms: {await wake_ms(owner, clip):.1f}")
+    print(f"back_online_s: {await back_online_s():.2f}")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    if "--wake" in sys.argv:  # only the wake-up and recovery figures
+        asyncio.run(wake_and_recovery())
+    else:
+        asyncio.run(main())
