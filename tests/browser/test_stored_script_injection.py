@@ -487,7 +487,11 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
     walk.visit("/servers", "/servers")
     walk.inspect({**_each("server name"), "GPU name": PAYLOADS["single-quoted-handler"]})
     gpu_row = page.locator(f"[data-testid='server-row'][data-server-id='{world.servers[0]}']")
-    walk.act("open the ComfyUI server's models", lambda: gpu_row.get_by_test_id("server-catalog").click())
+    def open_models() -> None:
+        gpu_row.get_by_test_id("server-catalog").click()
+        expect(page.locator(".q-dialog")).to_contain_text(".safetensors")  # the list has arrived
+
+    walk.act("open the ComfyUI server's models", open_models)
     walk.inspect({"model file name": PAYLOADS["img-onerror"] + ".safetensors"}, part="models")
     for index, key in enumerate(KEYS):
         row = page.locator(f"[data-testid='server-row'][data-server-id='{world.servers[index]}']")

@@ -65,3 +65,19 @@ async def eventually(check, timeout: float = 5.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]  # pytest's hook wrapper
+    """Stop every page's outbox before the simulated app shuts down.
+
+    Shutting down cancels the outbox loops; one caught between its one-second wait timing out and
+    the cancel keeps running, and the shutdown then waits its full two seconds for it. Stopped
+    first, each loop ends by itself at once (two seconds saved per page test).
+    """
+    if "user" in getattr(item, "fixturenames", ()):
+        from nicegui import Client
+
+        for client in list(Client.instances.values()):
+            client.outbox.stop()
+    yield
