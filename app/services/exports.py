@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.exports import aaf, edl, fcpxml, otio_export, xmeml
 from app.exports.gc_pause import gc_paused
 from app.exports.notes import safe_stem
 from app.exports.timeline import (
@@ -28,12 +27,12 @@ from data.errors import TooLarge
 from data.models import BodyId, Project, User
 
 from . import export_package as package
-from . import project_import, project_json, projects
+from . import export_writers, project_import, project_json, projects
 from .project_cut import load_cut
 
 ExportFormat = Literal["fcpxml", "edl", "xmeml", "aaf", "otio", "json"]
 MediaPathStyle = Literal["absolute", "relative", "package"]
-WRITERS = {"fcpxml": fcpxml, "edl": edl, "xmeml": xmeml, "aaf": aaf, "otio": otio_export}
+WRITERS = export_writers.WRITERS
 TEXT_FORMATS = ("fcpxml", "edl", "xmeml", "otio", "json")
 FORMAT_LABELS: dict[str, str] = {
     "fcpxml": "Final Cut Pro (FCPXML 1.9)",
@@ -141,7 +140,7 @@ def _written(
         if options.scope and (options.scope.scene_id is not None or options.scope.clip_ids is not None):
             written.warnings.append("The JSON export always holds the whole project; the scope is ignored.")
         return timeline, written
-    return timeline, WRITERS[options.format].write(timeline)
+    return timeline, export_writers.write(options.format, timeline)
 
 
 def export_project(session: Session, actor: User, project_id: int, options: ExportOptions) -> ExportFile:
