@@ -4,11 +4,11 @@ A prompt moves through phases, each change one assignment to `prompt.phase`, che
 table below (a change it does not allow raises `IllegalPhase`, so a second path can never move a
 prompt the first one already moved):
 
-    submitting ──► following ──► interrupting
-        │              │   ▲          │
-        │              ▼   │          ▼
-        └──────────► settling ◄───────┘        every phase ──► done
-             (back to where it was when the truth says it is not over)
+    submitting   → following, settling, done
+    following    → settling, interrupting, done
+    interrupting → settling, done
+    settling     → done, or back to where it waited when the truth says it is not over
+    done         → nothing
 
 - submitting: claimed, its POST not yet answered; no poll may call it lost (the answer may predate it).
 - following: on its server; progress arrives (websocket) or is asked for (polls).

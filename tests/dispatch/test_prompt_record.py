@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app.dispatch import endings, results
+from app.dispatch import endings, progress, results
 from app.dispatch.backends import Backend, Host, Sent
 from app.dispatch.comfy_backend import ComfyBackend
 from app.dispatch.dispatcher import BACKENDS, Dispatcher
@@ -187,8 +187,6 @@ class FakeVideoApi:
 
     async def _run(self, prompt: Prompt) -> None:
         await asyncio.sleep(0.05)
-        from app.dispatch import progress
-
         progress.mark_running(prompt)
         self.phases.append(("running", prompt.phase))
         if self.endless:
