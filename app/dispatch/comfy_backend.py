@@ -254,6 +254,8 @@ class ComfyBackend:
         if prompt.prompt_id in state.pending:
             await client.delete_pending([prompt.prompt_id])
             return endings.cancelled()
+        if not prompt.may(Phase.INTERRUPTING):
+            return None  # it ended while we asked: its settle reads how
         prompt.phase = Phase.INTERRUPTING
         if prompt.prompt_id in state.running:
             await client.interrupt(prompt.prompt_id)

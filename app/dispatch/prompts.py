@@ -109,13 +109,12 @@ class Prompt:
             self.frees_slot = False
 
     def may(self, to: Phase) -> bool:
-        """Whether `prompt.phase = to` is allowed now. Only a prompt whose submit is unanswered is submitting,
-        and once interrupted a prompt never follows plainly again (its interrupt is not sent twice)."""
-        if to is Phase.SUBMITTING and self.sent_at is not None:
+        """Whether `prompt.phase = to` is allowed now. A settle that finds the prompt not over puts it back
+        where it waited, nowhere else: submitting while its submit is unanswered, interrupting once a cancel
+        asked its server to stop it (so the interrupt is never sent twice), else following."""
+        if to not in NEXT[self._phase]:
             return False
-        if to is Phase.FOLLOWING and self.interrupted_at is not None:
-            return False
-        return to in NEXT[self._phase]
+        return to is self.waiting if self._phase is Phase.SETTLING and to is not Phase.DONE else True
 
     @property
     def waiting(self) -> Phase:

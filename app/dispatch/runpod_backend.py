@@ -103,7 +103,8 @@ class RunpodBackend:
     async def cancel(self, prompt: Prompt, server: ComfyServer) -> Ending | None:
         async with runpod_client(server) as client:
             await client.cancel(prompt.prompt_id)
-        prompt.phase = Phase.INTERRUPTING
+        if prompt.may(Phase.INTERRUPTING):  # else it ended while we asked: its settle reads how
+            prompt.phase = Phase.INTERRUPTING
         return None
 
     async def interrupt(self, prompt: Prompt, server: ComfyServer) -> None:

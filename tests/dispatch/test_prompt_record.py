@@ -54,7 +54,8 @@ def test_a_prompt_goes_through_its_phases_one_assignment_each() -> None:
 @pytest.mark.parametrize(("start", "to"), list(itertools.product(Phase, Phase)))
 def test_every_change_the_table_does_not_allow_is_refused_and_changes_nothing(start: Phase, to: Phase) -> None:
     prompt = _prompt(start)
-    allowed = to in NEXT[start] and to is not Phase.SUBMITTING  # a prompt found on its server was sent
+    # A record made in a phase other than submitting was sent; from settling it goes back only where it waited.
+    allowed = to in NEXT[start] and (start is not Phase.SETTLING or to in (Phase.FOLLOWING, Phase.DONE))
     assert prompt.may(to) is allowed
     if allowed:
         prompt.phase = to
@@ -84,6 +85,14 @@ def test_an_interrupted_prompt_never_follows_plainly_again_so_its_interrupt_is_n
         prompt.phase = Phase.FOLLOWING
     prompt.phase = prompt.waiting
     assert prompt.phase is Phase.INTERRUPTING
+
+
+def test_a_settle_puts_a_prompt_back_only_where_it_waited() -> None:
+    prompt = _prompt()
+    prompt.phase = Phase.SETTLING
+    for elsewhere in (Phase.SUBMITTING, Phase.INTERRUPTING):  # a cancel racing the settle cannot pull it out
+        assert not prompt.may(elsewhere)
+    prompt.phase = Phase.FOLLOWING
 
 
 def test_a_settle_that_finds_a_prompt_still_being_sent_puts_it_back_to_submitting() -> None:
