@@ -1,73 +1,64 @@
-"""What the dispatcher keeps in memory, and the small tools every part of it uses.
+"""The dispatcher's memory and a prompt's life in it: the book of prompts, the backends, settling and ending.
 
-State lives in the database; what this keeps (open clients and websockets, which prompt a server
-is on, when a prompt last spoke) is rebuilt from the database and the servers after a restart.
+State lives in the database; what this keeps (a record per prompt it follows, open connections, servers
+that stopped answering) is rebuilt from the database and the servers after a restart. Every prompt's
+end goes through `end`, the one place that writes what an ending means for its job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from app.config import get_settings
-from app.integrations.comfyui import ComfyClient, ComfyError, HistoryEntry
+from app.integrations.comfyui import ComfyError
+from app.services import events
 from data.engine import session_scope
 from data.models import ComfyServer, GenerationJob
+from data.models._common import utcnow
 
-from . import claims
+from . import claims, endings
+from .backends import Backend, Host, load_server
+from .endings import Ending
+from .prompts import Phase, Prompt, Prompts
 
 log = logging.getLogger("storycanvas.dispatch")
 
+# How long a server may fail to answer before its work goes to others.
+OFFLINE_AFTER_SECONDS = 4.0
 
-@dataclass
-class Tracked:
-    """A prompt this process follows."""
-
-    job_id: int
-    server_id: int
-    project_id: int
-    graph: dict[str, Any]
-    last_message: float
-    running: bool = False
-    node_done: int = 0
-    node_count: int = 1
-    last_write: float = 0.0
-    last_preview: float = 0.0
-    progress: float = 0.0
-    node_label: str | None = None
+BackendFactory = Callable[[Host], Backend]
 
 
 class DispatcherBase:
-    def __init__(self, worker_id: str | None = None) -> None:
+    def __init__(self, worker_id: str | None, backends: Sequence[BackendFactory]) -> None:
         settings = get_settings()
         self.worker_id = worker_id or settings.resolved_worker_id
         self.client_id = f"storycanvas-{uuid.uuid5(uuid.NAMESPACE_URL, self.worker_id).hex[:16]}"
+        self.prompts = Prompts()
+        self.completed = 0
+        self._backends: list[Backend] = [make(self) for make in backends]
         self._lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop it ticks on, learnt at its first tick
         self._again = False
         self._closed = False
         self._reconciled = False
         self._last_housekeeping = 0.0
-        self._clients: dict[int, tuple[tuple[str, str | None], ComfyClient]] = {}
-        self._monitors: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._tracked: dict[str, Tracked] = {}
-        self._settling: set[str] = set()
-        self._finishing: dict[str, int] = {}  # prompt id → server, while its results are stored
-        self._interrupt_sent: set[str] = set()
-        self._loaded: dict[int, str | None] = {}
-        self._avoid: dict[int, int] = {}
+        self._loaded: dict[int, str | None] = {}  # server → the checkpoint it was last given
+        self._avoid: dict[int, int] = {}  # job → the server its last attempt failed on
         self._unreachable_since: dict[int, float] = {}
-        self._running_on: dict[int, str] = {}
         self._catalogs = claims.CatalogCache()
-        self._submitting: set[str] = set()
         self._submit_locks: dict[int, asyncio.Lock] = {}
-        self.completed = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def kick(self) -> None:
         """Something changed (a job queued or finished): tick soon instead of waiting for the timer.
@@ -88,9 +79,15 @@ class DispatcherBase:
         if self._lock.locked():
             self._again = True
             return
-        self._spawn(self.tick(), running)
+        self.spawn(self.tick(), running)
 
-    def _spawn(self, coroutine: Awaitable[Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
+    async def tick(self) -> None:  # dispatcher.py
+        raise NotImplementedError
+
+    async def poll_server(self, server_id: int) -> None:  # upkeep.py
+        raise NotImplementedError
+
+    def spawn(self, coroutine: Awaitable[Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
         task = (loop or asyncio.get_running_loop()).create_task(coroutine)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -100,69 +97,105 @@ class DispatcherBase:
         if not task.cancelled() and task.exception() is not None:
             log.error("Dispatcher task failed", exc_info=task.exception())
 
-    def _client(self, server: ComfyServer) -> ComfyClient:
-        from app.services.servers import client_for
+    def backend(self, server: ComfyServer) -> Backend:
+        """The first backend that serves this kind of server (ComfyUI, the last, serves the rest)."""
+        return next(backend for backend in self._backends if backend.serves(server))
 
-        assert server.id is not None
-        key = (server.base_url, server.encrypted_api_key)
-        known = self._clients.get(server.id)
-        if known is not None and known[0] == key:
-            return known[1]
-        client = client_for(server)
-        if known is not None:
-            self._spawn(known[1].aclose())
-        self._clients[server.id] = (key, client)
-        return client
-
-    def _server(self, server_id: int) -> ComfyServer | None:
-        with session_scope() as session:
-            return session.get(ComfyServer, server_id)
-
-    def _track(self, prompt_id: str, job: GenerationJob, server_id: int) -> None:
+    def track(self, prompt_id: str, job: GenerationJob, server_id: int, phase: Phase = Phase.FOLLOWING) -> Prompt:
+        """The prompt's record (a new one, or the one already followed under that id)."""
         graph = job.resolved_graph or {}
-        self._tracked[prompt_id] = Tracked(
-            job_id=job.id,  # type: ignore[arg-type]
-            server_id=server_id,
-            project_id=job.project_id,
-            graph=graph,
-            last_message=time.monotonic(),
-            running=job.status == "running",
-            node_count=max(1, len(graph)),
+        return self.prompts.add(
+            Prompt(
+                prompt_id=prompt_id,
+                job_id=job.id,  # type: ignore[arg-type]  # stored rows have ids
+                server_id=server_id,
+                project_id=job.project_id,
+                graph=graph,
+                start=phase,
+                started_at=time.monotonic() if job.status == "running" else None,
+                node_count=max(1, len(graph)),
+            )
         )
 
-    def _forget(self, prompt_id: str) -> None:
-        tracked = self._tracked.pop(prompt_id, None)
-        self._finishing.pop(prompt_id, None)
-        self._interrupt_sent.discard(prompt_id)
-        if tracked is not None and self._running_on.get(tracked.server_id) == prompt_id:
-            self._running_on.pop(tracked.server_id, None)
+    # A prompt's end: settle (read the truth), then end (write what it means)
 
-    async def tick(self) -> None:  # the dispatcher's own; parts kick it
-        raise NotImplementedError
+    def settle(
+        self, prompt: Prompt, *, frees_slot: bool, hint: object | None = None, checked_queue: bool = False
+    ) -> None:
+        """Read how the prompt ended, in the background; at most one settle per prompt at a time.
 
-    def _settle_soon(self, prompt_id: str) -> None:  # settling.py
-        raise NotImplementedError
+        `frees_slot`: it ended on its server, so its slot is free already while its results download."""
+        if not prompt.may(Phase.SETTLING):
+            return
+        prompt.phase = Phase.SETTLING
+        prompt.frees_slot = frees_slot
+        self.spawn(self._settle(prompt, hint, checked_queue))
+        if frees_slot:
+            self.kick()  # feed the server while the results download
 
-    async def _requeue(self, prompt_id: str, tracked: Tracked, reason: str) -> None:  # settling.py
-        raise NotImplementedError
+    async def _settle(self, prompt: Prompt, hint: object | None, checked_queue: bool) -> None:
+        try:
+            server = load_server(prompt.server_id)
+            if server is None:
+                return
+            ending = await self.backend(server).settle(prompt, server, hint, checked_queue)
+            if ending is not None:
+                await self.end(prompt, ending, server)
+        except ComfyError as error:
+            log.info("Settling %s postponed: %s", prompt.prompt_id, error.message)
+        finally:
+            if prompt.phase is Phase.SETTLING:  # not over after all, or the server could not say
+                prompt.phase = prompt.waiting
 
-    async def _settle(self, prompt_id: str, entry: HistoryEntry | None = None, *, checked_queue: bool = False) -> None:
-        raise NotImplementedError
+    async def end(self, prompt: Prompt, ending: Ending, server: ComfyServer | None) -> None:
+        """The one way a prompt ends: its ending is written (endings.write decides: queued again, failed,
+        cancelled or completed), the server's memory of it freed, and the prompt leaves the book.
 
-    def _mark_running(self, prompt_id: str, tracked: Tracked) -> None:  # following.py
-        raise NotImplementedError
+        The first path to end a prompt wins; a later one (a poll racing a settle) changes nothing."""
+        if not prompt.live:
+            return
+        prompt.phase = Phase.DONE
+        try:
+            status = await endings.write(prompt, ending, server.name if server is not None else None)
+        except BaseException:
+            # Not written (the database failed, or the process is stopping): follow the prompt afresh,
+            # so the next poll reads its end again.
+            self.prompts.remove(prompt)
+            self.prompts.add(prompt.afresh())
+            raise
+        try:
+            if status == "queued":
+                self._avoid[prompt.job_id] = prompt.server_id  # another server gets it first, if one can run it
+            if status == "completed":
+                self.completed += 1
+                events.emit(events.project_changed, prompt.project_id)
+            if ending.release and server is not None:
+                with contextlib.suppress(ComfyError):  # only memory on the server: failing to free it is harmless
+                    await self.backend(server).forget(prompt, server)
+        finally:
+            self.prompts.remove(prompt)
+        events.emit(events.jobs_changed, prompt.project_id)
+        self.kick()
 
-    def _ensure_monitor(self, server: ComfyServer) -> None:  # following.py
-        raise NotImplementedError
+    # Servers that stop answering
 
-    async def _poll_server(self, server_id: int) -> None:  # upkeep.py
-        raise NotImplementedError
+    def note_unreachable(self, server: ComfyServer, error: ComfyError) -> bool:
+        """True once a server has failed to answer for long enough to give its work to others."""
+        assert server.id is not None
+        now = time.monotonic()
+        since = self._unreachable_since.setdefault(server.id, now)
+        if now - since < OFFLINE_AFTER_SECONDS and error.kind not in ("refused", "dns"):
+            return False
+        with session_scope() as session:
+            current = session.get(ComfyServer, server.id)
+            if current is not None and current.status != "offline":
+                current.status = "offline"
+                current.last_error = error.message
+                current.last_checked_at = utcnow()
+                session.add(current)
+                session.commit()
+                events.emit(events.servers_changed, server.id)
+        return True
 
-    def _note_unreachable(self, server: ComfyServer, error: ComfyError) -> bool:  # upkeep.py
-        raise NotImplementedError
-
-
-def node_label(graph: dict[str, Any], node: str) -> str:
-    spec = graph.get(node) or {}
-    title = (spec.get("_meta") or {}).get("title")
-    return str(title or spec.get("class_type") or node)
+    def note_reachable(self, server_id: int) -> None:
+        self._unreachable_since.pop(server_id, None)

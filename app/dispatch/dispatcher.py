@@ -1,10 +1,17 @@
-"""The dispatcher: keeps every ComfyUI server fed from the one queue, follows the prompts it
-sent, stores their results, and puts failed or lost work back in the queue.
+"""The dispatcher: keeps every server fed from the one queue, follows the prompts it sent, stores their
+results, and puts failed or lost work back in the queue.
 
-A tick runs every `dispatch_tick_seconds` and whenever something finishes (`kick`). Its parts:
-base.py (memory and tools), following.py (websocket progress), settling.py (history and results),
-upkeep.py (cancels, leases, polls, stalls, take-overs, notices of finished jobs); choosing and claiming
-jobs is claims.py.
+A tick runs every `dispatch_tick_seconds` and whenever something changes (`kick`): cancels, then filling
+free slots, then (once a second) housekeeping. The parts:
+- prompts.py: one record per prompt followed, with its phase (submitting → following → settling →
+  interrupting → done), its server, job and timestamps;
+- backends.py: what a kind of server must do (submit, follow, poll, settle, cancel, interrupt, forget);
+  comfy_backend.py and runpod_backend.py are the two kinds, listed in BACKENDS below;
+- base.py: the book of prompts and a prompt's end (settle reads it, end writes it: endings.py decides
+  what an ending means for the job, in one place);
+- upkeep.py: cancels, leases, polls, stalls, take-overs, notices of finished jobs;
+- progress.py: running, progress and previews written to the job; results.py: storing outputs;
+- claims.py: choosing and claiming jobs, and the guarded writes that move them.
 """
 
 from __future__ import annotations
@@ -13,35 +20,42 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import col, select
 
 from app.config import get_settings
-from app.integrations.comfyui import ComfyClient, ComfyError, PromptRejected
 from app.services import events
 from data.engine import session_scope
 from data.models import GalleryItem, GenerationJob
 from data.models._common import utcnow
 
 from . import claims
-from .following import Following
-from .settling import Settling
+from .backends import Sent, load_job, load_server
+from .base import BackendFactory
+from .comfy_backend import ComfyBackend
+from .prompts import Phase, Prompt
+from .runpod_backend import RunpodBackend
 from .upkeep import Upkeep
 
 log = logging.getLogger("storycanvas.dispatch")
 
+# The kinds of server, asked in order which one serves a server: ComfyUI, last, serves every other.
+BACKENDS: tuple[BackendFactory, ...] = (RunpodBackend, ComfyBackend)
 
-class Dispatcher(Following, Settling, Upkeep):
+
+class Dispatcher(Upkeep):
+    def __init__(self, worker_id: str | None = None, backends: Sequence[BackendFactory] = BACKENDS) -> None:
+        super().__init__(worker_id, backends)
+
     async def close(self) -> None:
         self._closed = True
-        for task in list(self._monitors.values()) + list(self._tasks):
+        for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._monitors.values(), *self._tasks, return_exceptions=True)
-        self._monitors.clear()
-        for _key, client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for backend in self._backends:
+            await backend.close()
 
     async def tick(self) -> None:
         if self._closed:
@@ -69,7 +83,7 @@ class Dispatcher(Following, Settling, Upkeep):
     def _fill(self) -> None:
         settings = get_settings()
         with session_scope() as session:
-            slots = claims.open_slots(session, self._catalogs, self._loaded, set(self._finishing))
+            slots = claims.open_slots(session, self._catalogs, self._loaded, self.prompts.freeing_slots())
             if not slots:
                 return
             free_total = sum(slot.free for slot in slots)
@@ -116,9 +130,9 @@ class Dispatcher(Following, Settling, Upkeep):
                         slot.checkpoint = job.checkpoint
                         self._loaded[slot.server_id] = job.checkpoint
                     self._avoid.pop(job.id, None)
-                    self._track(prompt_id, row, slot.server_id)
-                    self._submitting.add(prompt_id)  # until its POST is answered, no poll may call it lost
-                    self._spawn(self._submit(prompt_id, job.id, slot.server_id))  # type: ignore[arg-type]
+                    # Submitting until its POST is answered: no poll may call it lost before.
+                    prompt = self.track(prompt_id, row, slot.server_id, Phase.SUBMITTING)
+                    self.spawn(self._submit(prompt))
                     events.emit(events.jobs_changed, job.project_id)
 
     def _prepare_dependent(self, session: Any, job: GenerationJob) -> bool:
@@ -155,85 +169,39 @@ class Dispatcher(Following, Settling, Upkeep):
             events.emit(events.jobs_changed, job.project_id)
             return False
 
-    async def _submit(self, prompt_id: str, job_id: int, server_id: int) -> None:
-        """One POST at a time per server, so prompts arrive in the order they were chosen."""
-        lock = self._submit_locks.setdefault(server_id, asyncio.Lock())
+    async def _submit(self, prompt: Prompt) -> None:
+        """One submit at a time per server, so prompts arrive in the order they were chosen."""
+        lock = self._submit_locks.setdefault(prompt.server_id, asyncio.Lock())
         try:
             async with lock:
-                await self._send(prompt_id, job_id, server_id)
+                await self._send(prompt)
         finally:
-            self._submitting.discard(prompt_id)
+            prompt.sent_at = time.monotonic()
+            if prompt.phase is Phase.SUBMITTING:
+                prompt.phase = Phase.FOLLOWING
 
-    async def _send(self, prompt_id: str, job_id: int, server_id: int) -> None:
-        settings = get_settings()
-        server = self._server(server_id)
-        with session_scope() as session:
-            job = session.get(GenerationJob, job_id)
+    async def _send(self, prompt: Prompt) -> None:
+        server, job = load_server(prompt.server_id), load_job(prompt.job_id)
         if server is None or job is None:
             return
-        if server.runpod_endpoint_id:
-            from .runpod_runner import submit_runpod
+        backend = self.backend(server)
+        backend.follow(server)
+        sent = await backend.submit(prompt, job, server)
+        if not isinstance(sent, Sent):
+            await self.end(prompt, sent, server)
+        elif sent.remote_id is not None:
+            self._rename(prompt, sent.remote_id)
 
-            await submit_runpod(self, server, job, prompt_id)
-            return
-        self._ensure_monitor(server)
-        client = self._client(server)
-        try:
-            missing = await self._upload_inputs(client, job)
-            if missing is not None:
-                self._forget(prompt_id)
-                with session_scope() as session:
-                    claims.fail_now(session, job_id, prompt_id, missing)
-                events.emit(events.jobs_changed, job.project_id)
-                return
-            await client.queue_prompt(
-                job.resolved_graph or {},
-                prompt_id=prompt_id,
-                client_id=self.client_id,
-                extra_data={"storycanvas_job": job_id},
+    def _rename(self, prompt: Prompt, remote_id: str) -> None:
+        """The server named the prompt itself: the job and the record take its name."""
+        with session_scope() as session:
+            moved = claims.guarded_update(
+                session, prompt.job_id, prompt.prompt_id, ("dispatched",), remote_prompt_id=remote_id
             )
-        except PromptRejected as rejected:
-            self._forget(prompt_id)
-            with session_scope() as session:
-                claims.fail_now(session, job_id, prompt_id, f"{server.name} refused the workflow: {rejected.message}")
-            events.emit(events.jobs_changed, job.project_id)
-            self.kick()
-        except ComfyError as error:
-            if error.kind in ("timeout", "http", "protocol"):
-                # The server may have taken it: its queue and history will tell on the next poll.
-                log.info("Submit of job %s to %s uncertain: %s", job_id, server.name, error.message)
-                return
-            self._forget(prompt_id)
-            self._avoid[job_id] = server_id
-            self._note_unreachable(server, error)
-            with session_scope() as session:
-                claims.retry_or_fail(
-                    session,
-                    job_id,
-                    prompt_id,
-                    f"{server.name}: {error.message}",
-                    base=settings.retry_base_seconds,
-                    cap=settings.retry_cap_seconds,
-                )
-            events.emit(events.jobs_changed, job.project_id)
-            self.kick()
-
-    async def _upload_inputs(self, client: ComfyClient, job: GenerationJob) -> str | None:
-        """Init and face images go to the server under the names the stored graph already uses."""
-        from app.services.scenes import media_path
-
-        params = job.params or {}
-        for name_key, path_key in (("init_image", "init_image_path"), ("face_image", "face_image_path")):
-            name, stored = params.get(name_key), params.get(path_key)
-            if not name or not stored:
-                continue
-            path = media_path(stored)
-            if path is None or not path.is_file():
-                return f"The input image {stored} is missing from the media folder: pick another image and retry."
-            subfolder, _, file_name = str(name).rpartition("/")
-            data = await asyncio.to_thread(path.read_bytes)
-            await client.upload_image(file_name, data, subfolder=subfolder or "storycanvas")
-        return None
+        if moved:
+            self.prompts.rename(prompt, remote_id)
+        else:  # cancelled or taken over meanwhile
+            self.prompts.remove(prompt)
 
 
 # The process's dispatcher; the scheduler ticks it and queued work wakes it (events.jobs_queued).

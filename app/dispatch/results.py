@@ -20,7 +20,6 @@ from app.services import media_check, media_store
 from data.models import ComfyServer, GalleryItem, GenerationJob, WorkflowTemplate
 from data.models._common import utcnow
 
-from . import claims
 from .claims import ACTIVE
 
 log = logging.getLogger("storycanvas.dispatch")
@@ -143,16 +142,10 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
     """Files first (idempotent), then gallery rows and the job's completion in one commit.
 
     Every file is checked first (decoded within the pixel and memory limits, outside any database session): one that
-    is not what it claims fails the job with the reason, and nothing of it is stored."""
+    is not what it claims raises BadOutput with the reason (the job's failure), and nothing of it is stored."""
     from data.engine import session_scope
 
-    try:
-        checked = check_outputs(outputs, server_name)
-    except BadOutput as bad:
-        log.warning("Job %s: %s", job_id, bad)
-        with session_scope() as session:
-            claims.fail_now(session, job_id, prompt_id, str(bad))
-        return Stored(items=[], completed=False)
+    checked = check_outputs(outputs, server_name)
     with session_scope() as session:
         job = session.get(GenerationJob, job_id)
         if job is None or job.remote_prompt_id != prompt_id or job.status not in ACTIVE:

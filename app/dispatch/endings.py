@@ -1,0 +1,86 @@
+"""How a prompt ended, and the one place that turns an ending into the job's next state.
+
+Backends say what happened (`retry`, `fail`, `cancelled`, `stored`); `write` decides what it means for
+the job: back to the queue with a growing wait, failed for good, cancelled, or completed with its
+results. Every write is guarded by the prompt id (claims.guarded_update), so an ending that arrives
+for an attempt no longer current changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.config import get_settings
+from data.engine import session_scope
+
+from . import claims, results
+from .prompts import Prompt
+
+log = logging.getLogger("storycanvas.dispatch")
+
+Kind = Literal["retry", "fail", "cancel", "store"]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What became of a prompt, as its backend saw it."""
+
+    kind: Kind
+    reason: str = ""
+    outputs: list[results.Output] = field(default_factory=list)
+    # The server keeps a record of the prompt (ComfyUI's history) that can go once this is written.
+    release: bool = False
+
+
+def retry(reason: str) -> Ending:
+    """The attempt failed for a reason another attempt may not meet (server error, lost, stalled, unreachable)."""
+    return Ending("retry", reason)
+
+
+def fail(reason: str, *, release: bool = False) -> Ending:
+    """The attempt failed for a reason every attempt would meet (refused graph, missing input, no output)."""
+    return Ending("fail", reason, release=release)
+
+
+def cancelled() -> Ending:
+    """A cancel stopped it before it ran (or before it reached its server)."""
+    return Ending("cancel")
+
+
+def stored(outputs: list[results.Output], *, release: bool = False) -> Ending:
+    """It finished: these outputs are its results."""
+    return Ending("store", outputs=outputs, release=release)
+
+
+async def write(prompt: Prompt, ending: Ending, server_name: str | None) -> str | None:
+    """The job's next state for this ending: "queued", "failed", "cancelled" or "completed";
+    None when the attempt was no longer current (another path or process moved the job first).
+
+    A retry of a job whose cancel was asked becomes "cancelled" (claims.retry_or_fail checks first)."""
+    if ending.kind == "store":
+        try:
+            done = await asyncio.to_thread(
+                results.store_results, prompt.job_id, prompt.prompt_id, server_name, ending.outputs
+            )
+        except results.BadOutput as bad:  # an output that is not what it claims: every attempt would make it
+            log.warning("Job %s: %s", prompt.job_id, bad)
+            ending = fail(str(bad))
+        else:
+            return "completed" if done.completed else None
+    with session_scope() as session:
+        if ending.kind == "retry":
+            settings = get_settings()
+            return claims.retry_or_fail(
+                session,
+                prompt.job_id,
+                prompt.prompt_id,
+                ending.reason,
+                base=settings.retry_base_seconds,
+                cap=settings.retry_cap_seconds,
+            )
+        if ending.kind == "fail":
+            return "failed" if claims.fail_now(session, prompt.job_id, prompt.prompt_id, ending.reason) else None
+        return "cancelled" if claims.mark_cancelled(session, prompt.job_id, prompt.prompt_id) else None
