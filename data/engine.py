@@ -17,7 +17,10 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+from .errors import Busy
 
 _engine: Engine | None = None
 _loop_engine: Engine | None = None
@@ -25,27 +28,48 @@ _loop_engine: Engine | None = None
 LOOP_POOL_SIZE = 4
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+# How long a session on the event loop waits for a lock another writer holds (a long import, a backup):
+# waiting there would freeze every tab, so it gives up soon and the page says the database is busy.
+LOOP_LOCK_WAIT_MS = 500
+WORKER_LOCK_WAIT_MS = 10_000
 
 
-def make_engine(url: str, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return apply
+
+
+def make_engine(
+    url: str, pool_size: int = 10, max_overflow: int = 20, *, lock_wait_ms: int = WORKER_LOCK_WAIT_MS
+) -> Engine:
     """`max_overflow=-1` opens a connection beyond the pool whenever one is asked for, never waiting."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": lock_wait_ms / 1000},
             pool_size=pool_size,
             max_overflow=max_overflow,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(lock_wait_ms))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+    options = {"options": f"-c lock_timeout={int(lock_wait_ms)}"} if lock_wait_ms < WORKER_LOCK_WAIT_MS else {}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, connect_args=options
+    )
+
+
+def is_busy(error: BaseException) -> bool:
+    """True for "another writer holds the lock" (SQLite's busy, PostgreSQL's lock_timeout): try again soon."""
+    if not isinstance(error, OperationalError):
+        return False
+    return "database is locked" in str(error) or getattr(error.orig, "sqlstate", None) == "55P03"
 
 
 @dataclass(frozen=True)
@@ -85,7 +109,9 @@ def get_loop_engine() -> Engine:
     """The event loop's engine: a small pool that opens another connection rather than block the loop."""
     global _loop_engine
     if _loop_engine is None:
-        _loop_engine = make_engine(_engine_settings().url, pool_size=LOOP_POOL_SIZE, max_overflow=-1)
+        _loop_engine = make_engine(
+            _engine_settings().url, pool_size=LOOP_POOL_SIZE, max_overflow=-1, lock_wait_ms=LOOP_LOCK_WAIT_MS
+        )
     return _loop_engine
 
 
@@ -111,4 +137,9 @@ def on_event_loop() -> bool:
 def session_scope() -> Iterator[Session]:
     engine = get_loop_engine() if on_event_loop() else get_engine()
     with Session(engine, expire_on_commit=False) as session:
-        yield session
+        try:
+            yield session
+        except OperationalError as error:
+            if is_busy(error):  # every page and route says it in words, as for any domain error
+                raise Busy() from error
+            raise

@@ -36,3 +36,17 @@ class TooLarge(DomainError):
     """More data than the server takes in one piece (413): the message says the limit."""
 
     status_code = 413
+
+
+class Busy(DomainError):
+    """Another writer holds the database (a long import, a backup); nothing was changed, trying again works."""
+
+    status_code = 503
+
+    def __init__(self, message: str = "", *, field: str | None = None) -> None:
+        super().__init__(
+            message
+            or "The database is busy with a long change (an import or a backup) and nothing was changed: "
+            "try again in a moment.",
+            field=field,
+        )

@@ -82,3 +82,30 @@ async def test_settings_of_another_users_project_are_not_found(user: User, sign_
     response = await user.http_client.get(f"/projects/{project.id}/settings")
     assert response.status_code == 404
     assert "Owner's film" not in response.text
+
+
+async def test_saving_while_a_long_import_holds_the_database_says_busy_and_keeps_the_form(
+    user: User, sign_in, make_project, db
+) -> None:
+    import asyncio
+    import threading
+
+    from data.errors import Busy
+    from tests.services.test_busy_database import _hold_the_lock
+
+    account = await sign_in(user)
+    project = make_project(account, "Moonrise", fps=24, tags=["short"])
+    await user.open(f"/projects/{project.id}/settings")
+    await user.should_see("Generation defaults")
+    holding = threading.Event()
+    holder = _hold_the_lock(project.id, 3.0, holding)
+    await asyncio.to_thread(holding.wait, 10)
+    _set(user, "tags", ["short", "noir"])
+    click_testid(user, "save-project-settings")
+    await user.should_see(Busy().message)
+    await asyncio.to_thread(holder.join, 10)
+    assert _stored(db, project.id).tags == ["short"]  # nothing was changed
+    assert _field(user, "tags").value == ["short", "noir"]  # and what was typed is still there
+    click_testid(user, "save-project-settings")
+    await user.should_see("Saved the settings of “Moonrise”")
+    assert _stored(db, project.id).tags == ["short", "noir"]
