@@ -43,38 +43,12 @@ _DATA = Path(tempfile.mkdtemp(prefix="storycanvas-bench-loop-"))
 os.environ["STORYCANVAS_DATA_DIR"] = str(_DATA)
 os.environ.pop("DATABASE_URL", None)
 
+from fake_servers import start_fake  # noqa: E402
 from startup import free_port, server_env, start_server, stop  # noqa: E402
 
 PROBE_EVERY_S = 0.05
 PASSWORD = "bench-password-1"
 CHECKPOINT = "alpha.safetensors"
-
-
-def start_fake(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.fake_comfyui",
-            "--port",
-            "0",
-            "--job-seconds",
-            str(job_seconds),
-            "--checkpoints",
-            CHECKPOINT,
-            "--preview-frames",
-            "0",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stdin=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("READY "):
-            return process, line.split()[1]
-    raise RuntimeError("fake ComfyUI did not start")
 
 
 def seed() -> tuple[int, int]:
