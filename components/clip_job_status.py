@@ -98,9 +98,14 @@ class ClipJobStatus:
                     "text-xs grow sc-clip-job-error line-clamp-2"
                 )
                 message.props.update({"data-testid": f"clip-job-error-{view.id}", "title": error})
-                retry = ui.button("Retry", icon="replay", on_click=lambda job_id=view.id: self.retry(job_id))
-                retry.props("flat dense no-caps size=sm")
-                retry.props["data-testid"] = f"clip-job-retry-{view.id}"
+                if view.can_retry:
+                    retry = ui.button("Retry", icon="replay", on_click=lambda job_id=view.id: self.retry(job_id))
+                    retry.props("flat dense no-caps size=sm")
+                    retry.props["data-testid"] = f"clip-job-retry-{view.id}"
+                else:  # the server refused the graph: the same request would be refused again
+                    hint = ui.label("Change the settings or the workflow, then generate again.")
+                    hint.classes("text-xs sc-muted")
+                    hint.props["data-testid"] = f"clip-job-refused-{view.id}"
 
     def progress(self, job: GenerationJob, has_preview: bool) -> bool:
         """False when the job is not shown as running here or moved on (then redraw)."""

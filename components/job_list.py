@@ -119,8 +119,11 @@ def row_buttons(view: JobView) -> list[dict[str, Any]]:
     buttons = []
     if view.status in ("queued", *ACTIVE) and not view.cancel_requested:
         buttons.append({"icon": "stop_circle", "title": "Cancel", "action": "cancel"})
-    if view.status in ("failed", "cancelled"):
+    if view.status == "cancelled" or (view.status == "failed" and view.can_retry):
         buttons.append({"icon": "replay", "title": "Retry", "action": "retry"})
+    elif view.status == "failed" and view.clip_id is not None and view.scene_id is not None:
+        # The server refused the graph: the same job would be refused again; its settings need changing.
+        buttons.append({"icon": "tune", "title": "Edit settings", "action": "edit"})
     buttons.append({"icon": "info", "title": "Details", "action": "details"})
     if view.status in FINISHED:
         buttons.append({"icon": "delete", "title": "Delete", "action": "delete", "danger": True})
@@ -200,6 +203,9 @@ class JobRow:
             "details": self.actions.details,
             "delete": self.actions.delete,
         }
+        if str(event.args) == "edit" and self.view.scene_id is not None:
+            ui.navigate.to(f"/scenes/{self.view.scene_id}?clip={self.view.clip_id}")
+            return
         handler = handlers.get(str(event.args))
         if handler is not None:
             handler(self.view.id)

@@ -33,6 +33,8 @@ class JobPublic(BaseModel):
     progress: float
     current_node: str | None
     error: str | None
+    # False for a graph the server refused (validation): Retry would be refused again; change the settings.
+    can_retry: bool
     params: dict[str, Any]
     checkpoint: str | None
     remote_prompt_id: str | None

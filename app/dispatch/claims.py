@@ -334,8 +334,9 @@ def mark_cancelled(session: Session, job_id: int, prompt_id: str) -> bool:
     )
 
 
-def fail_now(session: Session, job_id: int, prompt_id: str, reason: str) -> bool:
-    """A graph the server refuses (validation) fails at once: another attempt would be refused too."""
+def fail_now(session: Session, job_id: int, prompt_id: str, reason: str, *, can_retry: bool = True) -> bool:
+    """A failure every attempt would meet fails at once; `can_retry` False for a graph the server refused,
+    which no Retry offers (it needs its settings or workflow changed)."""
     return guarded_update(
         session,
         job_id,
@@ -344,6 +345,7 @@ def fail_now(session: Session, job_id: int, prompt_id: str, reason: str) -> bool
         status="failed",
         finished_at=utcnow(),
         error=reason,
+        can_retry=can_retry,
         claimed_by=None,
         lease_until=None,
     )

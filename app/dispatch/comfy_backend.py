@@ -68,7 +68,7 @@ class ComfyBackend:
                 extra_data={"storycanvas_job": job.id},
             )
         except PromptRejected as rejected:
-            return endings.fail(f"{server.name} refused the workflow: {rejected.message}")
+            return endings.refused(f"{server.name} refused the workflow: {rejected.message}")
         except ComfyError as error:
             if error.kind in UNCERTAIN:
                 log.info("Submit of job %s to %s uncertain: %s", job.id, server.name, error.message)

@@ -33,6 +33,8 @@ class Ending:
     outputs: list[results.Output] = field(default_factory=list)
     # The server keeps a record of the prompt (ComfyUI's history) that can go once this is written.
     release: bool = False
+    # False: the server refused the graph itself; Retry is not offered for it.
+    can_retry: bool = True
 
 
 def retry(reason: str) -> Ending:
@@ -43,6 +45,11 @@ def retry(reason: str) -> Ending:
 def fail(reason: str, *, release: bool = False) -> Ending:
     """The attempt failed for a reason every attempt would meet (refused graph, missing input, no output)."""
     return Ending("fail", reason, release=release)
+
+
+def refused(reason: str) -> Ending:
+    """The server refused the graph (validation): it fails, and is not offered Retry unchanged."""
+    return Ending("fail", reason, can_retry=False)
 
 
 def cancelled() -> Ending:
@@ -82,5 +89,8 @@ async def write(prompt: Prompt, ending: Ending, server_name: str | None) -> str 
                 cap=settings.retry_cap_seconds,
             )
         if ending.kind == "fail":
-            return "failed" if claims.fail_now(session, prompt.job_id, prompt.prompt_id, ending.reason) else None
+            failed = claims.fail_now(
+                session, prompt.job_id, prompt.prompt_id, ending.reason, can_retry=ending.can_retry
+            )
+            return "failed" if failed else None
         return "cancelled" if claims.mark_cancelled(session, prompt.job_id, prompt.prompt_id) else None

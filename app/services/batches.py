@@ -192,7 +192,9 @@ def retry_failed(session: Session, actor: User, batch_id: int) -> int:
     batch = get_batch(session, actor, batch_id)
     ids = session.exec(
         select(GenerationJob.id).where(
-            GenerationJob.batch_id == batch.id, col(GenerationJob.status).in_(jobs.RETRYABLE)
+            GenerationJob.batch_id == batch.id,
+            col(GenerationJob.status).in_(jobs.RETRYABLE),
+            col(GenerationJob.can_retry).is_(True),  # a refused graph would be refused again
         )
     ).all()
     count = jobs.requeue(session, [job_id for job_id in ids if job_id is not None])

@@ -57,6 +57,7 @@ class JobView:
     finished_at: datetime | None
     next_attempt_at: datetime | None
     cancel_requested: bool
+    can_retry: bool
     queue_position: int | None
     estimated_wait_s: float | None
     duration_s: float | None
@@ -259,6 +260,7 @@ def job_views(session: Session, jobs: Sequence[GenerationJob]) -> list[JobView]:
                 finished_at=job.finished_at,
                 next_attempt_at=job.next_attempt_at,
                 cancel_requested=job.cancel_requested,
+                can_retry=job.can_retry,
                 queue_position=position,
                 estimated_wait_s=wait,
                 duration_s=_seconds(job.started_at, job.finished_at),

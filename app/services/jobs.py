@@ -32,6 +32,7 @@ RETRYABLE = ("failed", "cancelled")
 # What a retry resets: the job starts over as if just queued (its age, and so its place, stays).
 _FRESH: dict[str, Any] = {
     "status": "queued",
+    "can_retry": True,
     "attempts": 0,
     "error": None,
     "next_attempt_at": None,
@@ -136,6 +137,7 @@ class _Target:
     status: str
     cancel_requested: bool
     preview_path: str | None
+    can_retry: bool = True
 
 
 def _remove_previews(targets: Iterable[_Target]) -> None:
@@ -204,6 +206,7 @@ def _targets(session: Session, actor: User, project_id: int | None, statuses: Se
         GenerationJob.status,
         GenerationJob.cancel_requested,
         GenerationJob.preview_path,
+        GenerationJob.can_retry,
     )
     query = scope_to_visible(query, actor, project_id).where(col(GenerationJob.status).in_(statuses))
     return [_Target(*row) for row in session.exec(query)]
@@ -229,8 +232,9 @@ def cancel_all(session: Session, actor: User, *, project_id: int | None = None) 
 
 
 def retry_failed(session: Session, actor: User, *, project_id: int | None = None) -> int:
-    """Every visible failed job back to the queue, as retry_job does for one."""
-    failed = _targets(session, actor, project_id, ["failed"])
+    """Every visible failed job back to the queue, as retry_job does for one; not those the server refused
+    (their graph would be refused again: they need their settings or workflow changed)."""
+    failed = [job for job in _targets(session, actor, project_id, ["failed"]) if job.can_retry]
     count = _set_where(session, [job.id for job in failed], ["failed"], _FRESH)
     session.commit()
     _emit(job.project_id for job in failed)

@@ -90,6 +90,7 @@ def _job_notice(
         title = f"{what} failed: {where}"
         body = view.error or "The job failed without a message from the server."
         kind, level = "job_failed", "negative"
+        extra["can_retry"] = view.can_retry
     return Notification(
         user_id=0,  # set by the caller: the job's owner
         project_id=view.project_id,

@@ -223,8 +223,8 @@ def clear(session: Session, actor: User, where: NotificationFilter = ALL) -> int
 
 def can_retry(notice: Notification) -> bool:
     """Whether the notice offers Retry: a failed job, or a batch with failures."""
-    if notice.kind == "job_failed":
-        return notice.job_id is not None
+    if notice.kind == "job_failed":  # not a graph the server refused: it would be refused again
+        return notice.job_id is not None and bool((notice.extra or {}).get("can_retry", True))
     if notice.kind == "batch_finished":
         return notice.batch_id is not None and bool((notice.extra or {}).get("failed"))
     return False

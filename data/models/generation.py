@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from ._common import big_int_column, json_column, utcnow
@@ -156,6 +157,8 @@ class GenerationJob(SQLModel, table=True):
     current_node: str | None = Field(default=None, max_length=200)
     preview_path: str | None = Field(default=None, max_length=1000)
     error: str | None = None
+    # False when the server refused the graph itself (validation): the same job would be refused again.
+    can_retry: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     resolved_graph: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow)

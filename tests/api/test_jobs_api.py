@@ -24,6 +24,7 @@ JOB_FIELDS = {
     "progress",
     "current_node",
     "error",
+    "can_retry",
     "params",
     "checkpoint",
     "remote_prompt_id",

@@ -177,6 +177,27 @@ async def test_running_and_failed_jobs_show_progress_and_retry(user: User, sign_
     await eventually(lambda: db.get(GenerationJob, failed.id, populate_existing=True).status == "queued")
 
 
+async def test_a_refused_graph_shows_what_to_change_instead_of_retry(user: User, sign_in, make_project, db) -> None:
+    account, project, clip = await open_clip(user, sign_in, make_project, db)
+    refused = GenerationJob(
+        kind="image",
+        project_id=project.id,
+        clip_id=clip.id,
+        owner_id=account.id,
+        status="failed",
+        error="Studio GPU refused the workflow: KSampler: steps: Value 0 smaller than min of 1",
+        can_retry=False,
+        finished_at=datetime.now(UTC),
+    )
+    db.add(refused)
+    db.commit()
+    events.emit(events.jobs_changed, project.id)
+    await user.should_see("refused the workflow", retries=30)
+    await user.should_see("Change the settings or the workflow, then generate again.")
+    test_ids = {element.props.get("data-testid") for element in user.client.elements.values()}
+    assert f"clip-job-refused-{refused.id}" in test_ids and f"clip-job-retry-{refused.id}" not in test_ids
+
+
 async def test_results_show_newest_first_and_clicking_one_selects_it_for_the_card(
     user: User, sign_in, make_project, db
 ) -> None:

@@ -1,4 +1,4 @@
-"""indexes for the dispatcher's queue reads: in queue order, per person for fair shares, by dependency
+"""indexes for the dispatcher's queue reads (queue order, per person, by dependency); jobs that cannot be retried
 
 Revision ID: 0007
 Revises: 0006
@@ -27,9 +27,12 @@ def upgrade() -> None:
     )
     # Waiting videos whose image job failed are found through this, not by reading the whole queue.
     op.create_index('ix_generation_jobs_depends_on_id', 'generation_jobs', ['depends_on_id'])
+    # A job the server refused (validation) is not offered Retry: it would be refused again.
+    op.add_column('generation_jobs', sa.Column('can_retry', sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column('generation_jobs', 'can_retry')
     op.drop_index('ix_generation_jobs_depends_on_id', table_name='generation_jobs')
     op.drop_index('ix_generation_jobs_owner_queue', table_name='generation_jobs')
     op.drop_index('ix_generation_jobs_queue', table_name='generation_jobs')
