@@ -169,8 +169,8 @@ def check_span(start: int, duration: int, limit: int, fps: float) -> None:
         raise Invalid("A clip must end within 6 hours of the scene start.", field=field)
 
 
-def clean_texts(**values: str | None) -> dict[str, str]:
-    cleaned: dict[str, str] = {}
+def clean_texts(**values: str | None) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
     for field, value in values.items():
         if value is None:
             continue
@@ -270,7 +270,7 @@ def create_clip(
     policy = parse_policy(overlap)
     texts = clean_texts(image_prompt=image_prompt, video_prompt=video_prompt, label=label, notes=notes)
     project, limit = begin_edit(session, scene.project_id)
-    clips = clips_of_scene(session, scene.id)
+    clips = clips_of_scene(session, scene.id)  # type: ignore[arg-type]  # a stored row's id is never None
     begin = to_frames(start, start_frame, project.fps, "start")
     length = to_frames(duration, duration_frames, project.fps, "duration")
     if begin is None:
@@ -356,11 +356,11 @@ def move_clips(
     if isinstance(delta_frames, bool) or not isinstance(delta_frames, int):
         raise Invalid("A move is a whole number of frames.", field="delta_frames")
     source = scenes.get_scene(session, actor, moving[0].scene_id)
-    target = source if target_scene_id in (None, source.id) else scenes.get_scene(session, actor, target_scene_id)  # type: ignore[arg-type]
+    target = source if target_scene_id in (None, source.id) else scenes.get_scene(session, actor, target_scene_id)
     if target.project_id != source.project_id:
         raise Invalid("Clips can only move to a scene of the same project.", field="target_scene_id")
     project, limit = begin_edit(session, source.project_id)
-    source_clips = clips_of_scene(session, source.id)
+    source_clips = clips_of_scene(session, source.id)  # type: ignore[arg-type]  # a stored row's id is never None
     check_still_in(source_clips, moving)
     for clip in sorted(moving, key=lambda c: c.start_frame):
         if clip.start_frame + delta_frames < 0:

@@ -138,7 +138,7 @@ def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     rows = session.exec(select(User.id, User.username).where(col(User.id).in_(wanted))).all()
-    return {row[0]: row[1] for row in rows}
+    return {row[0]: row[1] for row in rows}  # type: ignore[misc]  # a stored row's id is never None
 
 
 def list_invitations(session: Session, actor: User) -> list[InvitationView]:

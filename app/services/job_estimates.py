@@ -26,7 +26,7 @@ HISTORY_SIZE = 50
 DEFAULT_DURATION_S = 30.0
 
 
-def queue_order(now: datetime):  # type: ignore[no-untyped-def]
+def queue_order(now: datetime):
     """ORDER BY terms of the queue: jobs that may run now first, then those waiting for a retry;
     within each, higher priority first, then the oldest. The dispatcher serves them in this order."""
     waiting = case(
@@ -70,7 +70,7 @@ def duration_model(samples: Iterable[tuple[int | None, str | None, float]]) -> D
         checkpoints[checkpoint].append(seconds)
         everything.append(seconds)
 
-    def medians(groups: dict) -> dict:  # type: ignore[type-arg]
+    def medians(groups: dict) -> dict:
         return {key: statistics.median(values) for key, values in groups.items()}
 
     return DurationModel(

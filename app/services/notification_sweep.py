@@ -37,7 +37,11 @@ def _told(session: Session, job_id: int, status: str) -> bool:
     """Compare-and-set: True for the one process that marks this finished job as told."""
     result = session.exec(
         update(GenerationJob)
-        .where(col(GenerationJob.id) == job_id, GenerationJob.notified == False, GenerationJob.status == status)  # noqa: E712
+        .where(
+            col(GenerationJob.id) == job_id,
+            col(GenerationJob.notified) == False,  # noqa: E712
+            col(GenerationJob.status) == status,
+        )
         .values(notified=True)
         .execution_options(synchronize_session=False)
     )
@@ -46,7 +50,7 @@ def _told(session: Session, job_id: int, status: str) -> bool:
 
 def _batch_done(session: Session, batch_id: int) -> bool:
     """Compare-and-set: True for the one process that finds the batch finished and not yet announced."""
-    still_working = exists().where(GenerationJob.batch_id == batch_id, col(GenerationJob.status).in_(UNFINISHED))
+    still_working = exists().where(col(GenerationJob.batch_id) == batch_id, col(GenerationJob.status).in_(UNFINISHED))
     result = session.exec(
         update(Batch)
         .where(col(Batch.id) == batch_id, col(Batch.notified_at).is_(None), ~still_working)
@@ -165,7 +169,7 @@ def sweep(session: Session) -> int:
     ).all()
     if not found:
         return 0
-    won = [job_id for job_id, status in found if _told(session, job_id, status)]
+    won = [job_id for job_id, status in found if _told(session, job_id, status)]  # type: ignore[arg-type]  # a stored row's id is never None
     if not won:
         session.rollback()
         return 0
@@ -206,9 +210,9 @@ def sweep(session: Session) -> int:
         batch = session.get(Batch, batch_id, populate_existing=True)
         if batch is None:
             continue
-        notice = _batch_notice(session, batch)
-        if notice is not None and wants(batch.owner_id, "batch_finished"):
-            made.append(notice)
+        batch_notice = _batch_notice(session, batch)
+        if batch_notice is not None and wants(batch.owner_id, "batch_finished"):
+            made.append(batch_notice)
     session.add_all(made)
     session.commit()
     for user_id in sorted({notice.user_id for notice in made}):

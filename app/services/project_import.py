@@ -325,27 +325,27 @@ def _library(session: Session, actor: User, project: Project, doc: Document) -> 
             session.flush()
         characters[entry.key] = found.id  # type: ignore[assignment]
     styles: dict[str, int] = {}
-    for entry in doc.styles:
+    for style_entry in doc.styles:
         style = None
-        if entry.scope == "global":
+        if style_entry.scope == "global":
             style = session.exec(
                 select(StyleTemplate).where(
                     StyleTemplate.owner_id == actor.id,
                     col(StyleTemplate.project_id).is_(None),
-                    StyleTemplate.name == entry.name,
+                    StyleTemplate.name == style_entry.name,
                 )
             ).first()
         if style is None:
             style = StyleTemplate(
                 owner_id=actor.id,  # type: ignore[arg-type]
                 project_id=project.id,
-                **entry.model_dump(
+                **style_entry.model_dump(
                     include={"name", "description", "prompt_prefix", "prompt_suffix", "negative_prompt", "params"}
                 ),
             )
             session.add(style)
             session.flush()
-        styles[entry.key] = style.id  # type: ignore[assignment]
+        styles[style_entry.key] = style.id  # type: ignore[assignment]
     return characters, styles
 
 
@@ -436,7 +436,7 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
     except BaseException:
         session.rollback()
         if project.id is not None:
-            session.exec(delete(Project).where(col(Project.id) == project.id))  # type: ignore[call-overload]
+            session.exec(delete(Project).where(col(Project.id) == project.id))
             session.commit()
         for path in created:
             path.unlink(missing_ok=True)

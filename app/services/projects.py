@@ -45,7 +45,7 @@ def parse_update(**values: object) -> ProjectUpdate:
         raise validation_error(error) from error
 
 
-def _visible(actor: User):  # type: ignore[no-untyped-def]
+def _visible(actor: User):
     return select(Project) if actor.is_admin else select(Project).where(Project.owner_id == actor.id)
 
 
@@ -224,11 +224,11 @@ def delete_projects(session: Session, actor: User, project_ids: list[int]) -> in
     _held = unreadable_rows.load_keys(session, Project, project_ids)
     projects = [get_project(session, actor, pid) for pid in project_ids]
     ids = [p.id for p in projects]
-    session.exec(sql_delete(Project).where(col(Project.id).in_(ids)))  # type: ignore[call-overload]
+    session.exec(sql_delete(Project).where(col(Project.id).in_(ids)))
     session.commit()
     for project_id in ids:
         media_store.remove_project_media(project_id)  # type: ignore[arg-type]
-        events.emit(events.project_changed, project_id)  # type: ignore[arg-type]
+        events.emit(events.project_changed, project_id)
     return len(ids)
 
 

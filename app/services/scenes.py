@@ -138,7 +138,7 @@ def forget_deleted(session: Session, clip_ids: Iterable[int]) -> None:
     """Drop rows the database removed by cascade from the session, so a later get() cannot return them.
     Reads only what is loaded: touching an expired attribute would query a row that is gone."""
     ids = set(clip_ids)
-    for key, obj in list(session.identity_map.items()):
+    for key, obj in list(session.identity_map.items()):  # type: ignore[attr-defined]  # a session's map is a WeakInstanceDict, which has items()
         model, primary_key = key[0], key[1]
         if (model is Clip and primary_key[0] in ids) or (
             model in (GalleryItem, ClipCharacterLink, ClipStyleLink) and inspect(obj).dict.get("clip_id") in ids

@@ -6,7 +6,7 @@ when no server has the file any more. Only a server's links are replaced on each
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -65,7 +65,7 @@ def catalog_counts(session: Session) -> dict[int, dict[str, int]]:
     query = (
         select(ServerModel.server_id, ModelEntry.kind, func.count())
         .join(ModelEntry, col(ServerModel.model_id) == col(ModelEntry.id))
-        .group_by(ServerModel.server_id, ModelEntry.kind)
+        .group_by(col(ServerModel.server_id), col(ModelEntry.kind))
     )
     counts: dict[int, dict[str, int]] = {}
     for server_id, kind, count in session.exec(query):
@@ -101,14 +101,18 @@ def _insert_missing(session: Session, rows: list[dict[str, str]]) -> None:
     Rows go in sorted order so two concurrent transactions lock the unique keys in the same order (no deadlock).
     """
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    inserts: dict[str, Callable[[type[ModelEntry]], postgresql.Insert | sqlite.Insert]] = {
+        "postgresql": postgresql.insert,
+        "sqlite": sqlite.insert,
+    }
+    insert = inserts.get(dialect)
     if insert is None:
         raise RuntimeError(f"Model catalogs need SQLite or PostgreSQL, not {dialect}.")
     now = utcnow()
     for chunk in _chunks(rows):
         values = [{**row, "trigger_words": [], "info": {}, "created_at": now} for row in chunk]
         statement = insert(ModelEntry).values(values).on_conflict_do_nothing(index_elements=["kind", "file_name"])
-        session.exec(statement)  # type: ignore[call-overload]
+        session.exec(statement)
 
 
 def _entry_ids(session: Session, kind: str, names: list[str]) -> list[int]:

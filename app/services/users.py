@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from data.errors import Conflict, Forbidden, Invalid, Unauthorized
 from data.models import ApiCredential, User, UserCreate
@@ -78,7 +78,7 @@ def register(
 def authenticate(session: Session, login: str, password: str) -> User | None:
     """None for a wrong name and a wrong password alike, in about the same time."""
     login = login.strip().lower()
-    user = session.exec(select(User).where(or_(func.lower(User.username) == login, User.email == login))).first()
+    user = session.exec(select(User).where(or_(func.lower(User.username) == login, col(User.email) == login))).first()
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         return None
