@@ -114,7 +114,10 @@ class GenerationDialog:
                         self.preview = ui.column().classes("w-full gap-1").props('data-testid="prompt-preview"')
                 with ui.column().classes("w-[430px] flex-none gap-2"):
                     self.form = GenerationSettingsForm(
-                        self.state, self.choices, images=self.images, on_mode=self.update_preview
+                        self.state,
+                        self.choices,
+                        images=self.images,  # type: ignore[arg-type]  # gallery items are stored rows: ids never None
+                        on_mode=self.update_preview,
                     )
             with ui.column().classes("w-full gap-1").props('data-testid="dialog-jobs"'):
                 self.jobs_summary = ui.label("").classes("text-xs sc-muted").props('data-testid="dialog-jobs-summary"')

@@ -116,7 +116,7 @@ def info_row(view: JobView, now: datetime) -> dict[str, Any]:
 
 def row_buttons(view: JobView) -> list[dict[str, Any]]:
     """The row's buttons, in order; their clicks come back as one "action" event naming the button."""
-    buttons = []
+    buttons: list[dict[str, Any]] = []
     if view.status in ("queued", *ACTIVE) and not view.cancel_requested:
         buttons.append({"icon": "stop_circle", "title": "Cancel", "action": "cancel"})
     if view.status in ("failed", "cancelled"):

@@ -38,7 +38,7 @@ def open_project_import(user: User) -> None:
             status.set_text(f"Importing {event.file.name}…")
             spinner.visible = True
             try:
-                project_id, name, warnings = await run.io_bound(_import, user, data)
+                imported = await run.io_bound(_import, user, data)
             except DomainError as error:
                 status.classes(replace="text-sm text-negative")
                 status.set_text(error.message)
@@ -46,6 +46,9 @@ def open_project_import(user: User) -> None:
                 return
             finally:
                 spinner.visible = False
+            if imported is None:  # the server is stopping: NiceGUI's run gives no result then
+                return
+            project_id, name, warnings = imported
             dialog.close()
             message = f"Imported “{name}”"
             if warnings:

@@ -408,7 +408,7 @@ class GenerationDefaultsCard:
         return field
 
     def save(self) -> None:
-        values = {key: _whole(value) for key, value in self.state.items()}
+        values: dict[str, Any] = {key: _whole(value) for key, value in self.state.items()}
         values["negative_prompt"] = (self.negative.value or "").strip() or None
         if values.get("variations") is None:
             values["variations"] = 1

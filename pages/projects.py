@@ -165,6 +165,14 @@ def page(user: User) -> None:
     def new_project() -> None:
         open_project_dialog(user, None, lambda p: ui.navigate.to(f"/projects/{p.id}"))
 
+    def remember_and_refresh() -> None:
+        remember()
+        listing.refresh()
+
+    def clear_selection() -> None:
+        state.selected.clear()
+        listing.refresh()
+
     with frame("Projects", user):
         with ui.row().classes("w-full items-center gap-2"):
             ui.button("New project", icon="add", on_click=new_project).props(
@@ -194,11 +202,11 @@ def page(user: User) -> None:
             ).classes("w-32").bind_value(state, "archived").on_value_change(lambda: listing.refresh())
             ui.select({"updated": "Last updated", "created": "Newest", "name": "Name"}, label="Sort").props(
                 "outlined dense"
-            ).classes("w-36").bind_value(state, "sort").on_value_change(lambda: (remember(), listing.refresh()))
+            ).classes("w-36").bind_value(state, "sort").on_value_change(remember_and_refresh)
             ui.space()
             ui.toggle({"grid": "Grid", "list": "List"}).props("dense no-caps").bind_value(
                 state, "view"
-            ).on_value_change(lambda: (remember(), listing.refresh()))
+            ).on_value_change(remember_and_refresh)
 
         @ui.refreshable
         def bulk_bar() -> None:
@@ -213,7 +221,7 @@ def page(user: User) -> None:
                     'flat dense color=red-3 data-testid="bulk-delete"'
                 )
                 ui.space()
-                ui.button("Clear", on_click=lambda: (state.selected.clear(), listing.refresh())).props("flat dense")
+                ui.button("Clear", on_click=clear_selection).props("flat dense")
 
         bulk_bar()
 
@@ -230,7 +238,7 @@ def page(user: User) -> None:
                 )
                 tags = projects.all_tags(session, user)
             tag_select.set_options(tags, value=state.tag if state.tag in tags else None)
-            state.selected &= {p.id for p in found}  # type: ignore[misc]
+            state.selected &= {p.id for p in found}
             bulk_bar.refresh()
             if not found and not found.unreadable:
                 archived_count = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ def page(user: User) -> None:
                         unreadable.id,
                         unreadable.reason,
                         name=unreadable.name,
-                        on_delete=lambda workflow_id=unreadable.id: delete_unreadable(workflow_id),
+                        on_delete=functools.partial(delete_unreadable, unreadable.id),
                     )
 
         listing()
@@ -207,7 +208,7 @@ def _owner_names(session: Session, found: list[WorkflowTemplate]) -> dict[int, s
     for workflow in found:
         owner = session.get(User, workflow.owner_id) if isinstance(workflow.owner_id, int) else None
         if owner is not None:
-            names[owner.id] = owner.username
+            names[owner.id] = owner.username  # type: ignore[index]  # a stored row's id is never None
     return names
 
 
