@@ -135,9 +135,9 @@ def store_catalog(session: Session, server: ComfyServer, catalog: Catalog) -> di
     )
     _insert_missing(session, rows)
     model_ids = sorted({model_id for kind, names in wanted.items() for model_id in _entry_ids(session, kind, names)})
-    drop_links(session, server.id)  # type: ignore[arg-type]
+    drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
     for chunk in _chunks(model_ids):
-        session.add_all(ServerModel(server_id=server.id, model_id=model_id) for model_id in chunk)  # type: ignore[arg-type]
+        session.add_all(ServerModel(server_id=server.id, model_id=model_id) for model_id in chunk)  # type: ignore[arg-type]  # a stored row's id is never None
     server.node_types = sorted(set(catalog.node_types or []))
     server.catalog_refreshed_at = utcnow()
     session.add(server)
@@ -154,7 +154,7 @@ async def refresh_catalog(server_id: int, actor: User | None = None) -> dict[str
     with session_scope() as session:
         if actor is not None:
             require_admin(actor)
-        server = get_server(session, actor, server_id)  # type: ignore[arg-type]
+        server = get_server(session, actor, server_id)
         if server.runpod_endpoint_id:
             raise Invalid(
                 f"“{server.name}” is a RunPod endpoint: RunPod does not list its models. Jobs sent there must use "

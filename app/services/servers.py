@@ -174,7 +174,7 @@ def list_servers(session: Session, actor: User) -> list[ComfyServer]:
     return unreadable_rows.load_each(session, query, ComfyServer)  # an unreadable row is left out, logged
 
 
-def get_server(session: Session, actor: User, server_id: int) -> ComfyServer:
+def get_server(session: Session, actor: User | None, server_id: int) -> ComfyServer:
     server = session.get(ComfyServer, server_id)
     if server is None:
         raise NotFound(f"Server {server_id} does not exist (it may have been deleted).")
@@ -277,7 +277,7 @@ def _forget_machine(session: Session, server: ComfyServer) -> None:
     server.vram_total = server.vram_free = server.ram_total = server.ram_free = None
     server.last_checked_at = server.catalog_refreshed_at = None
     server.node_types = []
-    drop_links(session, server.id)  # type: ignore[arg-type]
+    drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 def drop_links(session: Session, server_id: int) -> None:
