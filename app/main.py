@@ -105,7 +105,7 @@ def run(host: str | None = None, port: int | None = None, forwarded_allow_ips: s
         storage_secret=settings.resolved_secret_key,
         fastapi_docs=API_DOCS,  # type: ignore[arg-type]  # NiceGUI's DocsConfig wants every key; it reads them with .get()
         show_welcome_message=False,
-        **proxy,  # type: ignore[arg-type]
+        **proxy,  # type: ignore[arg-type]  # uvicorn options that run passes on; mypy matches the dict against every named parameter
     )
 
 

@@ -401,7 +401,7 @@ class BatchDialog:
             if remembered["seed_policy"] == "increment":
                 remembered["seed"] = None  # the project's sequence continues where this batch stopped
             generation_defaults.update_generation_defaults(session, self.user, self.project_id, **remembered)
-        return batch.id, batch.name  # type: ignore[return-value]
+        return batch.id, batch.name  # type: ignore[return-value]  # a stored row's id is never None
 
     def _error(self, message: str) -> None:
         self.result.set_text(message)

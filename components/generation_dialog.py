@@ -62,7 +62,7 @@ class GenerationDialog:
         with session_scope() as session:
             clip = clips.get_clip(session, user, clip_id)
             project = projects.get_project(session, user, clip.project_id)
-            self.project_id: int = project.id  # type: ignore[assignment]
+            self.project_id: int = project.id  # type: ignore[assignment]  # a stored row's id is never None
             self.defaults = generation_defaults.stored_defaults(project.settings)
             self.choices = settings_choices(session, user, project)
             self.images = {

@@ -288,7 +288,7 @@ class JobList:
 
     def progress(self, job: GenerationJob, has_preview: bool) -> bool:
         """One job's new progress; False when the row is not shown or its status moved on (refresh then)."""
-        row = self.rows.get(job.id)  # type: ignore[arg-type]
+        row = self.rows.get(job.id)  # type: ignore[arg-type]  # a stored row's id is never None
         if row is None:
             return False
         if job.status != row.view.status or job.cancel_requested != row.view.cancel_requested:

@@ -216,7 +216,7 @@ class QueueBoard:
         if self.project_id is None:
             return ""
         with session_scope() as session:
-            name = attempt(lambda: projects.get_project(session, self.user, self.project_id).name)  # type: ignore[arg-type]
+            name = attempt(lambda: projects.get_project(session, self.user, self.project_id).name)  # type: ignore[arg-type]  # checked for None at the top of _scope
         return f" in “{name}”" if name else ""
 
     def _cancel_all(self) -> None:

@@ -191,7 +191,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         return list(editor.selected)
 
     def add_clip() -> None:
-        edit("Add clip", lambda s: editor.select([clips.create_clip(s, user, scene_id).id]))  # type: ignore[list-item]
+        edit("Add clip", lambda s: editor.select([clips.create_clip(s, user, scene_id).id]))  # type: ignore[list-item]  # a stored row's id is never None
 
     def split() -> None:
         playhead = editor.playhead_frame
@@ -315,7 +315,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             update_editor_settings(session, user, project.id, snap=value)  # type: ignore[arg-type]  # a stored row's id is never None
 
     def set_ruler(value: str) -> None:
-        editor.set_ruler(value)  # type: ignore[arg-type]
+        editor.set_ruler(value)  # type: ignore[arg-type]  # the ruler toggle offers only the Literal's values
         with session_scope() as session:
             update_editor_settings(session, user, project.id, ruler=value)  # type: ignore[arg-type]  # a stored row's id is never None
         toolbar_state()
@@ -437,7 +437,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 cards,
                 fps=fps,
                 scene_frames=scene_frames(cards),
-                ruler=settings.ruler,  # type: ignore[arg-type]
+                ruler=settings.ruler,  # type: ignore[arg-type]  # updates refuse any unit outside the Literal
                 snap=settings.snap,
             ).classes("w-full")
         context_frame = {"frame": 0}
@@ -516,13 +516,13 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             ).classes("text-subtitle2")
 
             def save(changes: dict[str, Any]) -> bool:
-                if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]
+                if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]  # a stored row's id is never None
                     success("Clip saved")
                     return True
                 return False
 
             form = clip_inspector(clip, fps, save)
-            generation.build(clip.id, form.save)  # type: ignore[arg-type]
+            generation.build(clip.id, form.save)  # type: ignore[arg-type]  # a stored row's id is never None
 
         if clip is not None and any(card["id"] == clip for card in cards):
             editor.select([clip])

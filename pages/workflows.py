@@ -53,7 +53,7 @@ def page(user: User) -> None:
     def duplicate(workflow: WorkflowTemplate) -> None:
         def run() -> WorkflowTemplate:
             with session_scope() as session:
-                return workflows.duplicate_workflow(session, user, workflow.id)  # type: ignore[arg-type]
+                return workflows.duplicate_workflow(session, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
         copy = attempt(run)
         if copy:
@@ -70,7 +70,7 @@ def page(user: User) -> None:
             def save() -> None:
                 try:
                     with session_scope() as session:
-                        renamed = workflows.update_workflow(session, user, workflow.id, name=name.value)  # type: ignore[arg-type]
+                        renamed = workflows.update_workflow(session, user, workflow.id, name=name.value)  # type: ignore[arg-type]  # a stored row's id is never None
                 except DomainError as failure:
                     error.set_text(failure.message)
                     return
@@ -88,7 +88,7 @@ def page(user: User) -> None:
         def run() -> None:
             def remove() -> bool:
                 with session_scope() as session:
-                    workflows.delete_workflow(session, user, workflow.id)  # type: ignore[arg-type]
+                    workflows.delete_workflow(session, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
                 return True
 
             if attempt(remove):
@@ -131,10 +131,10 @@ def page(user: User) -> None:
         def failed(reason: str) -> None:
             unreadable_row(
                 "workflow",
-                workflow.id,  # type: ignore[arg-type]
+                workflow.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 reason,
                 name=shown_name(workflow.name),
-                on_delete=None if workflow.builtin else lambda: delete_unreadable(workflow.id),  # type: ignore[arg-type]
+                on_delete=None if workflow.builtin else lambda: delete_unreadable(workflow.id),  # type: ignore[arg-type]  # a stored row's id is never None
             )
 
         if row.summary is None:

@@ -127,21 +127,21 @@ def directory(session: Session, project_id: int) -> list[SceneClips]:
                 id=clip_id,
                 label=label or f"Clip #{index}",
                 index=index,
-                scene_id=scene_id,  # type: ignore[arg-type]
+                scene_id=scene_id,  # type: ignore[arg-type]  # ids of stored scenes are never None
                 scene_name=scene_name,
                 has_image="image" in kinds.get(clip_id, set()),
                 has_video="video" in kinds.get(clip_id, set()),
             )
-            for index, (clip_id, label) in enumerate(by_scene.get(scene_id, []), start=1)  # type: ignore[arg-type]
+            for index, (clip_id, label) in enumerate(by_scene.get(scene_id, []), start=1)  # type: ignore[arg-type]  # ids of stored scenes are never None
         ]
-        groups.append(SceneClips(scene_id, scene_name, infos))  # type: ignore[arg-type]
+        groups.append(SceneClips(scene_id, scene_name, infos))  # type: ignore[arg-type]  # ids of stored scenes are never None
     return groups
 
 
 def batch_candidates(session: Session, actor: User, project_id: int) -> list[SceneClips]:
     """What the batch dialog offers: the project's clips by scene, each saying whether it has results."""
     project = projects.get_project(session, actor, project_id)
-    return directory(session, project.id)  # type: ignore[arg-type]
+    return directory(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 def result_kind(mode: str) -> str:
@@ -334,6 +334,6 @@ def list_batches(session: Session, actor: User, project_id: int) -> list[BatchSu
             .order_by(col(Batch.created_at).desc(), col(Batch.id).desc())
         )
     )
-    rows = _job_rows(session, [batch.id for batch in found])  # type: ignore[misc]
-    existing = _existing_clips(session, project.id)  # type: ignore[arg-type]
-    return [_summary(batch, rows.get(batch.id, []), existing)[0] for batch in found]  # type: ignore[arg-type]
+    rows = _job_rows(session, [batch.id for batch in found])  # type: ignore[misc]  # a stored row's id is never None
+    existing = _existing_clips(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
+    return [_summary(batch, rows.get(batch.id, []), existing)[0] for batch in found]  # type: ignore[arg-type]  # a stored row's id is never None

@@ -314,7 +314,7 @@ def model_usage(
         usage["completed"] += status == "completed"
         usage["failed"] += status == "failed"
         if status == "completed" and started_at is not None and finished_at is not None:
-            usage["durations"].append((_aware(finished_at) - _aware(started_at)).total_seconds())  # type: ignore[operator]
+            usage["durations"].append((_aware(finished_at) - _aware(started_at)).total_seconds())  # type: ignore[operator]  # both times were checked for None just above
         created = _aware(created_at)
         if usage["last"] is None or created > usage["last"]:
             usage["last"] = created

@@ -94,7 +94,7 @@ def recent_durations(session: Session, limit: int = HISTORY_SIZE) -> DurationMod
         .limit(limit)
     ).all()
     return duration_model(
-        (server_id, checkpoint, (finished - started).total_seconds())  # type: ignore[operator]
+        (server_id, checkpoint, (finished - started).total_seconds())  # type: ignore[operator]  # the query keeps only jobs with both times set
         for server_id, checkpoint, started, finished in rows
     )
 
@@ -176,6 +176,6 @@ def estimate_queue(
                 if next_attempt_at is not None:
                     wait = max(wait, (next_attempt_at - now).total_seconds())
                 wait = round(wait, 1)
-            result[job_id] = (position, wait)  # type: ignore[index]
+            result[job_id] = (position, wait)  # type: ignore[index]  # a stored row's id is never None
         work_ahead += model.expected(None, checkpoint)
     return result

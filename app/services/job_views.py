@@ -231,10 +231,10 @@ def job_views(session: Session, jobs: Sequence[GenerationJob]) -> list[JobView]:
     views = []
     for job in jobs:
         clip_label, scene_id = clips.get(job.clip_id, (None, None)) if job.clip_id is not None else (None, None)
-        position, wait = estimates.get(job.id, (None, None))  # type: ignore[arg-type]
+        position, wait = estimates.get(job.id, (None, None))  # type: ignore[arg-type]  # a stored row's id is never None
         views.append(
             JobView(
-                id=job.id,  # type: ignore[arg-type]
+                id=job.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 kind=job.kind,
                 status=job.status,
                 project_id=job.project_id,

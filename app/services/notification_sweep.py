@@ -129,7 +129,7 @@ def batch_summary(name: str, counts: dict[str, int]) -> str:
 
 
 def _batch_notice(session: Session, batch: Batch) -> Notification | None:
-    counts, last = _batch_counts(session, batch.id)  # type: ignore[arg-type]
+    counts, last = _batch_counts(session, batch.id)  # type: ignore[arg-type]  # a stored row's id is never None
     if not counts.get("completed") and not counts.get("failed"):
         return None  # everything was cancelled (by the person themselves): nothing to tell
     name = f"Batch “{batch.name}”" if batch.name else f"Batch {batch.id}"
@@ -196,7 +196,7 @@ def sweep(session: Session) -> int:
             .where(col(GalleryItem.job_id).in_([job.id for job in solo]))
             .order_by(col(GalleryItem.id))
         ):
-            items.setdefault(job_id, []).append(item_id)  # type: ignore[arg-type]
+            items.setdefault(job_id, []).append(item_id)  # type: ignore[arg-type]  # only items of these jobs: job_id is set
         by_id = {job.id: job for job in solo}
         for view in job_views.job_views(session, solo):
             job = by_id[view.id]

@@ -252,10 +252,10 @@ def retry(session: Session, actor: User, notification_ids: Sequence[int]) -> int
             continue
         try:
             if notice.kind == "job_failed":
-                jobs.retry_job(session, actor, notice.job_id)  # type: ignore[arg-type]
+                jobs.retry_job(session, actor, notice.job_id)  # type: ignore[arg-type]  # can_retry above: a failed-job notice names its job
                 count += 1
             else:
-                count += _retry_batch(session, actor, notice.batch_id)  # type: ignore[arg-type]
+                count += _retry_batch(session, actor, notice.batch_id)  # type: ignore[arg-type]  # can_retry above: a batch notice names its batch
         except (Conflict, NotFound) as error:
             reasons.append(error.message)
     mark_read(session, actor, [notice.id for notice in notices if notice.id is not None])

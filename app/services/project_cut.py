@@ -190,7 +190,7 @@ def load_cut(
     clip_rows: Sequence[Any] = session.exec(
         clip_query.order_by(col(Clip.scene_id), col(Clip.start_frame), col(Clip.id))
     ).all()
-    results = selected_results(session, project.id)  # type: ignore[arg-type]
+    results = selected_results(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     folder = _MediaFolder()
     by_scene: dict[int, list[SourceClip]] = {}
     for clip in clip_rows:
@@ -210,11 +210,11 @@ def load_cut(
             )
         )
     sources = [
-        SourceScene(scene.id, scene.name, tuple(by_scene.get(scene.id, ())))  # type: ignore[arg-type]
+        SourceScene(scene.id, scene.name, tuple(by_scene.get(scene.id, ())))  # type: ignore[arg-type]  # a stored row's id is never None
         for scene in scene_rows
     ]
     whole = scene_id is None and chosen is None
-    music = music_media(session, project.id)  # type: ignore[arg-type]
+    music = music_media(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     name = project.name
     if scene_id is not None and scene_rows:
         name = f"{project.name} – {scene_rows[0].name}"

@@ -132,8 +132,8 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
             (col(StyleTemplate.project_id) == project.id) | col(StyleTemplate.id).in_(used_styles)
         )
     ).all()
-    character_keys = _keys(list(characters), "c", project.id)  # type: ignore[arg-type]
-    style_keys = _keys(list(styles), "s", project.id)  # type: ignore[arg-type]
+    character_keys = _keys(list(characters), "c", project.id)  # type: ignore[arg-type]  # a stored row's id is never None
+    style_keys = _keys(list(styles), "s", project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     clip_characters: dict[int, list[str]] = {}
     for link in character_links:
         clip_characters.setdefault(link.clip_id, []).append(character_keys[link.character_id])
@@ -165,18 +165,18 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
         },
         "characters": [
             {
-                "key": character_keys[row.id],  # type: ignore[index]
+                "key": character_keys[row.id],  # type: ignore[index]  # a stored row's id is never None
                 "scope": "global" if row.project_id is None else "project",
                 "name": row.name,
                 "description": row.description,
                 "prompt": row.prompt,
                 "negative_prompt": row.negative_prompt,
             }
-            for row in sorted(characters, key=lambda row: character_keys[row.id])  # type: ignore[index]
+            for row in sorted(characters, key=lambda row: character_keys[row.id])  # type: ignore[index]  # a stored row's id is never None
         ],
         "styles": [
             {
-                "key": style_keys[row.id],  # type: ignore[index]
+                "key": style_keys[row.id],  # type: ignore[index]  # a stored row's id is never None
                 "scope": "global" if row.project_id is None else "project",
                 "name": row.name,
                 "description": row.description,
@@ -185,7 +185,7 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
                 "negative_prompt": row.negative_prompt,
                 "params": dict(row.params or {}),
             }
-            for row in sorted(styles, key=lambda row: style_keys[row.id])  # type: ignore[index]
+            for row in sorted(styles, key=lambda row: style_keys[row.id])  # type: ignore[index]  # a stored row's id is never None
         ],
         "scenes": [
             {
@@ -223,7 +223,7 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
                             for item in results.get(clip.id, [])
                         ],
                     }
-                    for clip in by_scene.get(scene.id, [])  # type: ignore[arg-type]
+                    for clip in by_scene.get(scene.id, [])  # type: ignore[arg-type]  # a stored row's id is never None
                 ],
             }
             for scene in scene_rows

@@ -50,7 +50,7 @@ def scene_summaries(session: Session, actor: User, project_id: int) -> list[Scen
         count, end = clips_by_scene.get(scene.id, (0, 0))  # type: ignore[arg-type]  # a stored row's id is never None
         summaries.append(
             SceneSummary(
-                id=scene.id,  # type: ignore[arg-type]
+                id=scene.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 position=scene.position,
                 name=scene.name,
                 description=scene.description,

@@ -67,7 +67,7 @@ def split_clip(
     clip.updated_at = utcnow()
     session.add(right)
     session.flush()
-    scenes.copy_clip_links(session, clip.id, right.id)  # type: ignore[arg-type]
+    scenes.copy_clip_links(session, clip.id, right.id)  # type: ignore[arg-type]  # a stored row's id is never None
     refresh_overlap_flags([*clips, right])
     finish_edit(session, actor, clip.project_id, "clip.split", f"Split {clip_name(clip)}")
     return clip, right
@@ -115,7 +115,7 @@ def merge_clips(session: Session, actor: User, clip_ids: list[int], keep_result_
         selected = sorted((item for item in items if item.selected), key=lambda item: order[item.clip_id])
         keep_result_id = selected[0].id if selected else None
     for item in items:
-        item.clip_id, item.selected = merged.id, item.id == keep_result_id  # type: ignore[assignment]
+        item.clip_id, item.selected = merged.id, item.id == keep_result_id  # type: ignore[assignment]  # a stored row's id is never None
         session.add(item)
     other_ids = [clip.id for clip in others]
     session.exec(update(GenerationJob).where(col(GenerationJob.clip_id).in_(other_ids)).values(clip_id=merged.id))
@@ -129,7 +129,7 @@ def merge_clips(session: Session, actor: User, clip_ids: list[int], keep_result_
     for clip in others:
         session.delete(clip)
     session.flush()
-    scenes.forget_deleted(session, other_ids)  # type: ignore[arg-type]
+    scenes.forget_deleted(session, other_ids)  # type: ignore[arg-type]  # ids of stored clips are never None
     refresh_overlap_flags([clip for clip in scene_clips if clip.id not in other_ids])
     finish_edit(
         session, actor, merged.project_id, "clip.merged", f"Merged {len(members)} clips into {clip_name(merged)}"
@@ -187,7 +187,7 @@ def copy_clips(session: Session, actor: User, clip_ids: list[int]) -> list[dict[
     chosen = sorted(get_clips(session, actor, clip_ids), key=lambda c: (c.start_frame, c.id))
     if len({clip.scene_id for clip in chosen}) > 1:
         raise Invalid("Copy clips of one scene at a time.", field="clip_ids")
-    fps = session.get(Project, chosen[0].project_id).fps  # type: ignore[union-attr]
+    fps = session.get(Project, chosen[0].project_id).fps  # type: ignore[union-attr]  # the clips' project exists: clips go with their project
     base = chosen[0].start_frame
     return [
         {

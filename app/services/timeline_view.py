@@ -37,8 +37,8 @@ def clip_cards(session: Session, actor: User, scene_id: int) -> list[dict[str, A
                 "duration_frames": clip.duration_frames,
                 "label": clip.label or f"Clip {clip.id}",
                 "color": clip.color,
-                "thumbnail": thumbnails.get(clip.id),  # type: ignore[arg-type]
-                "status": statuses.get(clip.id),  # type: ignore[arg-type]
+                "thumbnail": thumbnails.get(clip.id),  # type: ignore[arg-type]  # a stored row's id is never None
+                "status": statuses.get(clip.id),  # type: ignore[arg-type]  # a stored row's id is never None
                 "overlap": clip.overlap_allowed,
                 "has_prompts": bool(clip.image_prompt.strip() and clip.video_prompt.strip()),
             }

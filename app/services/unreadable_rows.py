@@ -141,8 +141,8 @@ def load_keys(session: Session, model: type[T], ids: list[int]) -> list[T]:
     ownership check and delete) works on a row whose other columns cannot be read.
 
     Keep the returned list while that code runs: the session holds a row only while something refers to it."""
-    keys = load_only(model.id, _owner_column(model))  # type: ignore[attr-defined]
-    query = select(model).options(keys).where(col(model.id).in_(ids))  # type: ignore[attr-defined]
+    keys = load_only(model.id, _owner_column(model))  # type: ignore[attr-defined]  # T is any table class: not typed as having an id
+    query = select(model).options(keys).where(col(model.id).in_(ids))  # type: ignore[attr-defined]  # T is any table class: not typed as having an id
     try:
         return list(session.exec(query).all())
     except Exception as error:  # the ordinary read after this says what is wrong
