@@ -445,7 +445,7 @@ def answer_at_the_front_door(app: FastAPI, api_concurrency: int) -> None:
     def build_behind_the_front_door() -> ASGIApp:
         return FrontDoor(build(), api_concurrency)
 
-    app.build_middleware_stack = build_behind_the_front_door  # type: ignore[method-assign]
+    app.build_middleware_stack = build_behind_the_front_door  # type: ignore[method-assign]  # the front door wraps Starlette's middleware stack on purpose
 
 
 def install(app: FastAPI, settings: Settings, *, signed_in: SignedIn | None = None) -> None:

@@ -19,6 +19,7 @@ from data import migrate
 from data.engine import dispose_engine, session_scope
 
 log = logging.getLogger("storycanvas")
+API_DOCS = {"title": "StoryCanvas API", "version": "1", "description": "REST API under /api/v1."}
 
 
 _served_port: int | None = None
@@ -105,9 +106,9 @@ def run(host: str | None = None, port: int | None = None, forwarded_allow_ips: s
         reload=False,
         show=False,
         storage_secret=settings.resolved_secret_key,
-        fastapi_docs={"title": "StoryCanvas API", "version": "1", "description": "REST API under /api/v1."},
+        fastapi_docs=API_DOCS,  # type: ignore[arg-type]  # NiceGUI's DocsConfig wants every key; it reads them with .get()
         show_welcome_message=False,
-        **proxy,  # type: ignore[arg-type]
+        **proxy,  # type: ignore[arg-type]  # uvicorn options that run passes on; mypy matches the dict against every named parameter
     )
 
 

@@ -337,6 +337,8 @@ class BatchDialog:
             except DomainError as error:
                 self._show(None, error.message)
                 return
+            if estimate is None:  # the server is stopping: NiceGUI's run gives no result then
+                return
             self._show(estimate, estimate_text(estimate))
         finally:
             self._busy = False
@@ -375,7 +377,7 @@ class BatchDialog:
         self._submitting = True
         self.submit_button.disable()
         try:
-            batch_id, name = await run.io_bound(self._create, values, self.settings_values())  # hundreds take a moment
+            created = await run.io_bound(self._create, values, self.settings_values())  # hundreds take a moment
         except DomainError as error:
             self._error(error.message)
             return
@@ -383,6 +385,9 @@ class BatchDialog:
             self._submitting = False
             if self.progress is None and not self.submit_button.is_deleted:
                 self.submit_button.set_enabled(bool(self.selected))
+        if created is None:  # the server is stopping: NiceGUI's run gives no result then
+            return
+        batch_id, name = created
         success(f"Queued “{name}”")
         self._show_progress(batch_id)
         self.on_submitted(batch_id)
@@ -396,7 +401,7 @@ class BatchDialog:
             if remembered["seed_policy"] == "increment":
                 remembered["seed"] = None  # the project's sequence continues where this batch stopped
             generation_defaults.update_generation_defaults(session, self.user, self.project_id, **remembered)
-        return batch.id, batch.name  # type: ignore[return-value]
+        return batch.id, batch.name  # type: ignore[return-value]  # a stored row's id is never None
 
     def _error(self, message: str) -> None:
         self.result.set_text(message)

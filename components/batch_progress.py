@@ -211,12 +211,12 @@ class BatchProgress:
 
     def _tick(self, job: GenerationJob, _has_preview: bool) -> bool:
         """One running job moved: its clip's bar follows; a job whose state changed asks for a redraw."""
-        clip_id = self.by_job.get(job.id)  # type: ignore[arg-type]
+        clip_id = self.by_job.get(job.id)  # type: ignore[arg-type]  # a stored row's id is never None
         target = self.rows.get(clip_id) if clip_id is not None else None
-        known = target.jobs.get(job.id) if target is not None else None  # type: ignore[arg-type]
+        known = target.jobs.get(job.id) if target is not None else None  # type: ignore[arg-type]  # a stored row's id is never None
         if target is None or known is None or known[0] != job.status:
             return False
-        target.jobs[job.id] = (job.status, max(0.0, min(1.0, job.progress or 0.0)))  # type: ignore[index]
+        target.jobs[job.id] = (job.status, max(0.0, min(1.0, job.progress or 0.0)))  # type: ignore[index]  # a stored row's id is never None
         progress = sum(done for _status, done in target.jobs.values()) / len(target.jobs)
         target.bar.set_value(progress)
         target.state.set_text(f"{round(progress * 100)}%")

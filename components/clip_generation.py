@@ -33,14 +33,14 @@ STORAGE_KEY = "generate"  # the last model and mode, per browser
 
 
 class ClipGeneration:
-    def __init__(self, user: User, project_id: int, refresh_cards: Callable[[], None]) -> None:
+    def __init__(self, user: User, project_id: int, refresh_cards: Callable[[], object]) -> None:
         self.user = user
         self.project_id = project_id
         self.refresh_cards = refresh_cards
         self.client = ui.context.client
         remembered = app.storage.user.get(STORAGE_KEY) or {}
         self.choice = GenerateChoice(
-            mode=remembered.get("mode") if remembered.get("mode") in MODES else "image",
+            mode=str(remembered["mode"]) if remembered.get("mode") in MODES else "image",
             checkpoint=remembered.get("checkpoint"),
         )
         self.clip_id: int | None = None

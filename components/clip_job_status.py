@@ -109,7 +109,7 @@ class ClipJobStatus:
 
     def progress(self, job: GenerationJob, has_preview: bool) -> bool:
         """False when the job is not shown as running here or moved on (then redraw)."""
-        live = self.live.get(job.id)  # type: ignore[arg-type]
+        live = self.live.get(job.id)  # type: ignore[arg-type]  # a stored row's id is never None
         if live is None or job.status != live.status:
             return False
         live.view.progress, live.view.current_node = job.progress or 0.0, job.current_node

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from nicegui import ui
 
 
-def confirm(title: str, message: str, action: str, on_confirm: Callable[[], None], *, danger: bool = True) -> None:
+def confirm(title: str, message: str, action: str, on_confirm: Callable[[], object], *, danger: bool = True) -> None:
     with ui.dialog() as dialog, ui.card().classes("w-[440px]"):
         ui.label(title).classes("text-h6")
         ui.label(message).classes("whitespace-pre-line").props('data-testid="confirm-message"')

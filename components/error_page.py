@@ -86,7 +86,7 @@ async def failure_answer(request: Request, exception: Exception) -> Response:
     return answer
 
 
-def install(app) -> None:  # type: ignore[no-untyped-def]
+def install(app) -> None:
     """Replace NiceGUI's error pages, which show the exception, with ours."""
     app.on_page_exception(show_page_failure)
     app.add_exception_handler(404, not_found_answer)

@@ -38,6 +38,8 @@ from .job_format import approx_duration
 from .live_updates import Coalesced, JobProgressFeed
 from .prompt_editor import VARIABLE_HINT, PromptEditor
 
+CLIP_GONE = "This clip was deleted in another tab: close the dialog."
+
 
 def queued_text(views: list[job_views.JobView]) -> str:
     """ "Queued 3 jobs · position #2 · ~40 s": where the first of them stands and when the last should start."""
@@ -60,7 +62,7 @@ class GenerationDialog:
         with session_scope() as session:
             clip = clips.get_clip(session, user, clip_id)
             project = projects.get_project(session, user, clip.project_id)
-            self.project_id: int = project.id  # type: ignore[assignment]
+            self.project_id: int = project.id  # type: ignore[assignment]  # a stored row's id is never None
             self.defaults = generation_defaults.stored_defaults(project.settings)
             self.choices = settings_choices(session, user, project)
             self.images = {
@@ -112,7 +114,10 @@ class GenerationDialog:
                         self.preview = ui.column().classes("w-full gap-1").props('data-testid="prompt-preview"')
                 with ui.column().classes("w-[430px] flex-none gap-2"):
                     self.form = GenerationSettingsForm(
-                        self.state, self.choices, images=self.images, on_mode=self.update_preview
+                        self.state,
+                        self.choices,
+                        images=self.images,  # type: ignore[arg-type]  # gallery items are stored rows: ids never None
+                        on_mode=self.update_preview,
                     )
             with ui.column().classes("w-full gap-1").props('data-testid="dialog-jobs"'):
                 self.jobs_summary = ui.label("").classes("text-xs sc-muted").props('data-testid="dialog-jobs-summary"')
@@ -140,11 +145,17 @@ class GenerationDialog:
         self.preview.clear()
         with self.preview, session_scope() as session:
             clip = session.get(Clip, self.clip_id)
+            if clip is None:  # deleted in another tab while this dialog was open
+                ui.label(CLIP_GONE).classes("text-xs text-negative")
+                self.result.set_text(CLIP_GONE)
+                self.result.classes(replace="text-sm text-negative")
+                self.submit_button.disable()
+                return
             for title, text, target in shown:
                 with ui.row().classes("w-full gap-2 no-wrap items-start"):
                     ui.label(title).classes("text-xs sc-muted w-16 flex-none")
                     try:
-                        composed = prompt_compose.compose_for_clip(session, clip, text, target)  # type: ignore[arg-type]
+                        composed = prompt_compose.compose_for_clip(session, clip, text, target)
                     except DomainError as error:
                         ui.label(error.message).classes("text-xs text-negative")
                         continue

@@ -54,7 +54,7 @@ class PresetBar:
     def _read(self) -> dict[int, str]:
         with session_scope() as session:
             found = generation_defaults.list_presets(session, self.user, self.project_id)
-        return {p.id: p.name for p in found}  # type: ignore[misc]
+        return {p.id: p.name for p in found}  # type: ignore[misc]  # a stored row's id is never None
 
     def reload(self, chosen: int | None = None) -> None:
         self.presets = self._read()

@@ -53,8 +53,8 @@ class SettingsChoices:
 
 def settings_choices(session: Session, user: User, project: Project) -> SettingsChoices:
     return SettingsChoices(
-        image_workflows={w.id: w.name for w in workflows.list_workflows(session, user) if w.kind != "video"},  # type: ignore[misc]
-        video_workflows={w.id: w.name for w in workflows.list_workflows(session, user, "video")},  # type: ignore[misc]
+        image_workflows={w.id: w.name for w in workflows.list_workflows(session, user) if w.kind != "video"},  # type: ignore[misc]  # a stored row's id is never None
+        video_workflows={w.id: w.name for w in workflows.list_workflows(session, user, "video")},  # type: ignore[misc]  # a stored row's id is never None
         base_models=generation_defaults.base_models(session),
         sizes=size_presets(project.width, project.height),
     )

@@ -116,7 +116,7 @@ def info_row(view: JobView, now: datetime) -> dict[str, Any]:
 
 def row_buttons(view: JobView) -> list[dict[str, Any]]:
     """The row's buttons, in order; their clicks come back as one "action" event naming the button."""
-    buttons = []
+    buttons: list[dict[str, Any]] = []
     if view.status in ("queued", *ACTIVE) and not view.cancel_requested:
         buttons.append({"icon": "stop_circle", "title": "Cancel", "action": "cancel"})
     if view.status == "cancelled" or (view.status == "failed" and view.can_retry):
@@ -294,7 +294,7 @@ class JobList:
 
     def progress(self, job: GenerationJob, has_preview: bool) -> bool:
         """One job's new progress; False when the row is not shown or its status moved on (refresh then)."""
-        row = self.rows.get(job.id)  # type: ignore[arg-type]
+        row = self.rows.get(job.id)  # type: ignore[arg-type]  # a stored row's id is never None
         if row is None:
             return False
         if job.status != row.view.status or job.cancel_requested != row.view.cancel_requested:

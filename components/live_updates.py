@@ -23,7 +23,7 @@ class Coalesced:
     """`request()` as often as events arrive; `action` runs once, `delay` seconds after the first of a
     burst, in the tab's context — and not at all for a tab that is gone or not connected."""
 
-    def __init__(self, action: Callable[[], None], *, delay: float = 0.25, name: str = "refresh") -> None:
+    def __init__(self, action: Callable[[], object], *, delay: float = 0.25, name: str = "refresh") -> None:
         self.action = action
         self.delay = delay
         self.name = name
@@ -46,7 +46,7 @@ class Coalesced:
 
 
 class ProjectWatch:
-    def __init__(self, project_id: int | None, refresh: Callable[[], None], *, delay: float = 0.25) -> None:
+    def __init__(self, project_id: int | None, refresh: Callable[[], object], *, delay: float = 0.25) -> None:
         """project_id None watches every project (the projects list)."""
         self.project_id = project_id
         self.client = ui.context.client

@@ -34,7 +34,7 @@ class NoticeView:
     def of(cls, notice: Notification) -> NoticeView:
         item_ids = (notice.extra or {}).get("item_ids") or []
         return cls(
-            id=notice.id,  # type: ignore[arg-type]
+            id=notice.id,  # type: ignore[arg-type]  # a stored row's id is never None
             kind=notice.kind,
             level=notice.level,
             title=notice.title,

@@ -229,14 +229,14 @@ class NotificationPanel:
         return attempt(run)
 
     def open(self, notice: Notification) -> None:
-        self._act(lambda s: notifications.mark_read(s, self.user, [notice.id]))  # type: ignore[list-item]
+        self._act(lambda s: notifications.mark_read(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
         if notice.link:
             ui.navigate.to(notice.link)
         else:
             self.refresh()
 
     def mark_read(self, notice: Notification) -> None:
-        self._act(lambda s: notifications.mark_read(s, self.user, [notice.id]))  # type: ignore[list-item]
+        self._act(lambda s: notifications.mark_read(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
         self.refresh()
 
     def read_all(self) -> None:
@@ -244,13 +244,13 @@ class NotificationPanel:
         self.refresh()
 
     def retry(self, notice: Notification) -> None:
-        count = self._act(lambda s: notifications.retry(s, self.user, [notice.id]))  # type: ignore[list-item]
+        count = self._act(lambda s: notifications.retry(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
         if count:
             success(f"{count} job{'s' if count != 1 else ''} back in the queue.")
         self.refresh()
 
     def delete(self, notice: Notification) -> None:
-        self._act(lambda s: notifications.delete_notification(s, self.user, notice.id))  # type: ignore[arg-type]
+        self._act(lambda s: notifications.delete_notification(s, self.user, notice.id))  # type: ignore[arg-type]  # a stored row's id is never None
         self.refresh()
 
     def ask_clear(self) -> None:

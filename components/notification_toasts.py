@@ -197,7 +197,7 @@ class NotificationToasts:
             preferences = notifications.get_preferences(owner) if owner is not None else notifications.Preferences()
             views = [NoticeView.of(notice) for notice in fresh if not notice.read]
         if fresh:
-            self.last_seen = fresh[-1].id  # type: ignore[assignment]
+            self.last_seen = fresh[-1].id  # type: ignore[assignment]  # a stored row's id is never None
         self.on_count(count)
         if not views:
             return

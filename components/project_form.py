@@ -100,8 +100,8 @@ def open_project_dialog(user: User, project: Project | None, on_saved: Callable[
                         saved = projects.update_project(
                             session,
                             user,
-                            project.id,
-                            projects.parse_update(**values),  # type: ignore[arg-type]
+                            project.id,  # type: ignore[arg-type]  # a stored row's id is never None
+                            projects.parse_update(**values),
                         )
             except DomainError as failure:
                 error.set_text(failure.message)

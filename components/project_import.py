@@ -19,7 +19,7 @@ HINT = (
 def _import(user: User, data: bytes) -> tuple[int, str, list[str]]:
     with session_scope() as session:
         project, warnings = exports.import_project(session, user, data)
-        return project.id, project.name, warnings  # type: ignore[return-value]
+        return project.id, project.name, warnings  # type: ignore[return-value]  # a stored row's id is never None
 
 
 def open_project_import(user: User) -> None:
@@ -38,7 +38,7 @@ def open_project_import(user: User) -> None:
             status.set_text(f"Importing {event.file.name}…")
             spinner.visible = True
             try:
-                project_id, name, warnings = await run.io_bound(_import, user, data)
+                imported = await run.io_bound(_import, user, data)
             except DomainError as error:
                 status.classes(replace="text-sm text-negative")
                 status.set_text(error.message)
@@ -46,6 +46,9 @@ def open_project_import(user: User) -> None:
                 return
             finally:
                 spinner.visible = False
+            if imported is None:  # the server is stopping: NiceGUI's run gives no result then
+                return
+            project_id, name, warnings = imported
             dialog.close()
             message = f"Imported “{name}”"
             if warnings:

@@ -85,7 +85,7 @@ class ResultsViewer(ui.element, component="results_viewer.js"):
         items: Sequence[Mapping[str, Any]],
         index: int = 0,
         *,
-        on_close: Callable[[], None] | None = None,
+        on_close: Callable[[], object] | None = None,
         on_index: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__()

@@ -128,7 +128,7 @@ class SceneList:
             .props('data-testid="scene-card"') as row
         ):
             row.props["data-scene-id"] = str(summary.id)
-            row.scene_id = summary.id  # type: ignore[attr-defined]
+            row.scene_id = summary.id  # type: ignore[attr-defined]  # the row carries its scene id for the reorder handler
             ui.icon("drag_indicator").classes("sc-drag-handle cursor-grab sc-muted").tooltip("Drag to reorder")
             ui.label(f"{summary.position + 1}").classes("sc-muted w-6 text-right")
             with ui.column().classes("gap-0 grow min-w-0 cursor-pointer").on("click", lambda: self.on_open(summary.id)):

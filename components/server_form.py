@@ -188,7 +188,7 @@ class ServerDialog:
             self.error.set_text(_phrase(failure))
             return
         self.dialog.close()
-        self.on_saved(server_id, is_new)  # type: ignore[arg-type]
+        self.on_saved(server_id, is_new)  # type: ignore[arg-type]  # the server was saved just above: its id is set
 
 
 def open_server_dialog(user: User, server: ServerPublic | None, on_saved: Callable[[int, bool], None]) -> ServerDialog:

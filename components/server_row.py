@@ -162,7 +162,7 @@ class ServerRow:
                     .tooltip("Read the server's models again")
                 )
             if actions.toggle_catalog is not None:
-                ui.button(icon="inventory_2", on_click=lambda: actions.toggle_catalog(self.server_id)).props(  # type: ignore[misc]
+                ui.button(icon="inventory_2", on_click=lambda: actions.toggle_catalog(self.server_id)).props(
                     'flat dense round size=sm data-testid="server-catalog"'
                 ).tooltip("Models on this server")
             if actions.set_enabled is not None:
@@ -172,11 +172,11 @@ class ServerRow:
                     .tooltip("Enabled: receives jobs")
                 )
             if actions.edit is not None:
-                ui.button(icon="edit", on_click=lambda: actions.edit(self.server_id)).props(  # type: ignore[misc]
+                ui.button(icon="edit", on_click=lambda: actions.edit(self.server_id)).props(
                     'flat dense round size=sm data-testid="server-edit"'
                 ).tooltip("Edit")
             if actions.delete is not None:
-                ui.button(icon="delete", on_click=lambda: actions.delete(self.server_id)).props(  # type: ignore[misc]
+                ui.button(icon="delete", on_click=lambda: actions.delete(self.server_id)).props(
                     'flat dense round size=sm color=negative data-testid="server-delete"'
                 ).tooltip("Delete")
 

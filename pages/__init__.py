@@ -41,7 +41,7 @@ def protected(path: str, builder: Callable[..., object]) -> None:
             return None
         return builder(user, *args, **kwargs)
 
-    page.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    page.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]  # NiceGUI and FastAPI read the wrapper's __signature__ for its parameters
     if path not in PROTECTED_ROUTES:
         PROTECTED_ROUTES.append(path)
     ui.page(path)(page)

@@ -297,7 +297,7 @@ class HistoryBoard:
         def run() -> tuple[int, int | None]:
             with session_scope() as session:
                 made = generation_history.replay_job(session, self.user, job_id)
-                view = job_views.job_view(session, self.user, made.id)  # type: ignore[arg-type]
+                view = job_views.job_view(session, self.user, made.id)  # type: ignore[arg-type]  # a stored row's id is never None
                 return view.id, view.queue_position
 
         result = attempt(run)

@@ -69,6 +69,8 @@ def _form(token: str, email_for: str | None, as_admin: bool, expires: str) -> No
             except DomainError as failure:
                 error.set_text(failure.message)
                 return
+            if user is None:  # the server is stopping: NiceGUI's run gives no result then
+                return
             sign_in(user, "/projects")
 
         repeat.on("keydown.enter", create)

@@ -10,6 +10,7 @@ from components.frame import apply_theme
 from components.session import current_user, sign_in
 from data.engine import session_scope
 from data.errors import DomainError
+from data.models import User
 
 
 def page(next: str | None = None) -> RedirectResponse | None:
@@ -44,7 +45,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
             register_error.set_text("The two passwords differ: type the same password twice.")
             return
 
-        def create() -> object:
+        def create() -> User:
             data = users.validate_registration(reg_name.value or "", reg_email.value or "", reg_password.value or "")
             with session_scope() as session:
                 return users.register(session, data)
@@ -54,7 +55,9 @@ def page(next: str | None = None) -> RedirectResponse | None:
         except DomainError as error:
             register_error.set_text(error.message)
             return
-        sign_in(user, "/projects")  # type: ignore[arg-type]
+        if user is None:  # the server is stopping: NiceGUI's run gives no result then
+            return
+        sign_in(user, "/projects")
 
     with ui.column().classes("absolute-center items-center gap-4 w-96"):
         ui.label("StoryCanvas").classes("text-h5 sc-brand")

@@ -256,7 +256,7 @@ class ProjectCard:
                 raise DomainError(f"{FIELD_LABELS[empty]}: enter a value.", field=empty)
             update = projects.parse_update(**values)
             with session_scope() as session:
-                saved.append(projects.update_project(session, self.user, self.project.id, update))  # type: ignore[arg-type]
+                saved.append(projects.update_project(session, self.user, self.project.id, update))  # type: ignore[arg-type]  # a stored row's id is never None
 
         if not self.errors.run(run):
             return
@@ -325,7 +325,7 @@ class EditorCard:
                 update_editor_settings(
                     session,
                     self.user,
-                    self.project_id,  # type: ignore[arg-type]
+                    self.project_id,  # type: ignore[arg-type]  # a stored row's id is never None
                     default_clip_duration=self.duration.value,
                     snap=bool(self.snap.value),
                     ruler=self.ruler.value,
@@ -408,14 +408,14 @@ class GenerationDefaultsCard:
         return field
 
     def save(self) -> None:
-        values = {key: _whole(value) for key, value in self.state.items()}
+        values: dict[str, Any] = {key: _whole(value) for key, value in self.state.items()}
         values["negative_prompt"] = (self.negative.value or "").strip() or None
         if values.get("variations") is None:
             values["variations"] = 1
 
         def run() -> None:
             with session_scope() as session:
-                generation_defaults.update_generation_defaults(session, self.user, self.project_id, **values)  # type: ignore[arg-type]
+                generation_defaults.update_generation_defaults(session, self.user, self.project_id, **values)  # type: ignore[arg-type]  # a stored row's id is never None
 
         if self.errors.run(run):
             success("Saved the generation defaults")

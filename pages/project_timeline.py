@@ -41,6 +41,8 @@ def page(user: User, project_id: int) -> None:
             not_found(error.message)
         return
 
+    overview: ProjectOverviewTrack  # built below; the handlers run only after that
+
     def reload() -> None:
         nonlocal track, report
         try:

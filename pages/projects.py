@@ -56,7 +56,7 @@ def page(user: User) -> None:
     def duplicate(project: Project) -> None:
         def run() -> Project:
             with session_scope() as session:
-                return projects.duplicate_project(session, user, project.id)  # type: ignore[arg-type]
+                return projects.duplicate_project(session, user, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
         copy = attempt(run)
         if copy:
@@ -76,7 +76,7 @@ def page(user: User) -> None:
             listing.refresh()
 
     def archive(project: Project) -> None:
-        set_archived([project.id], not project.archived)  # type: ignore[list-item]
+        set_archived([project.id], not project.archived)  # type: ignore[list-item]  # a stored row's id is never None
 
     def delete(ids: list[int]) -> None:
         def summary() -> tuple[str, str]:
@@ -131,10 +131,10 @@ def page(user: User) -> None:
             lambda: build(project, project.id in state.selected, actions),
             lambda reason: unreadable_row(
                 "project",
-                project.id,  # type: ignore[arg-type]
+                project.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 reason,
                 name=shown_name(project.name),
-                on_delete=lambda: delete_unreadable(project.id),  # type: ignore[arg-type]
+                on_delete=lambda: delete_unreadable(project.id),  # type: ignore[arg-type]  # a stored row's id is never None
                 card=card,
             ),
             f"project {project.id}",
@@ -146,7 +146,7 @@ def page(user: User) -> None:
         )
 
     def toggle(project: Project, value: bool) -> None:
-        (state.selected.add if value else state.selected.discard)(project.id)  # type: ignore[arg-type]
+        (state.selected.add if value else state.selected.discard)(project.id)  # type: ignore[arg-type]  # a stored row's id is never None
         bulk_bar.refresh()
 
     actions = ProjectActions(
@@ -154,7 +154,7 @@ def page(user: User) -> None:
         edit=edit,
         duplicate=duplicate,
         archive=archive,
-        delete=lambda p: delete([p.id]),  # type: ignore[list-item]
+        delete=lambda p: delete([p.id]),  # type: ignore[list-item]  # a stored row's id is never None
         toggle_selected=toggle,
     )
 
@@ -164,6 +164,14 @@ def page(user: User) -> None:
 
     def new_project() -> None:
         open_project_dialog(user, None, lambda p: ui.navigate.to(f"/projects/{p.id}"))
+
+    def remember_and_refresh() -> None:
+        remember()
+        listing.refresh()
+
+    def clear_selection() -> None:
+        state.selected.clear()
+        listing.refresh()
 
     with frame("Projects", user):
         with ui.row().classes("w-full items-center gap-2"):
@@ -194,11 +202,11 @@ def page(user: User) -> None:
             ).classes("w-32").bind_value(state, "archived").on_value_change(lambda: listing.refresh())
             ui.select({"updated": "Last updated", "created": "Newest", "name": "Name"}, label="Sort").props(
                 "outlined dense"
-            ).classes("w-36").bind_value(state, "sort").on_value_change(lambda: (remember(), listing.refresh()))
+            ).classes("w-36").bind_value(state, "sort").on_value_change(remember_and_refresh)
             ui.space()
             ui.toggle({"grid": "Grid", "list": "List"}).props("dense no-caps").bind_value(
                 state, "view"
-            ).on_value_change(lambda: (remember(), listing.refresh()))
+            ).on_value_change(remember_and_refresh)
 
         @ui.refreshable
         def bulk_bar() -> None:
@@ -213,7 +221,7 @@ def page(user: User) -> None:
                     'flat dense color=red-3 data-testid="bulk-delete"'
                 )
                 ui.space()
-                ui.button("Clear", on_click=lambda: (state.selected.clear(), listing.refresh())).props("flat dense")
+                ui.button("Clear", on_click=clear_selection).props("flat dense")
 
         bulk_bar()
 
@@ -225,12 +233,12 @@ def page(user: User) -> None:
                     user,
                     text=state.text or "",
                     tag=state.tag,
-                    sort=state.sort,  # type: ignore[arg-type]
-                    archived=state.archived,  # type: ignore[arg-type]
+                    sort=state.sort,  # type: ignore[arg-type]  # the sort select offers only the Literal's values
+                    archived=state.archived,  # type: ignore[arg-type]  # the archived select offers only the Literal's values
                 )
                 tags = projects.all_tags(session, user)
             tag_select.set_options(tags, value=state.tag if state.tag in tags else None)
-            state.selected &= {p.id for p in found}  # type: ignore[misc]
+            state.selected &= {p.id for p in found}
             bulk_bar.refresh()
             if not found and not found.unreadable:
                 archived_count = 0

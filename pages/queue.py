@@ -127,8 +127,8 @@ class QueueBoard:
         try:
             with session_scope() as session:
                 filters = {"project_id": self.project_id, "clip_id": self.clip_id, "server_id": self.server_id}
-                views = job_views.list_jobs(session, self.user, status=self.status, limit=LIMIT, **filters)  # type: ignore[arg-type]
-                counts = job_views.status_counts(session, self.user, **filters)  # type: ignore[arg-type]
+                views = job_views.list_jobs(session, self.user, status=self.status, limit=LIMIT, **filters)
+                counts = job_views.status_counts(session, self.user, **filters)
         except DomainError as error:  # e.g. the filtered project was deleted meanwhile
             ui.notify(error.message, type="negative", position="top")
             if self._filtered:
@@ -201,20 +201,22 @@ class QueueBoard:
         open_job_details(self.user, job_id)
 
     def _delete(self, job_id: int) -> None:
+        def delete(session: Session) -> bool:
+            jobs.delete_job(session, self.user, job_id)
+            return True  # a result, so _run says so
+
         confirm(
             f"Delete job {job_id}?",
             "The job leaves the queue. What it made stays in the clip's results.",
             "Delete",
-            lambda: self._run(
-                lambda s: jobs.delete_job(s, self.user, job_id) or True, lambda _: f"Deleted job {job_id}"
-            ),
+            lambda: self._run(delete, lambda _: f"Deleted job {job_id}"),
         )
 
     def _scope(self) -> str:
         if self.project_id is None:
             return ""
         with session_scope() as session:
-            name = attempt(lambda: projects.get_project(session, self.user, self.project_id).name)  # type: ignore[arg-type]
+            name = attempt(lambda: projects.get_project(session, self.user, self.project_id).name)  # type: ignore[arg-type]  # checked for None at the top of _scope
         return f" in “{name}”" if name else ""
 
     def _cancel_all(self) -> None:

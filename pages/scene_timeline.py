@@ -25,7 +25,7 @@ from components.timeline import TimelineEditor, format_position, normalize_clip
 from data.engine import session_scope
 from data.errors import DomainError, NotFound
 from data.frames import frames_to_seconds, seconds_to_frames
-from data.models import Clip, User
+from data.models import Clip, Scene, User
 
 MIN_VISIBLE_SECONDS = 10
 T = TypeVar("T")
@@ -59,6 +59,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
     settings = editor_settings(project)
     fps = project.fps
     history = History()
+    generation: ClipGeneration  # built with the inspector below; the handlers above run only after that
 
     def scene_frames(current: list[dict[str, Any]]) -> int:
         end = max((c["start_frame"] + c["duration_frames"] for c in current), default=0)
@@ -126,15 +127,19 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         reload()
         return True
 
-    def ask_overlap(apply: Callable[[str], None]) -> None:
+    def ask_overlap(apply: Callable[[clips.OverlapPolicy], None]) -> None:
         """On a drop that overlaps: keep it (flagged), push what follows, or trim the neighbour."""
         with ui.dialog() as dialog, ui.card().classes("w-[420px]"):
             ui.label("The clip overlaps its neighbour").classes("text-h6")
             ui.label("Choose how to land it:").classes("sc-muted")
 
-            def choose(policy: str) -> None:
+            def choose(policy: clips.OverlapPolicy) -> None:
                 dialog.close()
                 apply(policy)
+
+            def cancel() -> None:
+                dialog.close()
+                reload()
 
             with ui.column().classes("w-full gap-1"):
                 ui.button(
@@ -149,9 +154,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                     "Allow the overlap (marked with a warning)", icon="warning_amber", on_click=lambda: choose("allow")
                 ).props('flat align=left data-testid="overlap-allow"')
             with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=lambda: (dialog.close(), reload())).props(
-                    'flat data-testid="overlap-cancel"'
-                )
+                ui.button("Cancel", on_click=cancel).props('flat data-testid="overlap-cancel"')
         dialog.on("hide", lambda: None)
         dialog.open()
 
@@ -159,8 +162,8 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         ids, delta = list(e.args["clip_ids"]), int(e.args["delta_frames"])
         label = "Move clip" if len(ids) == 1 else f"Move {len(ids)} clips"
 
-        def apply(policy: str) -> None:
-            edit(label, lambda s: clips.move_clips(s, user, ids, delta, policy))  # type: ignore[arg-type]
+        def apply(policy: clips.OverlapPolicy) -> None:
+            edit(label, lambda s: clips.move_clips(s, user, ids, delta, policy))
 
         if delta == 0:
             return
@@ -169,7 +172,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
     def on_trim(e: GenericEventArguments) -> None:
         clip_id = int(e.args["clip_id"])
 
-        def apply(policy: str) -> None:
+        def apply(policy: clips.OverlapPolicy) -> None:
             edit(
                 "Trim clip",
                 lambda s: clips.update_clip(
@@ -180,7 +183,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                     duration_frames=int(e.args["duration_frames"]),
                     overlap=policy,
                 ),
-            )  # type: ignore[arg-type]
+            )
 
         ask_overlap(apply) if e.args.get("overlaps") else apply("allow")
 
@@ -188,7 +191,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         return list(editor.selected)
 
     def add_clip() -> None:
-        edit("Add clip", lambda s: editor.select([clips.create_clip(s, user, scene_id).id]))  # type: ignore[list-item]
+        edit("Add clip", lambda s: editor.select([clips.create_clip(s, user, scene_id).id]))  # type: ignore[list-item]  # a stored row's id is never None
 
     def split() -> None:
         playhead = editor.playhead_frame
@@ -266,9 +269,9 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         edit(
             "Paste clips",
             lambda s: editor.select(
-                [c.id for c in timeline_edit.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]
+                [c.id for c in timeline_edit.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]  # type: ignore[misc]  # a stored row's id is never None
             ),
-        )  # type: ignore[misc]
+        )
 
     def duplicate() -> None:
         ids = selected()
@@ -309,12 +312,12 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
     def set_snap(value: bool) -> None:
         editor.set_snap(value)
         with session_scope() as session:
-            update_editor_settings(session, user, project.id, snap=value)
+            update_editor_settings(session, user, project.id, snap=value)  # type: ignore[arg-type]  # a stored row's id is never None
 
     def set_ruler(value: str) -> None:
-        editor.set_ruler(value)  # type: ignore[arg-type]
+        editor.set_ruler(value)  # type: ignore[arg-type]  # the ruler toggle offers only the Literal's values
         with session_scope() as session:
-            update_editor_settings(session, user, project.id, ruler=value)
+            update_editor_settings(session, user, project.id, ruler=value)  # type: ignore[arg-type]  # a stored row's id is never None
         toolbar_state()
 
     keys: dict[str, Callable[[], None]] = {
@@ -337,21 +340,25 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         elif key in keys:
             keys[key]()
 
+    def go_to(neighbour: Scene | None) -> None:
+        if neighbour is not None:
+            ui.navigate.to(f"/scenes/{neighbour.id}")
+
     crumbs = [("Projects", "/projects"), (project.name, f"/projects/{project.id}")]
     with frame(scene.name, user, breadcrumbs=crumbs):
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
-            ui.button(icon="chevron_left", on_click=lambda: ui.navigate.to(f"/scenes/{before.id}")).props(
-                "flat dense round"
-            ).tooltip(f"Previous scene: {before.name}" if before else "First scene").set_enabled(before is not None)
+            ui.button(icon="chevron_left", on_click=lambda: go_to(before)).props("flat dense round").tooltip(
+                f"Previous scene: {before.name}" if before else "First scene"
+            ).set_enabled(before is not None)
             ui.label(scene.name).classes("text-h6").props('data-testid="scene-title"')
-            ui.button(icon="chevron_right", on_click=lambda: ui.navigate.to(f"/scenes/{after.id}")).props(
-                "flat dense round"
-            ).tooltip(f"Next scene: {after.name}" if after else "Last scene").set_enabled(after is not None)
+            ui.button(icon="chevron_right", on_click=lambda: go_to(after)).props("flat dense round").tooltip(
+                f"Next scene: {after.name}" if after else "Last scene"
+            ).set_enabled(after is not None)
             ui.space()
             ui.button(
                 "Generate all",
                 icon="auto_awesome_motion",
-                on_click=lambda: BatchDialog(user, project.id, scene_id=scene_id),
+                on_click=lambda: BatchDialog(user, project.id, scene_id=scene_id),  # type: ignore[arg-type]  # a stored row's id is never None
             ).props('flat dense no-caps data-testid="generate-all"').tooltip(
                 "Generate this scene's clips as one batch (choose other clips too)"
             )
@@ -359,7 +366,10 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 "Export",
                 icon="ios_share",
                 on_click=lambda: open_export_dialog(
-                    user, project.id, scene_id=None if selected() else scene_id, clip_ids=selected() or None
+                    user,
+                    project.id,  # type: ignore[arg-type]  # a stored row's id is never None
+                    scene_id=None if selected() else scene_id,
+                    clip_ids=selected() or None,
                 ),
             ).props('flat dense no-caps data-testid="export-open"').tooltip(
                 "Export this scene (or the selected clips) for an editor"
@@ -427,7 +437,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 cards,
                 fps=fps,
                 scene_frames=scene_frames(cards),
-                ruler=settings.ruler,  # type: ignore[arg-type]
+                ruler=settings.ruler,  # type: ignore[arg-type]  # updates refuse any unit outside the Literal
                 snap=settings.snap,
             ).classes("w-full")
         context_frame = {"frame": 0}
@@ -464,14 +474,19 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         editor.on("key", on_key)
         editor.on("playhead", lambda: toolbar_state())
         editor.on("select", lambda: inspector.refresh())
-        editor.on("open", lambda e: (editor.select([int(e.args["clip_id"])]), inspector.refresh()))
+
+        def open_clip(e: GenericEventArguments) -> None:
+            editor.select([int(e.args["clip_id"])])
+            inspector.refresh()
+
+        editor.on("open", open_clip)
         if not cards:
             ui.label(
                 "This scene has no clips yet: “Add clip” puts one at the first free position; then drag "
                 "it, trim its edges, and write its prompts below."
             ).classes("sc-muted")
 
-        generation = ClipGeneration(user, project.id, refresh_cards)
+        generation = ClipGeneration(user, project.id, refresh_cards)  # type: ignore[arg-type]  # a stored row's id is never None
         shown: dict[str, Any] = {"clip_id": None, "signature": None}
 
         @ui.refreshable
@@ -501,13 +516,13 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             ).classes("text-subtitle2")
 
             def save(changes: dict[str, Any]) -> bool:
-                if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]
+                if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]  # a stored row's id is never None
                     success("Clip saved")
                     return True
                 return False
 
             form = clip_inspector(clip, fps, save)
-            generation.build(clip.id, form.save)  # type: ignore[arg-type]
+            generation.build(clip.id, form.save)  # type: ignore[arg-type]  # a stored row's id is never None
 
         if clip is not None and any(card["id"] == clip for card in cards):
             editor.select([clip])

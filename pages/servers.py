@@ -29,7 +29,7 @@ def load_views(user: User) -> list[ServerView]:
         jobs = servers.active_job_counts(session)
         counts = server_catalog.catalog_counts(session)
         return [
-            ServerView(servers.public_server(s, jobs.get(s.id, 0)), counts.get(s.id, {}))  # type: ignore[arg-type]
+            ServerView(servers.public_server(s, jobs.get(s.id, 0)), counts.get(s.id, {}))  # type: ignore[arg-type]  # a stored row's id is never None
             for s in servers.list_servers(session, user)
         ]
 
@@ -128,7 +128,7 @@ class ServersPage:
                 self.redraw()  # servers came or went
                 return
             for server_id, view in views.items():
-                self.rows[server_id].render(view)  # type: ignore[arg-type]
+                self.rows[server_id].render(view)  # type: ignore[arg-type]  # a None view made the loop above redraw and return
             self.summarise()
 
     def add(self) -> None:
@@ -218,7 +218,7 @@ class ServersPage:
         try:
             with session_scope() as session:
                 catalog = server_catalog.server_catalog(session, self.user, row.server_id)
-                node_types = len(session.get(ComfyServer, row.server_id).node_types or [])  # type: ignore[union-attr]
+                node_types = len(session.get(ComfyServer, row.server_id).node_types or [])  # type: ignore[union-attr]  # server_catalog above raised NotFound if the server is gone
         except DomainError as error:
             ui.notify(error.message, type="warning")
             return

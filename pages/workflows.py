@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def page(user: User) -> None:
     def duplicate(workflow: WorkflowTemplate) -> None:
         def run() -> WorkflowTemplate:
             with session_scope() as session:
-                return workflows.duplicate_workflow(session, user, workflow.id)  # type: ignore[arg-type]
+                return workflows.duplicate_workflow(session, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
         copy = attempt(run)
         if copy:
@@ -69,7 +70,7 @@ def page(user: User) -> None:
             def save() -> None:
                 try:
                     with session_scope() as session:
-                        renamed = workflows.update_workflow(session, user, workflow.id, name=name.value)  # type: ignore[arg-type]
+                        renamed = workflows.update_workflow(session, user, workflow.id, name=name.value)  # type: ignore[arg-type]  # a stored row's id is never None
                 except DomainError as failure:
                     error.set_text(failure.message)
                     return
@@ -87,7 +88,7 @@ def page(user: User) -> None:
         def run() -> None:
             def remove() -> bool:
                 with session_scope() as session:
-                    workflows.delete_workflow(session, user, workflow.id)  # type: ignore[arg-type]
+                    workflows.delete_workflow(session, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
                 return True
 
             if attempt(remove):
@@ -130,10 +131,10 @@ def page(user: User) -> None:
         def failed(reason: str) -> None:
             unreadable_row(
                 "workflow",
-                workflow.id,  # type: ignore[arg-type]
+                workflow.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 reason,
                 name=shown_name(workflow.name),
-                on_delete=None if workflow.builtin else lambda: delete_unreadable(workflow.id),  # type: ignore[arg-type]
+                on_delete=None if workflow.builtin else lambda: delete_unreadable(workflow.id),  # type: ignore[arg-type]  # a stored row's id is never None
             )
 
         if row.summary is None:
@@ -176,7 +177,7 @@ def page(user: User) -> None:
                         unreadable.id,
                         unreadable.reason,
                         name=unreadable.name,
-                        on_delete=lambda workflow_id=unreadable.id: delete_unreadable(workflow_id),
+                        on_delete=functools.partial(delete_unreadable, unreadable.id),
                     )
 
         listing()
@@ -207,7 +208,7 @@ def _owner_names(session: Session, found: list[WorkflowTemplate]) -> dict[int, s
     for workflow in found:
         owner = session.get(User, workflow.owner_id) if isinstance(workflow.owner_id, int) else None
         if owner is not None:
-            names[owner.id] = owner.username
+            names[owner.id] = owner.username  # type: ignore[index]  # a stored row's id is never None
     return names
 
 

@@ -23,7 +23,7 @@ class BatchRetryResult(BaseModel):
 @router.post("/projects/{project_id}/batches", response_model=BatchView, status_code=status.HTTP_201_CREATED)
 def create_batch(project_id: RowId, body: BatchRequest, user: UserDep, session: SessionDep) -> BatchView:
     batch = batches.create_batch(session, user, project_id, body)
-    return batch_views.batch_status(session, user, batch.id)  # type: ignore[arg-type]
+    return batch_views.batch_status(session, user, batch.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 @router.post("/projects/{project_id}/batches/estimate", response_model=BatchEstimate)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from fastapi import APIRouter, Query, Response
 from fastapi import status as http_status
@@ -48,7 +48,7 @@ class JobPublic(BaseModel):
     preview_url: str | None
 
     @classmethod
-    def of(cls, view: job_views.JobView) -> JobPublic:
+    def of(cls, view: job_views.JobView) -> Self:
         values = {name: getattr(view, name) for name in cls.model_fields if name != "preview_url"}
         return cls(**values, preview_url=f"/api/v1/jobs/{view.id}/preview" if view.has_preview else None)
 

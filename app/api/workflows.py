@@ -103,6 +103,6 @@ def workflow_support(workflow_id: RowId, user: UserDep, session: SessionDep) -> 
     """Which enabled servers can run this workflow, and what each of the others lacks."""
     workflow = workflows.get_workflow(session, user, workflow_id)
     return [
-        ServerSupportPublic(server_id=server.id, server_name=server.name, status=server.status, problems=problems)  # type: ignore[arg-type]
+        ServerSupportPublic(server_id=server.id, server_name=server.name, status=server.status, problems=problems)
         for server, problems in workflows.server_support(session, workflow)
     ]

@@ -88,7 +88,7 @@ class DispatcherBase:
         raise NotImplementedError
 
     def spawn(self, coroutine: Awaitable[Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
-        task = (loop or asyncio.get_running_loop()).create_task(coroutine)  # type: ignore[arg-type]
+        task: asyncio.Task[Any] = (loop or asyncio.get_running_loop()).create_task(coroutine)  # type: ignore[arg-type]  # create_task wants a Coroutine; every caller passes one
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -48,7 +48,7 @@ def active_counts(session: Session, ended: set[str] | None = None) -> dict[int, 
     )
     if ended:
         query = query.where(col(GenerationJob.remote_prompt_id).not_in(ended))
-    rows = session.exec(query.group_by(GenerationJob.server_id)).all()
+    rows = session.exec(query.group_by(col(GenerationJob.server_id))).all()
     return {server_id: count for server_id, count in rows if server_id is not None}
 
 
@@ -56,7 +56,7 @@ def owner_loads(session: Session) -> dict[int, int]:
     rows = session.exec(
         select(GenerationJob.owner_id, func.count())
         .where(col(GenerationJob.status).in_(ACTIVE))
-        .group_by(GenerationJob.owner_id)
+        .group_by(col(GenerationJob.owner_id))
     ).all()
     return dict(rows)
 
@@ -166,7 +166,7 @@ def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candid
     Both queries walk an index in its own order (ix_generation_jobs_queue, ix_generation_jobs_owner_queue).
     """
     done = select(GenerationJob.id).where(GenerationJob.status == "completed")
-    ready = select(
+    ready = select(  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
         GenerationJob.id,
         GenerationJob.priority,
         GenerationJob.owner_id,
@@ -219,7 +219,7 @@ def choose(
     eligible = [
         job
         for job in jobs
-        if can_run(slot, job) and not (avoid.get(job.id) == slot.server_id and others_can.get(job.id, False))  # type: ignore[arg-type]
+        if can_run(slot, job) and not (avoid.get(job.id) == slot.server_id and others_can.get(job.id, False))
     ]
     if not eligible:
         return None
@@ -265,7 +265,7 @@ def claim(session: Session, job_id: int, server_id: int, worker_id: str, prompt_
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult, which has rowcount
 
 
 def guarded_update(session: Session, job_id: int, prompt_id: str, statuses: tuple[str, ...], **values: Any) -> bool:
@@ -281,7 +281,7 @@ def guarded_update(session: Session, job_id: int, prompt_id: str, statuses: tupl
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult, which has rowcount
 
 
 def retry_or_fail(session: Session, job_id: int, prompt_id: str, reason: str, *, base: float, cap: float) -> str | None:
@@ -384,7 +384,7 @@ def take_over_expired(session: Session, worker_id: str, lease_seconds: float) ->
             .values(claimed_by=worker_id, lease_until=now + timedelta(seconds=lease_seconds))
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if result.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult, which has rowcount
             taken.append(job)
     session.commit()
     return taken

@@ -119,7 +119,7 @@ class Dispatcher(Upkeep):
                         job.id,
                         slot.server_id,
                         self.worker_id,
-                        prompt_id,  # type: ignore[arg-type]
+                        prompt_id,
                         settings.lease_seconds,
                     ):
                         continue

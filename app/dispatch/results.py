@@ -178,7 +178,7 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
             )
             session.add(item)
             session.flush()
-            new_ids.append(item.id)  # type: ignore[arg-type]
+            new_ids.append(item.id)  # type: ignore[arg-type]  # a stored row's id is never None
         _select_first(session, job.clip_id, new_ids)
         completed = _complete(session, job, prompt_id)
         if not completed:
@@ -192,7 +192,8 @@ def _select_first(session: Session, clip_id: int, new_ids: list[int]) -> None:
     """A clip's first result of a kind becomes its selection; later ones wait to be picked."""
     if not new_ids:
         return
-    fresh = session.exec(select(GalleryItem).where(col(GalleryItem.id).in_(new_ids)).order_by(GalleryItem.id)).all()
+    query = select(GalleryItem).where(col(GalleryItem.id).in_(new_ids)).order_by(col(GalleryItem.id))
+    fresh = session.exec(query).all()
     for kind in {item.kind for item in fresh}:
         chosen = session.exec(
             select(GalleryItem.id).where(

@@ -53,9 +53,9 @@ def build(timeline: ExportTimeline, *, clip_metadata: bool = True) -> otio.schem
         "codec_hint": timeline.codec_hint,
     }
     needed: dict[str, int] = {}
-    for clip in timeline.clips:
-        if clip.media is not None:
-            needed[clip.media.key] = max(needed.get(clip.media.key, 0), clip.source_start + clip.duration)
+    for placed in timeline.clips:
+        if placed.media is not None:
+            needed[placed.media.key] = max(needed.get(placed.media.key, 0), placed.source_start + placed.duration)
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     for item in timeline.items:
         if isinstance(item, TimelineGap):

@@ -55,9 +55,15 @@ class PromptRejected(ComfyError):
         error = raw.get("error")
         if not isinstance(error, dict):
             error = {"type": "unknown", "message": str(error or "Prompt rejected")}
-        node_errors = raw.get("node_errors") if isinstance(raw.get("node_errors"), dict) else {}
+        node_errors = _dict_at(raw, "node_errors")
         error_type = str(error.get("type") or "unknown")
         return cls(error_type, node_errors, raw, rejection_message(error, node_errors))
+
+
+def _dict_at(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """body[key] when it is an object, else empty: ComfyUI's answers are read defensively."""
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def rejection_message(error: dict[str, Any], node_errors: dict[str, Any]) -> str:
@@ -85,7 +91,7 @@ def rejection_message(error: dict[str, Any], node_errors: dict[str, Any]) -> str
 def _problem_text(problem: Any) -> str:
     if not isinstance(problem, dict):
         return str(problem)
-    extra = problem.get("extra_info") if isinstance(problem.get("extra_info"), dict) else {}
+    extra = _dict_at(problem, "extra_info")
     input_name = extra.get("input_name")
     message = str(problem.get("message") or problem.get("type") or "invalid").strip()
     details = str(problem.get("details") or "").strip()
@@ -274,7 +280,7 @@ class HistoryEntry:
 
     @classmethod
     def parse(cls, prompt_id: str, entry: dict[str, Any]) -> HistoryEntry:
-        status = entry.get("status") if isinstance(entry.get("status"), dict) else {}
+        status = _dict_at(entry, "status")
         error: ExecutionError | None = None
         interrupted = False
         for message in status.get("messages") or []:
@@ -284,7 +290,7 @@ class HistoryEntry:
                 error = ExecutionError.from_message(message[1])
             elif message[0] == "execution_interrupted":
                 interrupted = True
-        outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
+        outputs = _dict_at(entry, "outputs")
         return cls(
             prompt_id=prompt_id,
             status_str=str(status.get("status_str") or ""),

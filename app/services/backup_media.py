@@ -160,7 +160,7 @@ def _stable_copy(source: Path, spool_dir: Path) -> IO[bytes] | None:
     for _attempt in range(_READ_ATTEMPTS):
         if copy is not None:
             copy.close()
-        copy = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, dir=spool_dir)  # noqa: SIM115
+        copy = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, dir=str(spool_dir))  # noqa: SIM115
         try:
             with source.open("rb") as handle:
                 first = os.fstat(handle.fileno())

@@ -116,10 +116,10 @@ def directory(session: Session, project_id: int) -> list[SceneClips]:
         .where(Clip.project_id == project_id)
         .order_by(col(Clip.start_frame), col(Clip.id))
     ).all()
-    kinds = _result_kinds(session, [row[0] for row in clip_rows])
+    kinds = _result_kinds(session, [row[0] for row in clip_rows])  # type: ignore[misc]  # a stored row's id is never None
     by_scene: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for clip_id, scene_id, label in clip_rows:
-        by_scene[scene_id].append((clip_id, label))
+    for clip_id, clip_scene_id, label in clip_rows:
+        by_scene[clip_scene_id].append((clip_id, label))  # type: ignore[arg-type]  # a stored row's id is never None
     groups = []
     for scene_id, scene_name in scene_rows:
         infos = [
@@ -127,21 +127,21 @@ def directory(session: Session, project_id: int) -> list[SceneClips]:
                 id=clip_id,
                 label=label or f"Clip #{index}",
                 index=index,
-                scene_id=scene_id,  # type: ignore[arg-type]
+                scene_id=scene_id,  # type: ignore[arg-type]  # ids of stored scenes are never None
                 scene_name=scene_name,
                 has_image="image" in kinds.get(clip_id, set()),
                 has_video="video" in kinds.get(clip_id, set()),
             )
-            for index, (clip_id, label) in enumerate(by_scene.get(scene_id, []), start=1)  # type: ignore[arg-type]
+            for index, (clip_id, label) in enumerate(by_scene.get(scene_id, []), start=1)  # type: ignore[arg-type]  # ids of stored scenes are never None
         ]
-        groups.append(SceneClips(scene_id, scene_name, infos))  # type: ignore[arg-type]
+        groups.append(SceneClips(scene_id, scene_name, infos))  # type: ignore[arg-type]  # ids of stored scenes are never None
     return groups
 
 
 def batch_candidates(session: Session, actor: User, project_id: int) -> list[SceneClips]:
     """What the batch dialog offers: the project's clips by scene, each saying whether it has results."""
     project = projects.get_project(session, actor, project_id)
-    return directory(session, project.id)  # type: ignore[arg-type]
+    return directory(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 def result_kind(mode: str) -> str:
@@ -185,7 +185,7 @@ def _job_rows(session: Session, batch_ids: Iterable[int]) -> dict[int, list[_Job
     rows: dict[int, list[_JobRow]] = defaultdict(list)
     for chunk in id_slices(batch_ids):
         query = (
-            select(
+            select(  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
                 GenerationJob.id,
                 GenerationJob.kind,
                 GenerationJob.batch_id,
@@ -263,7 +263,7 @@ def _summary(
     for job in rows:
         job_counts[job.status] = job_counts.get(job.status, 0) + 1
     summary = BatchSummary(
-        id=batch.id,  # type: ignore[arg-type]
+        id=batch.id,
         project_id=batch.project_id,
         owner_id=batch.owner_id,
         name=batch.name,
@@ -287,7 +287,7 @@ def _newest_results(session: Session, job_ids: Iterable[int]) -> dict[int, int]:
     for chunk in id_slices(job_ids):
         query = select(GalleryItem.clip_id, GalleryItem.id).where(col(GalleryItem.job_id).in_(chunk))
         for clip_id, item_id in session.exec(query):
-            newest[clip_id] = max(newest.get(clip_id, 0), item_id)  # type: ignore[arg-type]
+            newest[clip_id] = max(newest.get(clip_id, 0), item_id)  # type: ignore[type-var, assignment]  # a stored row's id is never None
     return newest
 
 
@@ -334,6 +334,6 @@ def list_batches(session: Session, actor: User, project_id: int) -> list[BatchSu
             .order_by(col(Batch.created_at).desc(), col(Batch.id).desc())
         )
     )
-    rows = _job_rows(session, [batch.id for batch in found])  # type: ignore[misc]
-    existing = _existing_clips(session, project.id)  # type: ignore[arg-type]
-    return [_summary(batch, rows.get(batch.id, []), existing)[0] for batch in found]  # type: ignore[arg-type]
+    rows = _job_rows(session, [batch.id for batch in found])  # type: ignore[misc]  # a stored row's id is never None
+    existing = _existing_clips(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
+    return [_summary(batch, rows.get(batch.id, []), existing)[0] for batch in found]  # type: ignore[arg-type]  # a stored row's id is never None

@@ -73,7 +73,7 @@ def _chosen_clips(session: Session, project_id: int, ids: Sequence[int]) -> tupl
     found: dict[int, Clip] = {}
     for chunk in id_slices(ids):
         for clip in session.exec(select(Clip).where(col(Clip.id).in_(chunk), Clip.project_id == project_id)):
-            found[clip.id] = clip  # type: ignore[index]
+            found[clip.id] = clip  # type: ignore[index]  # a stored row's id is never None
     positions = dict(session.exec(select(Scene.id, Scene.position).where(Scene.project_id == project_id)).all())
     ordered = sorted(found.values(), key=lambda c: (positions.get(c.scene_id, 0), c.scene_id, c.start_frame, c.id))
     return ordered, [clip_id for clip_id in ids if clip_id not in found]
@@ -114,13 +114,13 @@ def create_batch(session: Session, actor: User, project_id: int, request: BatchR
     ids = unique(request.clip_ids)
     if not ids:
         raise Invalid("Select at least one clip.", field="clip_ids")
-    chosen, missing = _chosen_clips(session, project.id, ids)  # type: ignore[arg-type]
+    chosen, missing = _chosen_clips(session, project.id, ids)  # type: ignore[arg-type]  # a stored row's id is never None
     if missing:
         raise Invalid(_not_in_project(missing[0]) + " Nothing was queued.", field="clip_ids")
     name = " ".join((request.name or "").split()) or default_name(len(chosen))
     batch = Batch(
-        project_id=project.id,  # type: ignore[arg-type]
-        owner_id=actor.id,  # type: ignore[arg-type]
+        project_id=project.id,  # type: ignore[arg-type]  # a stored row's id is never None
+        owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
         name=name,
         priority=request.priority,
         params={"settings": request.settings.model_dump(mode="json"), "clip_ids": [c.id for c in chosen]},
@@ -135,7 +135,7 @@ def create_batch(session: Session, actor: User, project_id: int, request: BatchR
             try:
                 created += generation.queue_clip_jobs(session, actor, clip, per_clip, batch_id=batch.id, passed=passed)
             except Invalid as error:
-                info = {c.id: c for g in directory(session, project.id) for c in g.clips}.get(clip.id)  # type: ignore[arg-type]
+                info = {c.id: c for g in directory(session, project.id) for c in g.clips}.get(clip.id)  # type: ignore[arg-type]  # a stored row's id is never None
                 raise Invalid(
                     f"{_title(info, clip)}: {error.message} Nothing was queued: fix that clip or leave it out.",
                     field="clip_ids",
@@ -145,7 +145,7 @@ def create_batch(session: Session, actor: User, project_id: int, request: BatchR
         raise
     projects.log_activity(
         session,
-        project.id,  # type: ignore[arg-type]
+        project.id,  # type: ignore[arg-type]  # a stored row's id is never None
         actor,
         "generate",
         f"Queued batch “{name}”: {len(created)} job(s) for {len(chosen)} clip(s)",
@@ -162,7 +162,7 @@ def estimate_batch(session: Session, actor: User, project_id: int, request: Batc
     refused and why. It queues each clip as create_batch would, then rolls everything back: nothing stays."""
     project = projects.get_project(session, actor, project_id)
     ids = unique(request.clip_ids)
-    chosen, missing = _chosen_clips(session, project.id, ids)  # type: ignore[arg-type]
+    chosen, missing = _chosen_clips(session, project.id, ids)  # type: ignore[arg-type]  # a stored row's id is never None
     problems = [ClipProblem(clip_id=clip_id, reason=_not_in_project(clip_id)) for clip_id in missing]
     passed: set[tuple[object, ...]] = set()
     checkpoints: list[str | None] = []
@@ -172,7 +172,7 @@ def estimate_batch(session: Session, actor: User, project_id: int, request: Batc
             try:
                 made = generation.queue_clip_jobs(session, actor, clip, _per_clip(request, position), passed=passed)
             except Invalid as error:
-                failed[clip.id] = error.message  # type: ignore[index]
+                failed[clip.id] = error.message  # type: ignore[index]  # a stored row's id is never None
                 continue
             checkpoints.extend(job.checkpoint for job in made)
     finally:

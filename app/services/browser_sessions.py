@@ -58,7 +58,7 @@ def create(session: Session, user: User, user_agent: str = "") -> str:
     session.add(
         BrowserSession(
             token_hash=_hash(token),
-            user_id=user.id,  # type: ignore[arg-type]
+            user_id=user.id,  # type: ignore[arg-type]  # a stored row's id is never None
             token_version=user.token_version,
             created_at=now,
             last_seen_at=now,
@@ -109,7 +109,7 @@ def revoke_all(session: Session, user_id: int) -> int:
     """Ends every browser session of a user; returns how many there were."""
     result = session.execute(delete(BrowserSession).where(col(BrowserSession.user_id) == user_id))
     session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult, which has rowcount
 
 
 def count_for(session: Session, user_id: int) -> int:
@@ -122,7 +122,7 @@ def change_password(session: Session, user: User, current: str, new: str) -> Use
     The browser that changed it signs in again with a ticket (see `issue_ticket`).
     """
     updated = users.change_password(session, user, current, new)
-    revoke_all(session, updated.id)  # type: ignore[arg-type]
+    revoke_all(session, updated.id)  # type: ignore[arg-type]  # a stored row's id is never None
     return updated
 
 
@@ -154,7 +154,7 @@ def issue_ticket(user: User, browser: str | None) -> str:
         for key in [key for key, held in _tickets.items() if held.expires <= now]:
             del _tickets[key]
         _tickets[_hash(ticket)] = _Ticket(
-            user.id,  # type: ignore[arg-type]
+            user.id,  # type: ignore[arg-type]  # a stored row's id is never None
             user.token_version,
             _hash(browser) if browser else None,
             now + TICKET_SECONDS,

@@ -141,7 +141,7 @@ def default_clip_seconds(project: Project) -> float:
 def parse_policy(overlap: str) -> OverlapPolicy:
     if overlap not in get_args(OverlapPolicy):
         raise Invalid("The overlap choice is allow, ripple or trim.", field="overlap")
-    return overlap  # type: ignore[return-value]
+    return overlap  # type: ignore[return-value]  # checked against the Literal's values just above
 
 
 def to_frames(seconds: float | None, count: int | None, fps: float, field: str) -> int | None:
@@ -169,8 +169,8 @@ def check_span(start: int, duration: int, limit: int, fps: float) -> None:
         raise Invalid("A clip must end within 6 hours of the scene start.", field=field)
 
 
-def clean_texts(**values: str | None) -> dict[str, str]:
-    cleaned: dict[str, str] = {}
+def clean_texts(**values: str | None) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
     for field, value in values.items():
         if value is None:
             continue
@@ -270,7 +270,7 @@ def create_clip(
     policy = parse_policy(overlap)
     texts = clean_texts(image_prompt=image_prompt, video_prompt=video_prompt, label=label, notes=notes)
     project, limit = begin_edit(session, scene.project_id)
-    clips = clips_of_scene(session, scene.id)
+    clips = clips_of_scene(session, scene.id)  # type: ignore[arg-type]  # a stored row's id is never None
     begin = to_frames(start, start_frame, project.fps, "start")
     length = to_frames(duration, duration_frames, project.fps, "duration")
     if begin is None:
@@ -279,7 +279,7 @@ def create_clip(
         length = max(1, frames.seconds_to_frames(default_clip_seconds(project), project.fps))
     check_span(begin, length, limit, project.fps)
     clip = Clip(
-        scene_id=scene.id,  # type: ignore[arg-type]
+        scene_id=scene.id,  # type: ignore[arg-type]  # a stored row's id is never None
         project_id=scene.project_id,
         start_frame=begin,
         duration_frames=length,
@@ -334,7 +334,7 @@ def update_clip(
     if {"start_frame", "duration_frames"} & changes.keys():
         apply_overlap_policy(clips, [clip], policy, limit)
     scene = session.get(Scene, clip.scene_id)
-    finish_edit(session, actor, clip.project_id, "clip.updated", f"Edited {clip_name(clip)} in “{scene.name}”")  # type: ignore[union-attr]
+    finish_edit(session, actor, clip.project_id, "clip.updated", f"Edited {clip_name(clip)} in “{scene.name}”")  # type: ignore[union-attr]  # the clip's scene exists: clips go with their scene
     return clip
 
 
@@ -356,11 +356,11 @@ def move_clips(
     if isinstance(delta_frames, bool) or not isinstance(delta_frames, int):
         raise Invalid("A move is a whole number of frames.", field="delta_frames")
     source = scenes.get_scene(session, actor, moving[0].scene_id)
-    target = source if target_scene_id in (None, source.id) else scenes.get_scene(session, actor, target_scene_id)  # type: ignore[arg-type]
+    target = source if target_scene_id in (None, source.id) else scenes.get_scene(session, actor, target_scene_id)
     if target.project_id != source.project_id:
         raise Invalid("Clips can only move to a scene of the same project.", field="target_scene_id")
     project, limit = begin_edit(session, source.project_id)
-    source_clips = clips_of_scene(session, source.id)
+    source_clips = clips_of_scene(session, source.id)  # type: ignore[arg-type]  # a stored row's id is never None
     check_still_in(source_clips, moving)
     for clip in sorted(moving, key=lambda c: c.start_frame):
         if clip.start_frame + delta_frames < 0:
@@ -369,7 +369,7 @@ def move_clips(
                 field="delta_frames",
             )
         clip.start_frame += delta_frames
-        clip.scene_id = target.id  # type: ignore[assignment]
+        clip.scene_id = target.id  # type: ignore[assignment]  # a stored row's id is never None
         clip.updated_at = utcnow()
         check_span(clip.start_frame, clip.duration_frames, limit, project.fps)
     if target is source:
@@ -377,11 +377,11 @@ def move_clips(
     else:
         moved = {id(clip) for clip in moving}
         refresh_overlap_flags([clip for clip in source_clips if id(clip) not in moved])
-        apply_overlap_policy(clips_of_scene(session, target.id), moving, policy, limit)  # type: ignore[arg-type]
+        apply_overlap_policy(clips_of_scene(session, target.id), moving, policy, limit)  # type: ignore[arg-type]  # a stored row's id is never None
     count = f"{len(moving)} clip{'s' if len(moving) != 1 else ''}"
     where = f"to “{target.name}”" if target is not source else f"in “{source.name}”"
     finish_edit(session, actor, source.project_id, "clip.moved", f"Moved {count} {where}")
-    return clips_of_scene(session, target.id)  # type: ignore[arg-type]
+    return clips_of_scene(session, target.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 def selected_results(session: Session, actor: User, clip_ids: list[int]) -> list[GalleryItem]:
@@ -414,7 +414,7 @@ def delete_clips(session: Session, actor: User, clip_ids: list[int]) -> int:
     for clip in targets:
         session.delete(clip)
     session.flush()
-    scenes.forget_deleted(session, ids)  # type: ignore[arg-type]
+    scenes.forget_deleted(session, ids)  # type: ignore[arg-type]  # ids of stored clips are never None
     for scene_id in scene_ids:
         refresh_overlap_flags(clips_of_scene(session, scene_id))
     for project_id in project_ids:

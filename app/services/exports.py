@@ -140,6 +140,7 @@ def _written(
         if options.scope and (options.scope.scene_id is not None or options.scope.clip_ids is not None):
             written.warnings.append("The JSON export always holds the whole project; the scope is ignored.")
         return timeline, written
+    assert timeline is not None  # every format but JSON was given its timeline above
     return timeline, export_writers.write(options.format, timeline)
 
 

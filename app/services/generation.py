@@ -215,11 +215,11 @@ def check_runnable(session: Session, graph: dict[str, Any], *, passed: set[tuple
     for server in servers:
         models = None
         if server.catalog_refreshed_at is not None:
-            models = server_models(session, server.id)  # type: ignore[arg-type]
+            models = server_models(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
         found = workflow_graph.problems_on_server(graph, set(server.node_types), models)
         if not found or (models is None and not server.node_types):
             if passed is not None:
-                passed.add(key)  # type: ignore[arg-type]
+                passed.add(key)  # type: ignore[arg-type]  # key is set whenever passed is given
             return
         problems.append(f"{server.name}: {'; '.join(found)}")
     raise Invalid("No enabled server can run this generation. " + " · ".join(problems))
@@ -269,7 +269,7 @@ def queue_clip_jobs(
                 params=params,
                 kind="faceswap" if image_template.kind == "faceswap" else "image",
                 clip=clip,
-                owner_id=actor.id,  # type: ignore[arg-type]
+                owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 priority=request.priority,
             )
             job.batch_id = batch_id
@@ -305,7 +305,7 @@ def queue_clip_jobs(
                 params=params,
                 kind="video",
                 clip=clip,
-                owner_id=actor.id,  # type: ignore[arg-type]
+                owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 priority=request.priority,
                 depends_on=source,
             )

@@ -121,7 +121,7 @@ def _check_range(since: datetime | None, until: datetime | None) -> tuple[dateti
     return since, until
 
 
-def _text_condition(text: str):  # type: ignore[no-untyped-def]
+def _text_condition(text: str):
     """Matches the prompt and every other parameter, the checkpoint and the error message.
 
     Parameters are stored as JSON, which escapes non-ASCII letters; the escaped spelling is searched too.
@@ -136,7 +136,7 @@ def _escape_like(text: str) -> str:
 
 
 def _filtered(
-    query,  # type: ignore[no-untyped-def]
+    query,
     actor: User,
     *,
     project_id: int | None,
@@ -296,7 +296,7 @@ def model_usage(
     since, until = _check_range(since, until)
     query = _filtered(
         select(GenerationJob.checkpoint, GenerationJob.status, GenerationJob.created_at, GenerationJob.started_at)
-        .add_columns(GenerationJob.finished_at)
+        .add_columns(col(GenerationJob.finished_at))
         .where(col(GenerationJob.checkpoint).is_not(None)),
         actor,
         project_id=project_id,
@@ -314,9 +314,9 @@ def model_usage(
         usage["completed"] += status == "completed"
         usage["failed"] += status == "failed"
         if status == "completed" and started_at is not None and finished_at is not None:
-            usage["durations"].append((_aware(finished_at) - _aware(started_at)).total_seconds())  # type: ignore[operator]
+            usage["durations"].append((_aware(finished_at) - _aware(started_at)).total_seconds())  # type: ignore[operator]  # both times were checked for None just above
         created = _aware(created_at)
-        if usage["last"] is None or created > usage["last"]:  # type: ignore[operator]
+        if usage["last"] is None or created > usage["last"]:
             usage["last"] = created
     found = [
         ModelUsage(

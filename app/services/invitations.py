@@ -120,7 +120,7 @@ def view(session: Session, invitation: Invitation, now: datetime | None = None) 
 
 def _view(invitation: Invitation, status: str, names: dict[int, str]) -> InvitationView:
     return InvitationView(
-        id=invitation.id,  # type: ignore[arg-type]
+        id=invitation.id,  # type: ignore[arg-type]  # a stored row's id is never None
         email=invitation.email,
         is_admin=invitation.is_admin,
         status=status,
@@ -138,7 +138,7 @@ def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     rows = session.exec(select(User.id, User.username).where(col(User.id).in_(wanted))).all()
-    return {row[0]: row[1] for row in rows}
+    return {row[0]: row[1] for row in rows}  # type: ignore[misc]  # a stored row's id is never None
 
 
 def list_invitations(session: Session, actor: User) -> list[InvitationView]:
@@ -215,7 +215,7 @@ def claim(session: Session, invitation: Invitation, user: User) -> None:
         .values(used_at=now, used_by=user.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
         session.rollback()
         raise Forbidden(
             "This invitation was used or withdrawn a moment ago: ask an administrator for a new one.",

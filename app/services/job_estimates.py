@@ -26,7 +26,7 @@ HISTORY_SIZE = 50
 DEFAULT_DURATION_S = 30.0
 
 
-def queue_order(now: datetime):  # type: ignore[no-untyped-def]
+def queue_order(now: datetime):
     """ORDER BY terms of the queue: jobs that may run now first, then those waiting for a retry;
     within each, higher priority first, then the oldest. The dispatcher serves them in this order."""
     waiting = case(
@@ -70,7 +70,7 @@ def duration_model(samples: Iterable[tuple[int | None, str | None, float]]) -> D
         checkpoints[checkpoint].append(seconds)
         everything.append(seconds)
 
-    def medians(groups: dict) -> dict:  # type: ignore[type-arg]
+    def medians(groups: dict) -> dict:
         return {key: statistics.median(values) for key, values in groups.items()}
 
     return DurationModel(
@@ -94,7 +94,7 @@ def recent_durations(session: Session, limit: int = HISTORY_SIZE) -> DurationMod
         .limit(limit)
     ).all()
     return duration_model(
-        (server_id, checkpoint, (finished - started).total_seconds())  # type: ignore[operator]
+        (server_id, checkpoint, (finished - started).total_seconds())  # type: ignore[operator]  # the query keeps only jobs with both times set
         for server_id, checkpoint, started, finished in rows
     )
 
@@ -176,6 +176,6 @@ def estimate_queue(
                 if next_attempt_at is not None:
                     wait = max(wait, (next_attempt_at - now).total_seconds())
                 wait = round(wait, 1)
-            result[job_id] = (position, wait)  # type: ignore[index]
+            result[job_id] = (position, wait)  # type: ignore[index]  # a stored row's id is never None
         work_ahead += model.expected(None, checkpoint)
     return result

@@ -76,12 +76,12 @@ class JobDetails(JobView):
 # --- visibility -----------------------------------------------------------------------------------
 
 
-def _visible_project_ids(actor: User):  # type: ignore[no-untyped-def]
+def _visible_project_ids(actor: User):
     """The same rule as projects.get_project: owners see their projects' jobs, admins see every job."""
     return None if actor.is_admin else select(Project.id).where(Project.owner_id == actor.id)
 
 
-def scope_to_visible(query, actor: User, project_id: int | None):  # type: ignore[no-untyped-def]
+def scope_to_visible(query, actor: User, project_id: int | None):
     """Narrows a query on GenerationJob to the jobs `actor` may see (in one project, when given)."""
     visible = _visible_project_ids(actor)
     if visible is not None:
@@ -135,7 +135,7 @@ def list_jobs(
     return job_views(session, found)
 
 
-def _filtered(query, actor: User, status, project_id, clip_id, server_id):  # type: ignore[no-untyped-def]
+def _filtered(query, actor: User, status, project_id, clip_id, server_id):
     query = scope_to_visible(query, actor, project_id)
     if status is not None:
         query = query.where(GenerationJob.status == status)
@@ -186,7 +186,9 @@ def _clip_labels(session: Session, clip_ids: set[int]) -> dict[int, tuple[str, i
     scene_ids = set(_chunked(session, select(Clip.scene_id), col(Clip.id), clip_ids))
     names = dict(_chunked(session, select(Scene.id, Scene.name), col(Scene.id), scene_ids))
     rank = (
-        func.row_number().over(partition_by=Clip.scene_id, order_by=(col(Clip.start_frame), col(Clip.id))).label("rank")
+        func.row_number()
+        .over(partition_by=col(Clip.scene_id), order_by=(col(Clip.start_frame), col(Clip.id)))
+        .label("rank")
     )
     labels: dict[int, tuple[str, int]] = {}
     rows = _chunked(session, select(Clip.id, Clip.scene_id, rank), col(Clip.scene_id), scene_ids)
@@ -196,8 +198,8 @@ def _clip_labels(session: Session, clip_ids: set[int]) -> dict[int, tuple[str, i
     return labels
 
 
-def _chunked(session: Session, query, column, ids: Iterable[int]) -> list:  # type: ignore[no-untyped-def,type-arg]
-    rows: list = []  # type: ignore[type-arg]
+def _chunked(session: Session, query, column, ids: Iterable[int]) -> list:
+    rows: list = []
     for chunk in id_slices(ids):
         rows.extend(session.exec(query.where(column.in_(chunk))).all())
     return rows
@@ -208,7 +210,7 @@ def shorten(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def preview_file(job: GenerationJob):  # type: ignore[no-untyped-def]
+def preview_file(job: GenerationJob):
     """The live preview's file when it exists inside the media folder, else None."""
     path = scenes.media_path(job.preview_path)
     return path if path is not None and path.is_file() else None
@@ -230,10 +232,10 @@ def job_views(session: Session, jobs: Sequence[GenerationJob]) -> list[JobView]:
     views = []
     for job in jobs:
         clip_label, scene_id = clips.get(job.clip_id, (None, None)) if job.clip_id is not None else (None, None)
-        position, wait = estimates.get(job.id, (None, None))  # type: ignore[arg-type]
+        position, wait = estimates.get(job.id, (None, None))  # type: ignore[arg-type]  # a stored row's id is never None
         views.append(
             JobView(
-                id=job.id,  # type: ignore[arg-type]
+                id=job.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 kind=job.kind,
                 status=job.status,
                 project_id=job.project_id,

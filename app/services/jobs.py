@@ -168,13 +168,13 @@ def _delete_where(session: Session, job_ids: Sequence[int], statuses: Sequence[s
 def _forget(session: Session, job_ids: Iterable[int]) -> None:
     """Rows deleted in the database leave the session too, so a later get() cannot return them."""
     for job_id in job_ids:
-        loaded = session.identity_map.get(session.identity_key(GenerationJob, job_id))  # type: ignore[arg-type]
+        loaded = session.identity_map.get(session.identity_key(GenerationJob, job_id))
         if loaded is not None:
             session.expunge(loaded)
 
 
 def _target(job: GenerationJob) -> _Target:
-    return _Target(job.id, job.project_id, job.status, job.cancel_requested, job.preview_path)  # type: ignore[arg-type]
+    return _Target(job.id, job.project_id, job.status, job.cancel_requested, job.preview_path)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 def delete_job(session: Session, actor: User, job_id: int) -> None:
@@ -200,7 +200,7 @@ def delete_job(session: Session, actor: User, job_id: int) -> None:
 def _targets(session: Session, actor: User, project_id: int | None, statuses: Sequence[str]) -> list[_Target]:
     if project_id is not None:
         projects.get_project(session, actor, project_id)
-    query = select(
+    query = select(  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
         GenerationJob.id,
         GenerationJob.project_id,
         GenerationJob.status,

@@ -8,6 +8,7 @@ recursion, and parsing is refused in words where Python's own parser would hit i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from data.errors import Invalid, TooLarge
@@ -18,6 +19,7 @@ def depth(value: Any, stop_after: int | None = None) -> int:
     `stop_after` so a hostile document costs no more than reaching the limit."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
+    children: Iterable[Any]
     while stack:
         current, level = stack.pop()
         if isinstance(current, dict):
@@ -56,7 +58,7 @@ def check(value: Any, *, max_depth: int, max_bytes: int, what: str) -> None:
     check_size(value, max_bytes, what)
 
 
-def loads(raw: bytes | str, *, max_depth: int, what: str) -> Any:
+def loads(raw: bytes | bytearray | str, *, max_depth: int, what: str) -> Any:
     """Parsed JSON no deeper than max_depth; Invalid with the reason otherwise."""
     try:
         value = json.loads(raw)

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from app.config import get_settings
 from data.engine import session_scope
@@ -59,7 +59,7 @@ def _limits(scope: str) -> tuple[int, float]:
 
 def _locked_row(session: Session, scope: str, now: datetime) -> LoginFailure | None:
     """The scope's row, write-locked until commit (a no-op UPDATE: a row lock on PostgreSQL, SQLite's write lock)."""
-    session.execute(update(LoginFailure).where(LoginFailure.scope == scope).values(failures=LoginFailure.failures))
+    session.execute(update(LoginFailure).where(col(LoginFailure.scope) == scope).values(failures=LoginFailure.failures))
     row = session.get(LoginFailure, scope, populate_existing=True)
     if row is not None and now - _aware(row.first_failure_at) > WINDOW:
         session.delete(row)
@@ -109,7 +109,7 @@ def record_failure(session: Session, scopes: list[str], now: datetime | None = N
 
 def record_success(session: Session, name: str) -> None:
     """Only the account that signed in is cleared: not the address, not any other account."""
-    session.exec(delete(LoginFailure).where(LoginFailure.scope == account_scope(name)))  # type: ignore[call-overload]
+    session.exec(delete(LoginFailure).where(col(LoginFailure.scope) == account_scope(name)))
     session.commit()
 
 
@@ -156,5 +156,5 @@ def reset() -> None:
     """Forget every count (tests)."""
     _account_locks.clear()
     with session_scope() as session:
-        session.exec(delete(LoginFailure))  # type: ignore[call-overload]
+        session.exec(delete(LoginFailure))
         session.commit()

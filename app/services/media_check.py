@@ -294,10 +294,10 @@ def _open(stream: BinaryIO) -> Image.Image:
 def check_image(source: bytes | Path, *, kind: str = "image", max_pixels: int = MAX_PIXELS) -> CheckedMedia:
     """A picture (or an animated WebP/GIF's first frame) decoded within the limits, with its thumbnail."""
     data = source if isinstance(source, bytes) else None
-    size = len(data) if data is not None else Path(source).stat().st_size
+    size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
     if size == 0:
         raise BadMedia("is empty (0 bytes)")
-    stream: BinaryIO = io.BytesIO(data) if data is not None else Path(source).open("rb")  # noqa: SIM115
+    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else Path(source).open("rb")  # noqa: SIM115
     try:
         picture = _open(stream)
         width, height = picture.size

@@ -37,7 +37,11 @@ def _told(session: Session, job_id: int, status: str) -> bool:
     """Compare-and-set: True for the one process that marks this finished job as told."""
     result = session.exec(
         update(GenerationJob)
-        .where(col(GenerationJob.id) == job_id, GenerationJob.notified == False, GenerationJob.status == status)  # noqa: E712
+        .where(
+            col(GenerationJob.id) == job_id,
+            col(GenerationJob.notified) == False,  # noqa: E712
+            col(GenerationJob.status) == status,
+        )
         .values(notified=True)
         .execution_options(synchronize_session=False)
     )
@@ -46,7 +50,7 @@ def _told(session: Session, job_id: int, status: str) -> bool:
 
 def _batch_done(session: Session, batch_id: int) -> bool:
     """Compare-and-set: True for the one process that finds the batch finished and not yet announced."""
-    still_working = exists().where(GenerationJob.batch_id == batch_id, col(GenerationJob.status).in_(UNFINISHED))
+    still_working = exists().where(col(GenerationJob.batch_id) == batch_id, col(GenerationJob.status).in_(UNFINISHED))
     result = session.exec(
         update(Batch)
         .where(col(Batch.id) == batch_id, col(Batch.notified_at).is_(None), ~still_working)
@@ -126,7 +130,7 @@ def batch_summary(name: str, counts: dict[str, int]) -> str:
 
 
 def _batch_notice(session: Session, batch: Batch) -> Notification | None:
-    counts, last = _batch_counts(session, batch.id)  # type: ignore[arg-type]
+    counts, last = _batch_counts(session, batch.id)  # type: ignore[arg-type]  # a stored row's id is never None
     if not counts.get("completed") and not counts.get("failed"):
         return None  # everything was cancelled (by the person themselves): nothing to tell
     name = f"Batch “{batch.name}”" if batch.name else f"Batch {batch.id}"
@@ -166,7 +170,7 @@ def sweep(session: Session) -> int:
     ).all()
     if not found:
         return 0
-    won = [job_id for job_id, status in found if _told(session, job_id, status)]
+    won = [job_id for job_id, status in found if _told(session, job_id, status)]  # type: ignore[arg-type]  # a stored row's id is never None
     if not won:
         session.rollback()
         return 0
@@ -193,7 +197,7 @@ def sweep(session: Session) -> int:
             .where(col(GalleryItem.job_id).in_([job.id for job in solo]))
             .order_by(col(GalleryItem.id))
         ):
-            items.setdefault(job_id, []).append(item_id)  # type: ignore[arg-type]
+            items.setdefault(job_id, []).append(item_id)  # type: ignore[arg-type]  # only items of these jobs: job_id is set
         by_id = {job.id: job for job in solo}
         for view in job_views.job_views(session, solo):
             job = by_id[view.id]
@@ -207,9 +211,9 @@ def sweep(session: Session) -> int:
         batch = session.get(Batch, batch_id, populate_existing=True)
         if batch is None:
             continue
-        notice = _batch_notice(session, batch)
-        if notice is not None and wants(batch.owner_id, "batch_finished"):
-            made.append(notice)
+        batch_notice = _batch_notice(session, batch)
+        if batch_notice is not None and wants(batch.owner_id, "batch_finished"):
+            made.append(batch_notice)
     session.add_all(made)
     session.commit()
     for user_id in sorted({notice.user_id for notice in made}):

@@ -84,7 +84,7 @@ class NotificationFilter:
     q: str | None = None  # searched in title and body, wildcards taken literally
     project_id: RowId | None = None
 
-    def apply(self, query, actor: User):  # type: ignore[no-untyped-def]
+    def apply(self, query, actor: User):
         if self.kind is not None and self.kind not in NOTIFICATION_KINDS:
             raise Invalid(f"Unknown kind “{self.kind}”: use one of {', '.join(NOTIFICATION_KINDS)}.", field="kind")
         if self.level is not None and self.level not in LEVELS:
@@ -182,7 +182,7 @@ def _mark_read(session: Session, actor: User, *conditions: Any) -> int:
     """One UPDATE limited to the person's own unread notices; tabs hear of it only when something changed."""
     result = session.exec(
         update(Notification)
-        .where(Notification.user_id == actor.id, Notification.read == False, *conditions)  # noqa: E712
+        .where(col(Notification.user_id) == actor.id, col(Notification.read) == False, *conditions)  # noqa: E712
         .values(read=True)
         .execution_options(synchronize_session=False)
     )
@@ -205,10 +205,10 @@ def clear(session: Session, actor: User, where: NotificationFilter = ALL) -> int
     """Removes the person's notices that match the filters (all of them without filters)."""
     ids = list(session.exec(where.apply(select(Notification.id), actor)).all())
     count = 0
-    for chunk in job_views.id_slices(ids):  # type: ignore[arg-type]
+    for chunk in job_views.id_slices(ids):
         result = session.exec(
             sql_delete(Notification)
-            .where(col(Notification.id).in_(chunk), Notification.user_id == actor.id)
+            .where(col(Notification.id).in_(chunk), col(Notification.user_id) == actor.id)
             .execution_options(synchronize_session=False)
         )
         count += result.rowcount or 0
@@ -252,10 +252,10 @@ def retry(session: Session, actor: User, notification_ids: Sequence[int]) -> int
             continue
         try:
             if notice.kind == "job_failed":
-                jobs.retry_job(session, actor, notice.job_id)  # type: ignore[arg-type]
+                jobs.retry_job(session, actor, notice.job_id)  # type: ignore[arg-type]  # can_retry above: a failed-job notice names its job
                 count += 1
             else:
-                count += _retry_batch(session, actor, notice.batch_id)  # type: ignore[arg-type]
+                count += _retry_batch(session, actor, notice.batch_id)  # type: ignore[arg-type]  # can_retry above: a batch notice names its batch
         except (Conflict, NotFound) as error:
             reasons.append(error.message)
     mark_read(session, actor, [notice.id for notice in notices if notice.id is not None])

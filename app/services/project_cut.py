@@ -7,7 +7,7 @@ Three grouped queries whatever the project's size (scenes, clips, selected resul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -123,8 +123,8 @@ def selected_results(session: Session, project_id: int) -> dict[int, Any]:
 
     Rows of columns rather than entities: building 10,000 ORM objects would cost more than the export.
     """
-    rows = session.exec(
-        select(*_RESULT_COLUMNS)
+    rows: Sequence[Any] = session.exec(
+        select(*_RESULT_COLUMNS)  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
         .where(GalleryItem.project_id == project_id, GalleryItem.selected == True)  # noqa: E712
         .order_by(col(GalleryItem.created_at), col(GalleryItem.id))
     ).all()
@@ -184,19 +184,21 @@ def load_cut(
     if scene_id is not None:
         scene_query = scene_query.where(Scene.id == scene_id)
     scene_rows = session.exec(scene_query.order_by(col(Scene.position), col(Scene.id))).all()
-    clip_query = select(*_CLIP_COLUMNS).where(Clip.project_id == project.id)
+    clip_query = select(*_CLIP_COLUMNS).where(Clip.project_id == project.id)  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
     if scene_id is not None:
         clip_query = clip_query.where(Clip.scene_id == scene_id)
-    clip_rows = session.exec(clip_query.order_by(col(Clip.scene_id), col(Clip.start_frame), col(Clip.id))).all()
-    results = selected_results(session, project.id)  # type: ignore[arg-type]
+    clip_rows: Sequence[Any] = session.exec(
+        clip_query.order_by(col(Clip.scene_id), col(Clip.start_frame), col(Clip.id))
+    ).all()
+    results = selected_results(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     folder = _MediaFolder()
     by_scene: dict[int, list[SourceClip]] = {}
     for clip in clip_rows:
         name = clip_label(clip)
-        item = results.get(clip.id)  # type: ignore[arg-type]
+        item = results.get(clip.id)
         by_scene.setdefault(clip.scene_id, []).append(
             SourceClip(
-                clip_id=clip.id,  # type: ignore[arg-type]
+                clip_id=clip.id,
                 start=clip.start_frame,
                 duration=clip.duration_frames,
                 name=name,
@@ -208,11 +210,11 @@ def load_cut(
             )
         )
     sources = [
-        SourceScene(scene.id, scene.name, tuple(by_scene.get(scene.id, ())))  # type: ignore[arg-type]
+        SourceScene(scene.id, scene.name, tuple(by_scene.get(scene.id, ())))  # type: ignore[arg-type]  # a stored row's id is never None
         for scene in scene_rows
     ]
     whole = scene_id is None and chosen is None
-    music = music_media(session, project.id)  # type: ignore[arg-type]
+    music = music_media(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     name = project.name
     if scene_id is not None and scene_rows:
         name = f"{project.name} – {scene_rows[0].name}"

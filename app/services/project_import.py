@@ -89,7 +89,7 @@ class ClipDoc(_Strict):
     def _color(cls, value: object) -> str:
         # The timeline puts the colour into CSS: only #rgb(a)/#rrggbb(aa), as the editor accepts (no url(…)).
         try:
-            return clips.clean_color(value)  # type: ignore[arg-type]
+            return clips.clean_color(value)  # type: ignore[arg-type]  # clean_color refuses anything but text with Invalid
         except Invalid:
             raise ValueError(f"{str(value)[:40]!r} is not a colour; a colour is written like #5c7cfa") from None
 
@@ -317,35 +317,35 @@ def _library(session: Session, actor: User, project: Project, doc: Document) -> 
             ).first()
         if found is None:
             found = Character(
-                owner_id=actor.id,  # type: ignore[arg-type]
+                owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 project_id=project.id,
                 **entry.model_dump(include={"name", "description", "prompt", "negative_prompt"}),
             )
             session.add(found)
             session.flush()
-        characters[entry.key] = found.id  # type: ignore[assignment]
+        characters[entry.key] = found.id  # type: ignore[assignment]  # a stored row's id is never None
     styles: dict[str, int] = {}
-    for entry in doc.styles:
+    for style_entry in doc.styles:
         style = None
-        if entry.scope == "global":
+        if style_entry.scope == "global":
             style = session.exec(
                 select(StyleTemplate).where(
                     StyleTemplate.owner_id == actor.id,
                     col(StyleTemplate.project_id).is_(None),
-                    StyleTemplate.name == entry.name,
+                    StyleTemplate.name == style_entry.name,
                 )
             ).first()
         if style is None:
             style = StyleTemplate(
-                owner_id=actor.id,  # type: ignore[arg-type]
+                owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 project_id=project.id,
-                **entry.model_dump(
+                **style_entry.model_dump(
                     include={"name", "description", "prompt_prefix", "prompt_suffix", "negative_prompt", "params"}
                 ),
             )
             session.add(style)
             session.flush()
-        styles[entry.key] = style.id  # type: ignore[assignment]
+        styles[style_entry.key] = style.id  # type: ignore[assignment]  # a stored row's id is never None
     return characters, styles
 
 
@@ -376,7 +376,7 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
     _check_spans(doc, data.fps)
     warnings: list[str] = []
     created: list[Path] = []
-    project = Project(**data.model_dump(), owner_id=actor.id, settings=doc.project.settings)  # type: ignore[arg-type]
+    project = Project(**data.model_dump(), owner_id=actor.id, settings=doc.project.settings)  # type: ignore[arg-type]  # a stored row's id is never None
     final_name, final_archived = project.name, project.archived
     project.name, project.archived = _importing_name(final_name), True
     try:
@@ -384,11 +384,11 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
         session.flush()
         characters, styles = _library(session, actor, project, doc)
         session.commit()
-        media_root = media_store.project_media_dir(project.id)  # type: ignore[arg-type]
+        media_root = media_store.project_media_dir(project.id)  # type: ignore[arg-type]  # a stored row's id is never None
         skipped = 0
         for position, scene_doc in enumerate(doc.scenes):
             scene = Scene(
-                project_id=project.id,  # type: ignore[arg-type]
+                project_id=project.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 position=position,
                 **scene_doc.model_dump(include={"name", "description", "estimated_duration"}),
             )
@@ -398,8 +398,8 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
                 chunk = scene_doc.clips[first : first + IMPORT_CHUNK_CLIPS]
                 made = [
                     Clip(
-                        scene_id=scene.id,  # type: ignore[arg-type]
-                        project_id=project.id,  # type: ignore[arg-type]
+                        scene_id=scene.id,  # type: ignore[arg-type]  # a stored row's id is never None
+                        project_id=project.id,  # type: ignore[arg-type]  # a stored row's id is never None
                         **clip_doc.model_dump(exclude={"characters", "styles", "results"}),
                     )
                     for clip_doc in chunk
@@ -418,7 +418,7 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
                 continue
             session.add(
                 MediaAsset(
-                    owner_id=actor.id,  # type: ignore[arg-type]
+                    owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
                     project_id=project.id,
                     file_path=_copy(source, media_root / "assets", created),
                     **asset_doc.model_dump(exclude={"path"}),
@@ -431,12 +431,12 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
         project.name, project.archived = final_name, final_archived
         session.add(project)
         message = f"Imported “{project.name}” from an export"
-        projects.log_activity(session, project.id, actor, "project.created", message)  # type: ignore[arg-type]
+        projects.log_activity(session, project.id, actor, "project.created", message)  # type: ignore[arg-type]  # a stored row's id is never None
         session.commit()
     except BaseException:
         session.rollback()
         if project.id is not None:
-            session.exec(delete(Project).where(col(Project.id) == project.id))  # type: ignore[call-overload]
+            session.exec(delete(Project).where(col(Project.id) == project.id))
             session.commit()
         for path in created:
             path.unlink(missing_ok=True)
@@ -460,11 +460,11 @@ def _clip_extras(
     for key in dict.fromkeys(clip_doc.characters):
         if key not in characters:
             raise Invalid(f"A clip refers to character “{key}”, which the document does not define.")
-        session.add(ClipCharacterLink(clip_id=clip.id, character_id=characters[key]))  # type: ignore[arg-type]
+        session.add(ClipCharacterLink(clip_id=clip.id, character_id=characters[key]))  # type: ignore[arg-type]  # a stored row's id is never None
     for key in dict.fromkeys(clip_doc.styles):
         if key not in styles:
             raise Invalid(f"A clip refers to style “{key}”, which the document does not define.")
-        session.add(ClipStyleLink(clip_id=clip.id, style_id=styles[key]))  # type: ignore[arg-type]
+        session.add(ClipStyleLink(clip_id=clip.id, style_id=styles[key]))  # type: ignore[arg-type]  # a stored row's id is never None
     folder = media_root / "clips" / str(clip.id)
     skipped = 0
     for result in clip_doc.results:
@@ -474,7 +474,7 @@ def _clip_extras(
             continue
         thumbnail = _readable_source(session, actor, result.thumbnail)
         item = GalleryItem(
-            clip_id=clip.id,  # type: ignore[arg-type]
+            clip_id=clip.id,  # type: ignore[arg-type]  # a stored row's id is never None
             project_id=clip.project_id,
             kind=result.kind,
             file_path=_copy(source, folder, created),

@@ -27,6 +27,7 @@ the imported project gives the same document, except exported_at, source and the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -103,15 +104,18 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
         select(Scene).where(Scene.project_id == project.id).order_by(col(Scene.position), col(Scene.id))
     ).all()
     # Rows of columns, not entities: a 10,000-clip project would spend most of its export building objects.
-    clip_rows = session.exec(
-        select(*_CLIP_COLUMNS).where(Clip.project_id == project.id).order_by(col(Clip.start_frame), col(Clip.id))
+    clip_rows: Sequence[Any] = session.exec(
+        select(*_CLIP_COLUMNS)  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
+        .where(Clip.project_id == project.id)
+        .order_by(col(Clip.start_frame), col(Clip.id))
     ).all()
-    results: dict[int, list[Any]] = {}
-    for item in session.exec(
-        select(*_RESULT_COLUMNS)
+    result_rows: Sequence[Any] = session.exec(
+        select(*_RESULT_COLUMNS)  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
         .where(GalleryItem.project_id == project.id)
         .order_by(col(GalleryItem.created_at), col(GalleryItem.id))
-    ).all():
+    ).all()
+    results: dict[int, list[Any]] = {}
+    for item in result_rows:
         results.setdefault(item.clip_id, []).append(item)
     in_project = select(Clip.id).where(Clip.project_id == project.id)
     character_links = session.exec(
@@ -121,19 +125,21 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
     used_characters = {link.character_id for link in character_links}
     used_styles = {link.style_id for link in style_links}
     characters = session.exec(
-        select(Character).where((Character.project_id == project.id) | col(Character.id).in_(used_characters))
+        select(Character).where((col(Character.project_id) == project.id) | col(Character.id).in_(used_characters))
     ).all()
     styles = session.exec(
-        select(StyleTemplate).where((StyleTemplate.project_id == project.id) | col(StyleTemplate.id).in_(used_styles))
+        select(StyleTemplate).where(
+            (col(StyleTemplate.project_id) == project.id) | col(StyleTemplate.id).in_(used_styles)
+        )
     ).all()
-    character_keys = _keys(list(characters), "c", project.id)  # type: ignore[arg-type]
-    style_keys = _keys(list(styles), "s", project.id)  # type: ignore[arg-type]
+    character_keys = _keys(list(characters), "c", project.id)  # type: ignore[arg-type]  # a stored row's id is never None
+    style_keys = _keys(list(styles), "s", project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     clip_characters: dict[int, list[str]] = {}
     for link in character_links:
         clip_characters.setdefault(link.clip_id, []).append(character_keys[link.character_id])
     clip_styles: dict[int, list[str]] = {}
-    for link in style_links:
-        clip_styles.setdefault(link.clip_id, []).append(style_keys[link.style_id])
+    for style_link in style_links:
+        clip_styles.setdefault(style_link.clip_id, []).append(style_keys[style_link.style_id])
     by_scene: dict[int, list[Any]] = {}
     for clip in clip_rows:
         by_scene.setdefault(clip.scene_id, []).append(clip)
@@ -159,18 +165,18 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
         },
         "characters": [
             {
-                "key": character_keys[row.id],  # type: ignore[index]
+                "key": character_keys[row.id],  # type: ignore[index]  # a stored row's id is never None
                 "scope": "global" if row.project_id is None else "project",
                 "name": row.name,
                 "description": row.description,
                 "prompt": row.prompt,
                 "negative_prompt": row.negative_prompt,
             }
-            for row in sorted(characters, key=lambda row: character_keys[row.id])  # type: ignore[index]
+            for row in sorted(characters, key=lambda row: character_keys[row.id])  # type: ignore[index]  # a stored row's id is never None
         ],
         "styles": [
             {
-                "key": style_keys[row.id],  # type: ignore[index]
+                "key": style_keys[row.id],  # type: ignore[index]  # a stored row's id is never None
                 "scope": "global" if row.project_id is None else "project",
                 "name": row.name,
                 "description": row.description,
@@ -179,7 +185,7 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
                 "negative_prompt": row.negative_prompt,
                 "params": dict(row.params or {}),
             }
-            for row in sorted(styles, key=lambda row: style_keys[row.id])  # type: ignore[index]
+            for row in sorted(styles, key=lambda row: style_keys[row.id])  # type: ignore[index]  # a stored row's id is never None
         ],
         "scenes": [
             {
@@ -198,8 +204,8 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
                         "image_prompt": clip.image_prompt,
                         "video_prompt": clip.video_prompt,
                         "overlap_allowed": clip.overlap_allowed,
-                        "characters": sorted(clip_characters.get(clip.id, [])),  # type: ignore[arg-type]
-                        "styles": sorted(clip_styles.get(clip.id, [])),  # type: ignore[arg-type]
+                        "characters": sorted(clip_characters.get(clip.id, [])),
+                        "styles": sorted(clip_styles.get(clip.id, [])),
                         "results": [
                             {
                                 "kind": item.kind,
@@ -214,10 +220,10 @@ def export_document(session: Session, actor: User, project_id: int) -> dict[str,
                                 "params": dict(item.params or {}),
                                 "created_at": _time(item.created_at),
                             }
-                            for item in results.get(clip.id, [])  # type: ignore[arg-type]
+                            for item in results.get(clip.id, [])
                         ],
                     }
-                    for clip in by_scene.get(scene.id, [])  # type: ignore[arg-type]
+                    for clip in by_scene.get(scene.id, [])  # type: ignore[arg-type]  # a stored row's id is never None
                 ],
             }
             for scene in scene_rows

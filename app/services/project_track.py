@@ -110,7 +110,7 @@ def project_track(session: Session, actor: User, project_id: int) -> ProjectTrac
     settings = editor_settings(project)
     summaries = scene_summaries(session, actor, project_id)
     rows = session.exec(
-        select(Clip.id, Clip.scene_id, Clip.start_frame, Clip.duration_frames, Clip.color, Clip.label)
+        select(Clip.id, Clip.scene_id, Clip.start_frame, Clip.duration_frames, Clip.color, Clip.label)  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
         .where(Clip.project_id == project_id)
         .order_by(col(Clip.scene_id), col(Clip.start_frame), col(Clip.id))
     ).all()

@@ -33,19 +33,19 @@ def validation_error(error: ValidationError) -> Invalid:
 
 def parse_create(**values: object) -> ProjectCreate:
     try:
-        return ProjectCreate(**values)  # type: ignore[arg-type]
+        return ProjectCreate(**values)  # type: ignore[arg-type]  # pydantic validates the loose values and says what is wrong
     except ValidationError as error:
         raise validation_error(error) from error
 
 
 def parse_update(**values: object) -> ProjectUpdate:
     try:
-        return ProjectUpdate(**values)  # type: ignore[arg-type]
+        return ProjectUpdate(**values)  # type: ignore[arg-type]  # pydantic validates the loose values and says what is wrong
     except ValidationError as error:
         raise validation_error(error) from error
 
 
-def _visible(actor: User):  # type: ignore[no-untyped-def]
+def _visible(actor: User):
     return select(Project) if actor.is_admin else select(Project).where(Project.owner_id == actor.id)
 
 
@@ -66,7 +66,7 @@ def get_within(session: Session, actor: User, model: type[T], row_id: int, noun:
     try:
         if row is None:
             raise NotFound("")
-        get_project(session, actor, row.project_id)  # type: ignore[attr-defined]
+        get_project(session, actor, row.project_id)  # type: ignore[attr-defined]  # every model passed here has a project_id column
     except NotFound:
         raise NotFound(f"{noun} {row_id} does not exist or is not yours.") from None
     return row
@@ -114,10 +114,10 @@ def log_activity(session: Session, project_id: int, actor: User | None, kind: st
 
 
 def create_project(session: Session, actor: User, data: ProjectCreate) -> Project:
-    project = Project(**data.model_dump(), owner_id=actor.id)  # type: ignore[arg-type]
+    project = Project(**data.model_dump(), owner_id=actor.id)  # type: ignore[arg-type]  # a stored row's id is never None
     session.add(project)
     session.flush()
-    log_activity(session, project.id, actor, "project.created", f"Created project “{project.name}”")  # type: ignore[arg-type]
+    log_activity(session, project.id, actor, "project.created", f"Created project “{project.name}”")  # type: ignore[arg-type]  # a stored row's id is never None
     session.commit()
     session.refresh(project)
     events.emit(events.project_changed, project.id)
@@ -135,7 +135,7 @@ def update_project(session: Session, actor: User, project_id: int, data: Project
     project.updated_at = utcnow()
     session.add(project)
     if project.fps != old_fps:
-        _retime_clips(session, project.id, old_fps, project.fps)  # type: ignore[arg-type]
+        _retime_clips(session, project.id, old_fps, project.fps)  # type: ignore[arg-type]  # a stored row's id is never None
     if "archived" in changes and len(changes) == 1:
         verb = "Archived" if project.archived else "Restored"
         log_activity(session, project_id, actor, "project.archived", f"{verb} the project")
@@ -177,7 +177,7 @@ def set_archived(session: Session, actor: User, project_ids: list[int], archived
         project.updated_at = utcnow()
         session.add(project)
         verb = "Archived" if archived else "Restored"
-        log_activity(session, project.id, actor, "project.archived", f"{verb} the project")  # type: ignore[arg-type]
+        log_activity(session, project.id, actor, "project.archived", f"{verb} the project")  # type: ignore[arg-type]  # a stored row's id is never None
     session.commit()
     for project in projects:
         events.emit(events.project_changed, project.id)
@@ -212,7 +212,7 @@ def deletion_summary(session: Session, actor: User, project_ids: list[int]) -> D
     ids = [get_project(session, actor, pid).id for pid in project_ids]
 
     def count(model: type) -> int:
-        return session.exec(select(func.count()).select_from(model).where(model.project_id.in_(ids))).one()  # type: ignore[attr-defined]
+        return session.exec(select(func.count()).select_from(model).where(model.project_id.in_(ids))).one()  # type: ignore[attr-defined]  # every model passed here has a project_id column
 
     return DeletionSummary(len(ids), count(Scene), count(Clip), count(GalleryItem))
 
@@ -224,11 +224,11 @@ def delete_projects(session: Session, actor: User, project_ids: list[int]) -> in
     _held = unreadable_rows.load_keys(session, Project, project_ids)
     projects = [get_project(session, actor, pid) for pid in project_ids]
     ids = [p.id for p in projects]
-    session.exec(sql_delete(Project).where(col(Project.id).in_(ids)))  # type: ignore[call-overload]
+    session.exec(sql_delete(Project).where(col(Project.id).in_(ids)))
     session.commit()
     for project_id in ids:
-        media_store.remove_project_media(project_id)  # type: ignore[arg-type]
-        events.emit(events.project_changed, project_id)  # type: ignore[arg-type]
+        media_store.remove_project_media(project_id)  # type: ignore[arg-type]  # a stored row's id is never None
+        events.emit(events.project_changed, project_id)
     return len(ids)
 
 
@@ -248,14 +248,14 @@ def duplicate_project(session: Session, actor: User, project_id: int, name: str 
         target_duration=source.target_duration,
         tags=list(source.tags or []),
         settings=dict(source.settings or {}),
-        owner_id=actor.id,  # type: ignore[arg-type]
+        owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
     )
     session.add(copy)
     session.flush()
     scenes = session.exec(select(Scene).where(Scene.project_id == source.id).order_by(col(Scene.position)))
     for scene in scenes:
         new_scene = Scene(
-            project_id=copy.id,  # type: ignore[arg-type]
+            project_id=copy.id,  # type: ignore[arg-type]  # a stored row's id is never None
             position=scene.position,
             name=scene.name,
             description=scene.description,
@@ -266,8 +266,8 @@ def duplicate_project(session: Session, actor: User, project_id: int, name: str 
         for clip in session.exec(select(Clip).where(Clip.scene_id == scene.id)):
             session.add(
                 Clip(
-                    scene_id=new_scene.id,  # type: ignore[arg-type]
-                    project_id=copy.id,  # type: ignore[arg-type]
+                    scene_id=new_scene.id,  # type: ignore[arg-type]  # a stored row's id is never None
+                    project_id=copy.id,  # type: ignore[arg-type]  # a stored row's id is never None
                     **clip.model_dump(
                         include={
                             "start_frame",
@@ -282,7 +282,7 @@ def duplicate_project(session: Session, actor: User, project_id: int, name: str 
                     ),
                 )
             )
-    log_activity(session, copy.id, actor, "project.created", f"Duplicated from “{source.name}”")  # type: ignore[arg-type]
+    log_activity(session, copy.id, actor, "project.created", f"Duplicated from “{source.name}”")  # type: ignore[arg-type]  # a stored row's id is never None
     session.commit()
     session.refresh(copy)
     events.emit(events.project_changed, copy.id)
@@ -306,7 +306,7 @@ def project_stats(session: Session, actor: User, project_id: int) -> ProjectStat
     project = get_project(session, actor, project_id)
 
     def count(model: type) -> int:
-        return session.exec(select(func.count()).select_from(model).where(model.project_id == project.id)).one()  # type: ignore[attr-defined]
+        return session.exec(select(func.count()).select_from(model).where(model.project_id == project.id)).one()  # type: ignore[attr-defined]  # every model passed here has a project_id column
 
     selected = session.exec(
         select(func.count(func.distinct(GalleryItem.clip_id))).where(

@@ -54,7 +54,7 @@ def queue_copy(
         kind=source.kind,
         project_id=clip.project_id,
         clip_id=clip.id,
-        owner_id=actor.id,  # type: ignore[arg-type]
+        owner_id=actor.id,  # type: ignore[arg-type]  # a stored row's id is never None
         workflow_id=source.workflow_id,
         priority=source.priority,
         max_attempts=get_settings().job_max_attempts,

@@ -35,22 +35,22 @@ def scene_summaries(session: Session, actor: User, project_id: int) -> list[Scen
     clip_rows = session.exec(
         select(Clip.scene_id, func.count(), func.max(Clip.start_frame + Clip.duration_frames))
         .where(Clip.project_id == project_id)
-        .group_by(Clip.scene_id)
+        .group_by(col(Clip.scene_id))
     ).all()
     selected_rows = session.exec(
         select(Clip.scene_id, func.count(func.distinct(GalleryItem.clip_id)))
-        .join(GalleryItem, GalleryItem.clip_id == Clip.id)
+        .join(GalleryItem, col(GalleryItem.clip_id) == Clip.id)
         .where(Clip.project_id == project_id, GalleryItem.selected == True)  # noqa: E712
-        .group_by(Clip.scene_id)
+        .group_by(col(Clip.scene_id))
     ).all()
     clips_by_scene = {scene_id: (count, end or 0) for scene_id, count, end in clip_rows}
     selected_by_scene = dict(selected_rows)
     summaries = []
     for scene in scenes:
-        count, end = clips_by_scene.get(scene.id, (0, 0))
+        count, end = clips_by_scene.get(scene.id, (0, 0))  # type: ignore[arg-type]  # a stored row's id is never None
         summaries.append(
             SceneSummary(
-                id=scene.id,  # type: ignore[arg-type]
+                id=scene.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 position=scene.position,
                 name=scene.name,
                 description=scene.description,
@@ -58,7 +58,7 @@ def scene_summaries(session: Session, actor: User, project_id: int) -> list[Scen
                 clip_count=count,
                 duration_frames=end,
                 duration=frames_to_seconds(end, project.fps),
-                clips_with_selection=selected_by_scene.get(scene.id, 0),
+                clips_with_selection=selected_by_scene.get(scene.id, 0),  # type: ignore[arg-type]  # a stored row's id is never None
             )
         )
     return summaries

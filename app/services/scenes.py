@@ -138,7 +138,7 @@ def forget_deleted(session: Session, clip_ids: Iterable[int]) -> None:
     """Drop rows the database removed by cascade from the session, so a later get() cannot return them.
     Reads only what is loaded: touching an expired attribute would query a row that is gone."""
     ids = set(clip_ids)
-    for key, obj in list(session.identity_map.items()):
+    for key, obj in list(session.identity_map.items()):  # type: ignore[attr-defined]  # a session's map is a WeakInstanceDict, which has items()
         model, primary_key = key[0], key[1]
         if (model is Clip and primary_key[0] in ids) or (
             model in (GalleryItem, ClipCharacterLink, ClipStyleLink) and inspect(obj).dict.get("clip_id") in ids
@@ -324,17 +324,17 @@ def _copy_results(session: Session, source: Clip, target: Clip, created: list[Pa
         select(GalleryItem).where(GalleryItem.clip_id == source.id).order_by(col(GalleryItem.created_at))
     ).all()
     for item in items:
-        file_path = copy_result_file(item.file_path, target.project_id, target.id, created)  # type: ignore[arg-type]
+        file_path = copy_result_file(item.file_path, target.project_id, target.id, created)  # type: ignore[arg-type]  # a stored row's id is never None
         if file_path is None:  # the original file is gone or outside the media folder: nothing to copy
             continue
         session.add(
             GalleryItem(
-                clip_id=target.id,  # type: ignore[arg-type]
+                clip_id=target.id,  # type: ignore[arg-type]  # a stored row's id is never None
                 project_id=target.project_id,
                 **item.model_dump(include={"kind", "width", "height", "duration", "selected", "created_at"}),
                 params=dict(item.params or {}),
                 file_path=file_path,
-                thumbnail_path=copy_result_file(item.thumbnail_path, target.project_id, target.id, created),  # type: ignore[arg-type]
+                thumbnail_path=copy_result_file(item.thumbnail_path, target.project_id, target.id, created),  # type: ignore[arg-type]  # a stored row's id is never None
             )
         )
 
@@ -360,10 +360,10 @@ def duplicate_scene(session: Session, actor: User, scene_id: int, include_result
         query = select(Clip).where(Clip.scene_id == source.id).order_by(col(Clip.start_frame), col(Clip.id))
         for clip in session.exec(query).all():
             fields = clip.model_dump(exclude={"id", "scene_id", "created_at", "updated_at"})
-            new_clip = Clip(**fields, scene_id=copy.id)  # type: ignore[arg-type]
+            new_clip = Clip(**fields, scene_id=copy.id)  # type: ignore[arg-type]  # a stored row's id is never None
             session.add(new_clip)
             session.flush()
-            copy_clip_links(session, clip.id, new_clip.id)  # type: ignore[arg-type]
+            copy_clip_links(session, clip.id, new_clip.id)  # type: ignore[arg-type]  # a stored row's id is never None
             if include_results:
                 _copy_results(session, clip, new_clip, created_files)
         message = f"Duplicated scene “{source.name}”" + (" with its results" if include_results else "")
@@ -398,7 +398,7 @@ def delete_scene(session: Session, actor: User, scene_id: int) -> None:
     paths = result_paths(session.exec(select(GalleryItem).where(col(GalleryItem.clip_id).in_(clip_ids))).all())
     session.delete(scene)
     session.flush()
-    forget_deleted(session, clip_ids)  # type: ignore[arg-type]
+    forget_deleted(session, clip_ids)  # type: ignore[arg-type]  # ids of stored clips are never None
     _renumber(_ordered(session, project_id))
     projects.log_activity(session, project_id, actor, "scene.deleted", f"Deleted scene “{name}”")
     session.commit()

@@ -62,7 +62,7 @@ class EncryptedColumn:
 
 
 def _table(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
+    return model.__table__
 
 
 # Every column filled by security.encrypt_secret; a new one must be added here or a rotation loses it

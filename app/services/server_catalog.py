@@ -65,7 +65,7 @@ def catalog_counts(session: Session) -> dict[int, dict[str, int]]:
     query = (
         select(ServerModel.server_id, ModelEntry.kind, func.count())
         .join(ModelEntry, col(ServerModel.model_id) == col(ModelEntry.id))
-        .group_by(ServerModel.server_id, ModelEntry.kind)
+        .group_by(col(ServerModel.server_id), col(ModelEntry.kind))
     )
     counts: dict[int, dict[str, int]] = {}
     for server_id, kind, count in session.exec(query):
@@ -110,7 +110,7 @@ def _link(session: Session, server_id: int, model_ids: list[int]) -> None:
     for chunk in _chunks(model_ids):
         values = [{"server_id": server_id, "model_id": model_id} for model_id in chunk]
         statement = insert(ServerModel).values(values).on_conflict_do_nothing(index_elements=["server_id", "model_id"])
-        session.exec(statement)  # type: ignore[call-overload]  # sqlmodel's exec has no overload for a dialect INSERT
+        session.exec(statement)
 
 
 def _insert_missing(session: Session, rows: list[dict[str, str]]) -> None:
@@ -123,7 +123,7 @@ def _insert_missing(session: Session, rows: list[dict[str, str]]) -> None:
     for chunk in _chunks(rows):
         values = [{**row, "trigger_words": [], "info": {}, "created_at": now} for row in chunk]
         statement = insert(ModelEntry).values(values).on_conflict_do_nothing(index_elements=["kind", "file_name"])
-        session.exec(statement)  # type: ignore[call-overload]
+        session.exec(statement)
 
 
 def _entry_ids(session: Session, kind: str, names: list[str]) -> list[int]:
@@ -146,8 +146,8 @@ def store_catalog(session: Session, server: ComfyServer, catalog: Catalog) -> di
     )
     _insert_missing(session, rows)
     model_ids = sorted({model_id for kind, names in wanted.items() for model_id in _entry_ids(session, kind, names)})
-    drop_links(session, server.id)  # type: ignore[arg-type]
-    _link(session, server.id, model_ids)  # type: ignore[arg-type]  # a stored server has an id
+    drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
+    _link(session, server.id, model_ids)  # type: ignore[arg-type]  # a stored row's id is never None
     server.node_types = sorted(set(catalog.node_types or []))
     server.catalog_refreshed_at = utcnow()
     session.add(server)
@@ -164,7 +164,7 @@ async def refresh_catalog(server_id: int, actor: User | None = None) -> dict[str
     with session_scope() as session:
         if actor is not None:
             require_admin(actor)
-        server = get_server(session, actor, server_id)  # type: ignore[arg-type]
+        server = get_server(session, actor, server_id)
         if server.runpod_endpoint_id:
             raise Invalid(
                 f"“{server.name}” is a RunPod endpoint: RunPod does not list its models. Jobs sent there must use "

@@ -69,7 +69,7 @@ def _target(server: ComfyServer) -> _Target:
     refreshed = _aware(server.catalog_refreshed_at)
     interval = timedelta(seconds=get_settings().catalog_interval_seconds)
     return _Target(
-        server_id=server.id,  # type: ignore[arg-type]
+        server_id=server.id,  # type: ignore[arg-type]  # a stored row's id is never None
         name=server.name,
         base_url=server.base_url,
         api_key=decrypt_secret(server.encrypted_api_key) if server.encrypted_api_key else None,

@@ -145,7 +145,7 @@ def _key_hint(encrypted: str | None) -> str | None:
 
 def public_server(server: ComfyServer, active_jobs: int = 0) -> ServerPublic:
     return ServerPublic(
-        id=server.id,  # type: ignore[arg-type]
+        id=server.id,
         name=server.name,
         url=server.base_url,
         has_api_key=bool(server.encrypted_api_key),
@@ -174,7 +174,7 @@ def list_servers(session: Session, actor: User) -> list[ComfyServer]:
     return unreadable_rows.load_each(session, query, ComfyServer)  # an unreadable row is left out, logged
 
 
-def get_server(session: Session, actor: User, server_id: int) -> ComfyServer:
+def get_server(session: Session, actor: User | None, server_id: int) -> ComfyServer:
     server = session.get(ComfyServer, server_id)
     if server is None:
         raise NotFound(f"Server {server_id} does not exist (it may have been deleted).")
@@ -186,7 +186,7 @@ def active_job_counts(session: Session) -> dict[int, int]:
     query = (
         select(GenerationJob.server_id, func.count())
         .where(col(GenerationJob.status).in_(ACTIVE_JOB_STATUSES), col(GenerationJob.server_id).is_not(None))
-        .group_by(GenerationJob.server_id)
+        .group_by(col(GenerationJob.server_id))
     )
     return {server_id: count for server_id, count in session.exec(query) if server_id is not None}
 
@@ -277,12 +277,12 @@ def _forget_machine(session: Session, server: ComfyServer) -> None:
     server.vram_total = server.vram_free = server.ram_total = server.ram_free = None
     server.last_checked_at = server.catalog_refreshed_at = None
     server.node_types = []
-    drop_links(session, server.id)  # type: ignore[arg-type]
+    drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 
 def drop_links(session: Session, server_id: int) -> None:
     """The catalog's links of a server whose machine changed or went away; the shared model entries stay."""
-    session.exec(sql_delete(ServerModel).where(col(ServerModel.server_id) == server_id))  # type: ignore[call-overload]  # sqlmodel's exec has no overload for a bulk DELETE
+    session.exec(sql_delete(ServerModel).where(col(ServerModel.server_id) == server_id))
 
 
 def set_enabled(session: Session, actor: User, server_id: int, enabled: bool) -> ComfyServer:

@@ -67,7 +67,7 @@ def split_clip(
     clip.updated_at = utcnow()
     session.add(right)
     session.flush()
-    scenes.copy_clip_links(session, clip.id, right.id)  # type: ignore[arg-type]
+    scenes.copy_clip_links(session, clip.id, right.id)  # type: ignore[arg-type]  # a stored row's id is never None
     refresh_overlap_flags([*clips, right])
     finish_edit(session, actor, clip.project_id, "clip.split", f"Split {clip_name(clip)}")
     return clip, right
@@ -115,21 +115,21 @@ def merge_clips(session: Session, actor: User, clip_ids: list[int], keep_result_
         selected = sorted((item for item in items if item.selected), key=lambda item: order[item.clip_id])
         keep_result_id = selected[0].id if selected else None
     for item in items:
-        item.clip_id, item.selected = merged.id, item.id == keep_result_id  # type: ignore[assignment]
+        item.clip_id, item.selected = merged.id, item.id == keep_result_id  # type: ignore[assignment]  # a stored row's id is never None
         session.add(item)
     other_ids = [clip.id for clip in others]
-    session.exec(update(GenerationJob).where(col(GenerationJob.clip_id).in_(other_ids)).values(clip_id=merged.id))  # type: ignore[call-overload]
+    session.exec(update(GenerationJob).where(col(GenerationJob.clip_id).in_(other_ids)).values(clip_id=merged.id))
     for link_model, key in ((ClipCharacterLink, "character_id"), (ClipStyleLink, "style_id")):
         have = {getattr(link, key) for link in session.exec(select(link_model).where(link_model.clip_id == merged.id))}
         for link in session.exec(select(link_model).where(col(link_model.clip_id).in_(other_ids))).all():
             if getattr(link, key) not in have:
                 have.add(getattr(link, key))
-                session.add(link_model(clip_id=merged.id, **{key: getattr(link, key)}))
+                session.add(link_model(clip_id=merged.id, **{key: getattr(link, key)}))  # type: ignore[arg-type]  # a stored row's id is never None
     session.flush()  # results and jobs point at the merged clip before the others' rows (and cascades) go
     for clip in others:
         session.delete(clip)
     session.flush()
-    scenes.forget_deleted(session, other_ids)  # type: ignore[arg-type]
+    scenes.forget_deleted(session, other_ids)  # type: ignore[arg-type]  # ids of stored clips are never None
     refresh_overlap_flags([clip for clip in scene_clips if clip.id not in other_ids])
     finish_edit(
         session, actor, merged.project_id, "clip.merged", f"Merged {len(members)} clips into {clip_name(merged)}"
@@ -149,7 +149,7 @@ def insert_gap(session: Session, actor: User, scene_id: int, at_frame: int, fram
     scene = scenes.get_scene(session, actor, scene_id)
     at_frame, shift = _whole(at_frame, "at_frame", 0), _whole(frames, "frames", 1)
     _, limit = begin_edit(session, scene.project_id)
-    clips = clips_of_scene(session, scene.id)
+    clips = clips_of_scene(session, scene.id)  # type: ignore[arg-type]  # a stored row's id is never None
     for clip in clips:
         if clip.start_frame >= at_frame:
             clip.start_frame += shift
@@ -165,7 +165,7 @@ def close_gap(session: Session, actor: User, scene_id: int, at_frame: int) -> li
     scene = scenes.get_scene(session, actor, scene_id)
     at_frame = _whole(at_frame, "at_frame", 0)
     _, limit = begin_edit(session, scene.project_id)
-    clips = clips_of_scene(session, scene.id)
+    clips = clips_of_scene(session, scene.id)  # type: ignore[arg-type]  # a stored row's id is never None
     if any(clip.start_frame <= at_frame < end_frame(clip) for clip in clips):
         raise Invalid("There is a clip at this point, not a gap.", field="at_frame")
     gap_start = max((end_frame(clip) for clip in clips if end_frame(clip) <= at_frame), default=0)
@@ -187,7 +187,7 @@ def copy_clips(session: Session, actor: User, clip_ids: list[int]) -> list[dict[
     chosen = sorted(get_clips(session, actor, clip_ids), key=lambda c: (c.start_frame, c.id))
     if len({clip.scene_id for clip in chosen}) > 1:
         raise Invalid("Copy clips of one scene at a time.", field="clip_ids")
-    fps = session.get(Project, chosen[0].project_id).fps  # type: ignore[union-attr]
+    fps = session.get(Project, chosen[0].project_id).fps  # type: ignore[union-attr]  # the clips' project exists: clips go with their project
     base = chosen[0].start_frame
     return [
         {
@@ -207,10 +207,10 @@ def _pasted_times(entry: dict[str, Any], fps: float) -> tuple[int, int]:
     if same_rate and "offset_frames" in entry and "duration_frames" in entry:
         offset = _whole(entry["offset_frames"], "offset_frames", 0)
         return offset, _whole(entry["duration_frames"], "duration_frames", 1)
-    offset, duration = (to_frames(entry.get(key), None, fps, key) for key in ("offset", "duration"))
-    if offset is None or duration is None:
+    start, length = (to_frames(entry.get(key), None, fps, key) for key in ("offset", "duration"))
+    if start is None or length is None:
         raise Invalid("Each pasted clip needs its offset and duration.", field="payload")
-    return offset, duration
+    return start, length
 
 
 @atomic
@@ -230,7 +230,7 @@ def paste_clips(
     if not all(isinstance(entry, dict) for entry in payload):
         raise Invalid("The clipboard holds clips.", field="payload")
     project, limit = begin_edit(session, scene.project_id)
-    clips = clips_of_scene(session, scene.id)
+    clips = clips_of_scene(session, scene.id)  # type: ignore[arg-type]  # a stored row's id is never None
     pasted: list[Clip] = []
     for entry in payload:
         offset, duration = _pasted_times(entry, project.fps)
@@ -238,9 +238,9 @@ def paste_clips(
         texts = clean_texts(**{key: entry.get(key, "") for key in TEXT_LIMITS})
         color = DEFAULT_COLOR if entry.get("color") is None else clean_color(entry["color"])
         clip = Clip(
-            scene_id=scene.id,
+            scene_id=scene.id,  # type: ignore[arg-type]  # a stored row's id is never None
             project_id=scene.project_id,
-            start_frame=at_frame + offset,  # type: ignore[arg-type]
+            start_frame=at_frame + offset,
             duration_frames=duration,
             color=color,
             **texts,

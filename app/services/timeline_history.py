@@ -70,7 +70,7 @@ def restore(session: Session, actor: User, snapshot: TimelineSnapshot, label: st
     for clip_id in gone:
         session.delete(current[clip_id])
     session.flush()  # before re-inserting, so no row is in the way
-    scenes.forget_deleted(session, gone)  # type: ignore[arg-type]
+    scenes.forget_deleted(session, gone)  # type: ignore[arg-type]  # ids of stored clips are never None
     for clip_id, row in wanted.items():
         clip = current.get(clip_id)
         if clip is None:

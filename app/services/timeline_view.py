@@ -37,8 +37,8 @@ def clip_cards(session: Session, actor: User, scene_id: int) -> list[dict[str, A
                 "duration_frames": clip.duration_frames,
                 "label": clip.label or f"Clip {clip.id}",
                 "color": clip.color,
-                "thumbnail": thumbnails.get(clip.id),  # type: ignore[arg-type]
-                "status": statuses.get(clip.id),  # type: ignore[arg-type]
+                "thumbnail": thumbnails.get(clip.id),  # type: ignore[arg-type]  # a stored row's id is never None
+                "status": statuses.get(clip.id),  # type: ignore[arg-type]  # a stored row's id is never None
                 "overlap": clip.overlap_allowed,
                 "has_prompts": bool(clip.image_prompt.strip() and clip.video_prompt.strip()),
             }
@@ -62,7 +62,7 @@ def selected_thumbnails(session: Session, scene_id: int) -> dict[int, str]:
     ).all()
     found: dict[int, str] = {}
     for clip_id, _kind, item_id in sorted(rows, key=lambda row: row[1] != "image"):  # images first
-        found.setdefault(clip_id, thumbnail_url(item_id))
+        found.setdefault(clip_id, thumbnail_url(item_id))  # type: ignore[arg-type]  # a stored row's id is never None
     return found
 
 
@@ -79,15 +79,15 @@ def job_statuses(session: Session, scene_id: int) -> dict[int, str]:
             col(GenerationJob.clip_id).in_(in_scene),
             col(GenerationJob.status).in_(("queued", "dispatched", "running", "completed", "failed")),
         )
-        .group_by(GenerationJob.clip_id, GenerationJob.status)
+        .group_by(col(GenerationJob.clip_id), col(GenerationJob.status))
     ).all()
     active: dict[int, set[str]] = {}
     finished: dict[int, dict[str, datetime | None]] = {}
     for clip_id, status, last_finished in rows:
         if status in ACTIVE_STATUSES:
-            active.setdefault(clip_id, set()).add(ACTIVE_STATUSES[status])
+            active.setdefault(clip_id, set()).add(ACTIVE_STATUSES[status])  # type: ignore[arg-type]  # only jobs of this scene's clips: clip_id is set
         else:
-            finished.setdefault(clip_id, {})[status] = last_finished
+            finished.setdefault(clip_id, {})[status] = last_finished  # type: ignore[arg-type]  # only jobs of this scene's clips: clip_id is set
     found: dict[int, str] = {}
     for clip_id in active.keys() | finished.keys():
         states = active.get(clip_id, set())

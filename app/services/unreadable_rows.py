@@ -103,9 +103,9 @@ def _minimal(session: Session, model: type[Any], row_id: int, reason: str) -> Un
     for name_read in (True, False):
         if name_read and name_column is None:
             continue
-        columns = (model.id, owner_column, name_column) if name_read else (model.id, owner_column)  # rows, not scalars
+        columns: tuple[Any, ...] = (model.id, owner_column, name_column) if name_read else (model.id, owner_column)
         try:
-            values = session.exec(select(*columns).where(col(model.id) == row_id)).one()  # type: ignore[call-overload]
+            values = session.exec(select(*columns).where(col(model.id) == row_id)).one()
         except Exception as error:  # a column that cannot be read either: try fewer
             _recover(session, error)
             continue
@@ -123,11 +123,12 @@ def load_each(session: Session, query: SelectOfScalar[T], model: type[T]) -> Lis
     except Exception as error:  # whatever a stored value makes a reader raise
         log.warning("a %s list could not be read in one query; reading row by row", model.__name__, exc_info=error)
         _recover(session, error)
-    ids = list(session.exec(query.with_only_columns(col(model.id))))  # type: ignore[attr-defined]
+    # T is any table class, not typed as having an id; with_only_columns returns SQLAlchemy's Select, not sqlmodel's.
+    ids = list(session.exec(query.with_only_columns(col(model.id))))  # type: ignore[attr-defined, call-overload]  # why above
     found = _Fallback()
     for row_id in ids:
         try:
-            found.rows.append(session.exec(select(model).where(col(model.id) == row_id)).one())  # type: ignore[attr-defined]
+            found.rows.append(session.exec(select(model).where(col(model.id) == row_id)).one())  # type: ignore[attr-defined]  # T is any table class: not typed as having an id
         except Exception as error:  # this row only
             log.warning("%s %s cannot be read", model.__name__, row_id, exc_info=error)
             _recover(session, error)
@@ -140,8 +141,8 @@ def load_keys(session: Session, model: type[T], ids: list[int]) -> list[T]:
     ownership check and delete) works on a row whose other columns cannot be read.
 
     Keep the returned list while that code runs: the session holds a row only while something refers to it."""
-    keys = load_only(model.id, _owner_column(model))  # type: ignore[attr-defined]
-    query = select(model).options(keys).where(col(model.id).in_(ids))  # type: ignore[attr-defined]
+    keys = load_only(model.id, _owner_column(model))  # type: ignore[attr-defined]  # T is any table class: not typed as having an id
+    query = select(model).options(keys).where(col(model.id).in_(ids))  # type: ignore[attr-defined]  # T is any table class: not typed as having an id
     try:
         return list(session.exec(query).all())
     except Exception as error:  # the ordinary read after this says what is wrong

@@ -43,12 +43,12 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def row(user: User) -> AccountRow:
     return AccountRow(
-        id=user.id,  # type: ignore[arg-type]
+        id=user.id,  # type: ignore[arg-type]  # a stored row's id is never None
         username=user.username,
         email=user.email,
         is_admin=user.is_admin,
         is_active=user.is_active,
-        created_at=_aware(user.created_at),  # type: ignore[arg-type]
+        created_at=_aware(user.created_at),  # type: ignore[arg-type]  # created_at always has a value, so _aware gives one back
         last_login_at=_aware(user.last_login_at),
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from data.errors import Conflict, Forbidden, Invalid, Unauthorized
 from data.models import ApiCredential, User, UserCreate
@@ -78,7 +78,7 @@ def register(
 def authenticate(session: Session, login: str, password: str) -> User | None:
     """None for a wrong name and a wrong password alike, in about the same time."""
     login = login.strip().lower()
-    user = session.exec(select(User).where(or_(func.lower(User.username) == login, User.email == login))).first()
+    user = session.exec(select(User).where(or_(func.lower(User.username) == login, col(User.email) == login))).first()
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         return None
@@ -98,7 +98,7 @@ def get_active_user(session: Session, user_id: int, token_version: int | None = 
 
 
 def user_from_token(session: Session, token: str, token_type: str = "access") -> User:
-    claims = read_token(token, token_type)  # type: ignore[arg-type]
+    claims = read_token(token, token_type)  # type: ignore[arg-type]  # read_token checks the type at run time and refuses any other
     return get_active_user(session, int(claims["sub"]), int(claims.get("ver", 0)))
 
 
@@ -156,7 +156,7 @@ def set_api_key(session: Session, user: User, provider: str, key: str | None, ba
         return
     key = key.strip()
     if existing is None:
-        existing = ApiCredential(user_id=user.id, provider=provider, encrypted_key="")  # type: ignore[arg-type]
+        existing = ApiCredential(user_id=user.id, provider=provider, encrypted_key="")  # type: ignore[arg-type]  # a stored row's id is never None
     existing.encrypted_key = encrypt_secret(key)
     existing.hint = mask_secret(key)
     existing.base_url = base_url or None

@@ -290,9 +290,7 @@ def delete_workflow(session: Session, actor: User, workflow_id: int) -> None:
     _held = unreadable_rows.load_keys(session, WorkflowTemplate, [workflow_id])
     workflow = _editable(session, actor, workflow_id, "deleted")
     # The foreign key is SET NULL too; saying it here keeps it true where a database does not enforce keys.
-    session.exec(  # type: ignore[call-overload]
-        update(GenerationJob).where(col(GenerationJob.workflow_id) == workflow.id).values(workflow_id=None)
-    )
+    session.exec(update(GenerationJob).where(col(GenerationJob.workflow_id) == workflow.id).values(workflow_id=None))
     session.delete(workflow)
     session.commit()
 

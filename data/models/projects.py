@@ -78,7 +78,7 @@ class ProjectCreate(ProjectBase):
     @field_validator("fps")
     @classmethod
     def _fps(cls, value: float) -> float:
-        return _check_fps(value)  # type: ignore[return-value]
+        return _check_fps(value)  # type: ignore[return-value]  # a required fps is never None here, so neither is the check's result
 
     @field_validator("tags")
     @classmethod

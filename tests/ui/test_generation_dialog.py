@@ -5,7 +5,7 @@ from __future__ import annotations
 from nicegui.testing import User
 from sqlmodel import select
 
-from app.services import generation_defaults
+from app.services import clips, generation_defaults
 from data.models import InferenceConfig, ModelEntry, Project
 
 from .conftest import click_menu_item, click_testid, eventually
@@ -113,6 +113,22 @@ async def test_the_timeline_context_menu_opens_the_dialog(user: User, sign_in, m
     click_menu_item(user, "Generation dialog…")
     await user.should_see("What will be sent", retries=30)
     assert with_testid(user, "generation-dialog")
+
+
+async def test_typing_after_the_clip_was_deleted_elsewhere_says_so(user: User, sign_in, make_project, db) -> None:
+    """Another tab deletes the clip while the dialog is open: typing updates the preview with a message, no crash."""
+    add_server(db)
+    account, _, clip = await open_clip(user, sign_in, make_project, db)
+    await more(user)
+    assert "a pier at dusk" in _preview(user)
+    clips.delete_clips(db, account, [clip.id])
+
+    # Typed before this page hears of the deletion and redraws (the change handler runs at once).
+    _value(user, "dialog-image-prompt", "a pier at night")
+    gone = "This clip was deleted in another tab: close the dialog."
+    assert _preview(user) == gone
+    assert with_testid(user, "dialog-result")[0].text == gone
+    assert not with_testid(user, "dialog-generate")[0].enabled
 
 
 async def test_project_settings_edit_the_generation_defaults(user: User, sign_in, make_project, db) -> None:
