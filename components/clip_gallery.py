@@ -137,12 +137,21 @@ def clip_gallery(
     on_select: Callable[[int], None],
     on_delete: Callable[[Mapping[str, Any]], None],
     actions: GalleryActions | None = None,
+    *,
+    counts: Mapping[str, int] | None = None,
+    on_more: Callable[[], None] | None = None,
 ) -> None:
-    """`items` are gallery.item_public() dicts of one clip, newest first."""
+    """`items` are gallery.item_public() dicts of one clip, newest first: all of them, or (with `counts`, the
+    totals per kind) the first `shown_limit()` of each kind, with `on_more` loading the next page."""
     if not items:
         ui.label(EMPTY).classes("sc-muted text-xs").props('data-testid="results-empty"')
         return
-    _Gallery(items, on_select, on_delete, actions).build()
+    _Gallery(items, on_select, on_delete, actions, counts, on_more).build()
+
+
+def shown_limit(clip_id: int) -> int:
+    """How many results of each kind this tab shows for the clip (pages it asked for with Show more)."""
+    return _state().shown.get(clip_id, PAGE)
 
 
 class _Gallery:
@@ -152,14 +161,19 @@ class _Gallery:
         on_select: Callable[[int], None],
         on_delete: Callable[[Mapping[str, Any]], None],
         actions: GalleryActions | None,
+        counts: Mapping[str, int] | None = None,
+        on_more: Callable[[], None] | None = None,
     ) -> None:
         self.items = list(items)
+        self.on_more = on_more
         self.on_select = on_select
         self.on_delete = on_delete
         self.actions = actions
         self.clip_id = int(items[0]["clip_id"]) if items and items[0].get("clip_id") is not None else 0
         self.state = _state()
         self.by_kind = {kind: [i for i in self.items if i["kind"] == kind] for kind in gallery.KINDS}
+        # A clip may hold thousands of results: the caller loads a page of each kind and says how many in all.
+        self.counts = {kind: (counts or {}).get(kind, len(self.by_kind[kind])) for kind in gallery.KINDS}
         self.tab = self.state.tab.get(self.clip_id) or (
             "image" if self.by_kind["image"] or not self.by_kind["video"] else "video"
         )
@@ -185,7 +199,7 @@ class _Gallery:
         shown = self.by_kind[self.tab]
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
             for kind, label in (("image", "Images"), ("video", "Videos")):
-                tab = ui.button(f"{label} · {len(self.by_kind[kind])}", on_click=lambda k=kind: self._set_tab(k))
+                tab = ui.button(f"{label} · {self.counts[kind]}", on_click=lambda k=kind: self._set_tab(k))
                 tab.props("flat dense no-caps size=sm").classes("sc-results-tab")
                 tab.props.update(
                     {"data-testid": f"results-tab-{kind}", "aria-selected": "true" if kind == self.tab else "false"}
@@ -206,9 +220,10 @@ class _Gallery:
             with ui.element("div").classes("sc-results").props('data-testid="results"'):
                 for item in shown[:limit]:
                     self._tile(item)
-            if len(shown) > limit:
+            total = max(self.counts[self.tab], len(shown))
+            if total > limit:
                 ui.button(
-                    f"Show {min(PAGE, len(shown) - limit)} more of {len(shown) - limit}", on_click=self._more
+                    f"Show {min(PAGE, total - limit)} more of {total - limit}", on_click=self._more
                 ).props('flat dense no-caps size=sm data-testid="results-more"')
         if self.actions is not None and shown:
             self.panel = ui.element("div").classes("sc-results-panel w-full").props('data-testid="results-panel"')
@@ -314,7 +329,10 @@ class _Gallery:
 
     def _more(self) -> None:
         self.state.shown[self.clip_id] = self.state.shown.get(self.clip_id, PAGE) + PAGE
-        self._redraw()
+        if self.on_more is not None:
+            self.on_more()  # the caller loads the next page and draws the strip again
+        else:
+            self._redraw()
 
     def _toggle(self, item_id: int) -> None:
         self.checked.symmetric_difference_update({item_id})

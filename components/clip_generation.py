@@ -18,7 +18,7 @@ from data.engine import session_scope
 from data.errors import DomainError, NotFound
 from data.models import User
 
-from .clip_gallery import CSS, GalleryActions, clip_gallery
+from .clip_gallery import CSS, GalleryActions, clip_gallery, shown_limit
 from .clip_job_status import ClipJobStatus
 from .confirm import confirm
 from .feedback import success, user_errors
@@ -111,17 +111,24 @@ class ClipGeneration:
         box = self.gallery_box
         if self.clip_id is None or box is None or box.is_deleted:
             return
+        limit = shown_limit(self.clip_id)
         try:
             with session_scope() as session:
-                items = [gallery.item_public(i) for i in gallery.gallery_items(session, self.user, self.clip_id)]
+                counts = gallery.gallery_counts(session, self.user, self.clip_id)
+                items = [  # only the pages shown: a clip with thousands of results loads a few dozen
+                    gallery.item_public(item)
+                    for kind in gallery.KINDS
+                    for item in gallery.gallery_page(session, self.user, self.clip_id, kind, limit=limit)[0]
+                ]
         except NotFound:
-            items = []
+            items, counts = [], {}
+        total = sum(counts.values())
         if self.results_title is not None:
-            self.results_title.set_text(f"Results · {len(items)}" if items else "Results")
+            self.results_title.set_text(f"Results · {total}" if total else "Results")
         box.clear()
         with box:
             actions = GalleryActions(self.user, self._results_changed, self._refresh_jobs)
-            clip_gallery(items, self.select, self.delete, actions)
+            clip_gallery(items, self.select, self.delete, actions, counts=counts, on_more=self.refresh_gallery)
 
     # --- actions ------------------------------------------------------------------------------------
 

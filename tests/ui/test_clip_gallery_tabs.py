@@ -169,3 +169,42 @@ async def test_open_in_viewer_shows_the_clips_results_of_that_kind(user: User, s
     assert viewer.props["index"] == 1
     assert viewer.props["items"][1]["download"].endswith("?download=1")
     assert viewer.props["items"][1]["share"].startswith(f"/results/{older.id}?sig=")
+
+
+async def test_a_clip_with_thousands_of_results_loads_only_the_pages_it_shows(
+    user: User, sign_in, make_project, db, monkeypatch
+) -> None:
+    from app.services import gallery
+
+    _, project, clip = await open_clip(user, sign_in, make_project, db)
+    db.add_all(
+        GalleryItem(
+            clip_id=clip.id,
+            project_id=project.id,
+            kind="image" if index % 10 else "video",
+            file_path=f"projects/{project.id}/clips/{clip.id}/r{index}.png",
+            params={"seed": index},
+        )
+        for index in range(2000)
+    )
+    db.commit()
+    loaded: list[int] = []
+    real_page = gallery.gallery_page
+
+    def counting_page(*args: Any, **kwargs: Any) -> Any:
+        items, total = real_page(*args, **kwargs)
+        loaded.append(len(items))
+        return items, total
+
+    monkeypatch.setattr(gallery, "gallery_page", counting_page)
+    events.emit(events.project_changed, project.id)
+    await eventually(lambda: len(with_testid(user, "result")) == 40)
+    assert with_testid(user, "results-tab-image")[0].text == "Images · 1800"
+    assert with_testid(user, "results-tab-video")[0].text == "Videos · 200"
+    assert with_testid(user, "results-more")[0].text == "Show 40 more of 1760"
+    assert max(loaded) <= 40  # a page of each kind, not 2,000 results
+
+    click_testid(user, "results-more")
+    await eventually(lambda: len(with_testid(user, "result")) == 80)
+    assert with_testid(user, "results-more")[0].text == "Show 40 more of 1720"
+    assert max(loaded) <= 80
