@@ -46,7 +46,14 @@ def media_snapshot() -> dict[str, bytes]:
     root = get_settings().media_dir
     if not root.exists():
         return {}
-    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+    found: dict[str, bytes] = {}
+    for folder, dirs, names in os.walk(root):
+        if Path(folder) == root:  # deleted projects on their way out, removed by a thread meanwhile
+            dirs[:] = [name for name in dirs if name != media_store.TRASH_NAME]
+        for name in names:
+            path = Path(folder) / name
+            found[str(path.relative_to(root))] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 @pytest.fixture
