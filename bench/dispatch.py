@@ -383,6 +383,13 @@ def abandoned_left() -> int:
         return session.exec(select(func.count()).select_from(AbandonedPrompt)).one()
 
 
+def held_there(url: str, prompt_ids: set[str | None]) -> set[str]:
+    """Which of these prompts the server has in its queue, running or waiting."""
+    queue = httpx.get(f"{url}/queue", timeout=30).json()
+    items = queue.get("queue_running", []) + queue.get("queue_pending", [])
+    return {item[1] for item in items if item[1] in prompt_ids}
+
+
 async def like_the_scheduler(dispatcher, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
     """The dispatcher's tick every 0.5 s, the offline probe every 3 s and the health check every 30 s."""
     from app.config import get_settings
@@ -453,10 +460,15 @@ async def hung_failover(owner: int, project: int, clip: int) -> tuple[float, int
         deadline = time.monotonic() + 30
         while abandoned_left() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        await asyncio.sleep(6)  # the second node would have finished by now, had the prompt not been stopped
+        held = held_there(hung_url, left)
+        deadline = time.monotonic() + 40
+        while held and time.monotonic() < deadline:  # whatever of ours it still holds runs to its end
+            await asyncio.sleep(0.2)
+            held = held_there(hung_url, left)
+        await asyncio.sleep(0.5)
         log = logs([hung_url])[0]
         runs = [run for run in log["executions"] if run["prompt_id"] in left]
-        reruns = sum(1 for run in runs if run["started_at"] >= woke_at or run["outcome"] == "success")
+        reruns = sum(1 for run in runs if run["started_at"] >= woke_at or run["outcome"] == "success") + len(held)
         total = sum(len(entry["executions"]) for entry in logs([hung_url, *(url for _p, url in spares)]))
         seen = [(run["outcome"], round(run["started_at"] - woke_at, 2)) for run in runs]
         print(

@@ -58,7 +58,8 @@ class ComfyBackend:
         return client
 
     def quick(self, server: ComfyServer) -> ComfyClient:
-        """For GET /queue: a server that does not answer it within seconds is busy with nothing but hanging."""
+        """For GET /queue: ComfyUI answers it in milliseconds even mid-job, so no answer within
+        POLL_TIMEOUT_SECONDS is a failed poll (failover.py says when failed polls mean a hung server)."""
         return self.client(server, POLL_TIMEOUT_SECONDS)
 
     # Submitting

@@ -5,6 +5,8 @@ the way ComfyUI does, runs them one at a time (websocket messages, preview frame
 output files that depend on the graph, a whole-graph cache) and can misbehave on demand through
 knobs: attributes in-process, or POST /__fake__/config for a fake started as a subprocess
 (`python -m tests.fakes.fake_comfyui --port 8188`). GET /__fake__/log returns the records.
+`hang()`/`wake()` (knob `hung`) act as SIGSTOP/SIGCONT of the process: connections are accepted,
+nothing answers, the websocket is silent and the running prompt's clock stops until it wakes.
 """
 
 from __future__ import annotations
@@ -964,7 +966,7 @@ def _names(value: str | None) -> list[str] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Runs the fake until SIGTERM/SIGINT. Lines on stdin: down, up, restart, drop_ws."""
+    """Runs the fake until SIGTERM/SIGINT. Lines on stdin: down, up, restart, drop_ws, hang, wake."""
     parser = argparse.ArgumentParser(description="A fake ComfyUI server for tests and demos.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--job-seconds", type=float, default=0.05)
@@ -1003,6 +1005,8 @@ def main(argv: list[str] | None = None) -> None:
             "up": fake.come_up,
             "restart": lambda: fake.come_up(lose_state=True),
             "drop_ws": fake.drop_ws,
+            "hang": fake.hang,
+            "wake": fake.wake,
         }
         for line in sys.stdin:
             action = actions.get(line.strip())
