@@ -15,8 +15,14 @@ It prints:
         route does) → its POST /prompt on an idle fake, with no timer tick in between
     back_online_s: a fake killed with SIGKILL and started again on its port just after a probe → the
         server online, with the scheduler's quick probe of offline servers as the only thing checking
+    hung_move_s: a fake holding two of our prompts (one running, one waiting) is stopped with SIGSTOP
+        (it accepts connections and answers nothing) → both jobs running on two idle fakes; the
+        dispatcher ticks, probes and checks health at the scheduler's pace (aim: under 15)
+    abandoned_reruns: the stopped fake is resumed (SIGCONT) once the moved jobs are done elsewhere;
+        runs of the moved prompts there that started after it woke or went on to succeed (must be 0)
 
-    .venv/bin/python bench/dispatch.py --wake   (only the last two)
+    .venv/bin/python bench/dispatch.py --wake       (only wake_ms and back_online_s)
+    .venv/bin/python bench/dispatch.py --failover   (only hung_move_s and abandoned_reruns)
 
     .venv/bin/python bench/dispatch.py
 """
@@ -24,9 +30,11 @@ It prints:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -255,6 +263,9 @@ async def main() -> None:
         retire(first)
         print(f"wake_ms: {await wake_ms(owner, clip):.1f}")
         print(f"back_online_s: {await back_online_s():.2f}")
+        moved_s, reruns = await hung_failover(owner, project, clip)
+        print(f"hung_move_s: {moved_s:.2f}")
+        print(f"abandoned_reruns: {reruns}")
     finally:
         for process, _url in fakes:
             process.terminate()
@@ -343,6 +354,150 @@ async def back_online_s() -> float:
         process.wait(timeout=10)
 
 
+def retire_all() -> None:
+    from sqlmodel import select
+
+    from data.engine import session_scope
+    from data.models import ComfyServer
+
+    with session_scope() as session:
+        retire([server_id for server_id in session.exec(select(ComfyServer.id)) if server_id is not None])
+
+
+def job_rows(ids: list[int]) -> dict[int, tuple[str, int | None, str | None]]:
+    from data.engine import session_scope
+    from data.models import GenerationJob
+
+    with session_scope() as session:
+        rows = {job_id: session.get(GenerationJob, job_id) for job_id in ids}
+        return {job_id: (row.status, row.server_id, row.remote_prompt_id) for job_id, row in rows.items() if row}
+
+
+def abandoned_left() -> int:
+    from sqlmodel import func, select
+
+    from data.engine import session_scope
+    from data.models import AbandonedPrompt
+
+    with session_scope() as session:
+        return session.exec(select(func.count()).select_from(AbandonedPrompt)).one()
+
+
+def held_there(url: str, prompt_ids: set[str | None]) -> set[str]:
+    """Which of these prompts the server has in its queue, running or waiting."""
+    queue = httpx.get(f"{url}/queue", timeout=30).json()
+    items = queue.get("queue_running", []) + queue.get("queue_pending", [])
+    return {item[1] for item in items if item[1] in prompt_ids}
+
+
+async def like_the_scheduler(dispatcher, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+    """The dispatcher's tick every 0.5 s, the offline probe every 3 s and the health check every 30 s."""
+    from app.config import get_settings
+    from app.dispatch import scheduler
+
+    settings = get_settings()
+
+    async def every(seconds: float, job) -> None:  # type: ignore[no-untyped-def]
+        while not stop.is_set():
+            await job()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    await asyncio.gather(
+        every(settings.dispatch_tick_seconds, dispatcher.tick),
+        every(settings.offline_probe_seconds, scheduler.probe_offline),
+        every(settings.health_interval_seconds, scheduler.health),
+    )
+
+
+async def hung_failover(owner: int, project: int, clip: int) -> tuple[float, int]:
+    """SIGSTOP a fake holding two of our prompts: how soon do they run elsewhere, and does it run them again
+    when it wakes? Jobs of 8 s (two nodes of 4 s): the running prompt is stopped in its first node, so when
+    the fake wakes its second node still has 4 s to go (the time a real GPU would still need)."""
+    from app.dispatch.dispatcher import Dispatcher
+
+    hung_process, hung_url = start_fake(8.0)
+    spares = [start_fake(8.0) for _ in range(2)]
+    processes = [hung_process, *(process for process, _url in spares)]
+    stop = asyncio.Event()
+    scheduler_task: asyncio.Task[None] | None = None
+    dispatcher = Dispatcher(worker_id="bench-failover")
+    try:
+        retire_all()  # servers of the figures before (their fakes are gone)
+        (hung_id,) = register([hung_url])
+        ids = queue_jobs(owner, project, clip, [None, None], seed_base=20_000)
+        scheduler_task = asyncio.ensure_future(like_the_scheduler(dispatcher, stop))
+        deadline = time.monotonic() + 30
+        while True:  # one running there, the other waiting behind it
+            rows = job_rows(ids)
+            if sorted(status for status, _server, _prompt in rows.values()) == ["dispatched", "running"]:
+                pending = logs([hung_url])[0]["prompts"]
+                if len(pending) == 2:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the jobs did not reach the first fake: {rows}")
+            await asyncio.sleep(0.05)
+        left = {rows[job_id][2] for job_id in ids}
+        register([url for _process, url in spares])
+        hung_process.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        moved_s = None
+        deadline = stopped + 60
+        while moved_s is None:
+            rows = job_rows(ids)
+            if all(status in ("running", "completed") and server != hung_id for status, server, _ in rows.values()):
+                moved_s = time.monotonic() - stopped
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the jobs did not move: {rows}")
+            await asyncio.sleep(0.05)
+        while not all(status == "completed" for status, _server, _prompt in job_rows(ids).values()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the moved jobs did not finish")
+            await asyncio.sleep(0.1)
+        woke_at = time.time()
+        hung_process.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while abandoned_left() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        held = held_there(hung_url, left)
+        deadline = time.monotonic() + 40
+        while held and time.monotonic() < deadline:  # whatever of ours it still holds runs to its end
+            await asyncio.sleep(0.2)
+            held = held_there(hung_url, left)
+        await asyncio.sleep(0.5)
+        log = logs([hung_url])[0]
+        runs = [run for run in log["executions"] if run["prompt_id"] in left]
+        reruns = sum(1 for run in runs if run["started_at"] >= woke_at or run["outcome"] == "success") + len(held)
+        total = sum(len(entry["executions"]) for entry in logs([hung_url, *(url for _p, url in spares)]))
+        seen = [(run["outcome"], round(run["started_at"] - woke_at, 2)) for run in runs]
+        print(
+            f"   hung fake: runs of moved prompts (outcome, start after waking) {seen}, "
+            f"deletes {[entry['deleted'] for entry in log['queue_deletes']]}, interrupts "
+            f"{[(entry['prompt_id'] in left, entry['applied']) for entry in log['interrupts']]}, "
+            f"abandoned left {abandoned_left()}, executions on all fakes {total} for 2 jobs",
+            file=sys.stderr,
+        )
+        return moved_s, reruns
+    finally:
+        stop.set()
+        if scheduler_task is not None:
+            await scheduler_task
+        await dispatcher.close()
+        for process in processes:
+            process.send_signal(signal.SIGCONT)
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+async def failover_only() -> None:
+    owner, project, clip = setup_database()
+    moved_s, reruns = await hung_failover(owner, project, clip)
+    print(f"hung_move_s: {moved_s:.2f}")
+    print(f"abandoned_reruns: {reruns}")
+
+
 async def wake_and_recovery() -> None:
     owner, _project, clip = setup_database()
     print(f"wake_ms: {await wake_ms(owner, clip):.1f}")
@@ -352,5 +507,7 @@ async def wake_and_recovery() -> None:
 if __name__ == "__main__":
     if "--wake" in sys.argv:  # only the wake-up and recovery figures
         asyncio.run(wake_and_recovery())
+    elif "--failover" in sys.argv:  # only the hung-server figures
+        asyncio.run(failover_only())
     else:
         asyncio.run(main())

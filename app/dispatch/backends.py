@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from app.integrations.comfyui import ComfyError
 from data.engine import session_scope
-from data.models import ComfyServer, GenerationJob
+from data.models import AbandonedPrompt, ComfyServer, GenerationJob
 
 from .endings import Ending
 from .prompts import Prompt, Prompts
@@ -56,11 +56,15 @@ class Host(Protocol):
     async def poll_server(self, server_id: int) -> None:
         """Ask a server about every prompt followed there."""
 
-    def note_unreachable(self, server: ComfyServer, error: ComfyError) -> bool:
-        """True once the server has failed to answer long enough for its work to go elsewhere."""
+    def note_unreachable(self, server: ComfyServer, error: ComfyError, asked_at: float | None = None) -> bool:
+        """True once the server is dead, or has failed to answer long enough (since `asked_at`, when the
+        failed request was sent) to be called hung: its work then goes elsewhere."""
 
     def note_reachable(self, server_id: int) -> None:
         """The server answered."""
+
+    async def move_off(self, server: ComfyServer, reason: str) -> None:
+        """Every prompt followed on this dead or hung server goes back to the queue for another server."""
 
 
 class Backend(Protocol):
@@ -98,6 +102,11 @@ class Backend(Protocol):
 
     async def forget(self, prompt: Prompt, server: ComfyServer) -> None:
         """Free what the server keeps of a prompt whose ending was written (Ending.release)."""
+
+    async def abandon(self, server: ComfyServer, abandoned: list[AbandonedPrompt]) -> list[str]:
+        """Make sure prompts whose jobs moved elsewhere never run there: delete them from the queue, stop
+        the running one. Returns the ids the server no longer holds (the others are asked about again)."""
+        ...
 
     async def close(self) -> None:
         """Close connections and listeners."""

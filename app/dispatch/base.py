@@ -13,14 +13,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from app.config import get_settings
 from app.integrations.comfyui import ComfyError
 from app.services import events
-from data.engine import session_scope
 from data.models import ComfyServer, GenerationJob
-from data.models._common import utcnow
 
 from . import claims, endings
 from .backends import Backend, Host, load_server
@@ -29,8 +28,9 @@ from .prompts import Phase, Prompt, Prompts
 
 log = logging.getLogger("storycanvas.dispatch")
 
-# How long a server may fail to answer before its work goes to others.
-OFFLINE_AFTER_SECONDS = 4.0
+# A job moved off dead or hung servers this many times in this process keeps its attempts counted from then
+# on: a job that itself brings servers down (a node that wedges ComfyUI) must not move forever.
+MAX_FREE_MOVES = 2
 
 BackendFactory = Callable[[Host], Backend]
 
@@ -52,7 +52,11 @@ class DispatcherBase:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded: dict[int, str | None] = {}  # server → the checkpoint it was last given
         self._avoid: dict[int, int] = {}  # job → the server its last attempt failed on
-        self._unreachable_since: dict[int, float] = {}
+        # server → (when its first unanswered request of this run was sent, when the last one failed)
+        self._unreachable_since: dict[int, tuple[float, float]] = {}
+        self._moves: dict[int, int] = {}  # job → moves off dead or hung servers in this process
+        self._polling: set[int] = set()  # servers being asked about their prompts now
+        self._sweeping: set[int] = set()  # servers whose abandoned prompts are being deleted
         self._catalogs = claims.CatalogCache()
         self._submit_locks: dict[int, asyncio.Lock] = {}
 
@@ -86,6 +90,15 @@ class DispatcherBase:
 
     async def poll_server(self, server_id: int) -> None:  # upkeep.py
         raise NotImplementedError
+
+    def note_unreachable(self, server: ComfyServer, error: ComfyError, asked_at: float | None = None) -> bool:
+        raise NotImplementedError  # failover.py
+
+    def note_reachable(self, server_id: int) -> None:
+        raise NotImplementedError  # failover.py
+
+    async def move_off(self, server: ComfyServer, reason: str) -> None:
+        raise NotImplementedError  # failover.py
 
     def spawn(self, coroutine: Awaitable[Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
         task: asyncio.Task[Any] = (loop or asyncio.get_running_loop()).create_task(coroutine)  # type: ignore[arg-type]  # create_task wants a Coroutine; every caller passes one
@@ -155,6 +168,8 @@ class DispatcherBase:
         if not prompt.live:
             return
         prompt.phase = Phase.DONE
+        if ending.kind == "move" and ending.free and self._moves.get(prompt.job_id, 0) >= MAX_FREE_MOVES:
+            ending = replace(ending, free=False)
         try:
             status = await endings.write(prompt, ending, server.name if server is not None else None)
         except BaseException:
@@ -166,6 +181,10 @@ class DispatcherBase:
         try:
             if status == "queued":
                 self._avoid[prompt.job_id] = prompt.server_id  # another server gets it first, if one can run it
+                if ending.kind == "move":
+                    self._moves[prompt.job_id] = self._moves.get(prompt.job_id, 0) + 1
+            elif status is not None:
+                self._moves.pop(prompt.job_id, None)
             if status == "completed":
                 self.completed += 1
                 events.emit(events.project_changed, prompt.project_id)
@@ -176,26 +195,3 @@ class DispatcherBase:
             self.prompts.remove(prompt)
         events.emit(events.jobs_changed, prompt.project_id)
         self.kick()
-
-    # Servers that stop answering
-
-    def note_unreachable(self, server: ComfyServer, error: ComfyError) -> bool:
-        """True once a server has failed to answer for long enough to give its work to others."""
-        assert server.id is not None
-        now = time.monotonic()
-        since = self._unreachable_since.setdefault(server.id, now)
-        if now - since < OFFLINE_AFTER_SECONDS and error.kind not in ("refused", "dns"):
-            return False
-        with session_scope() as session:
-            current = session.get(ComfyServer, server.id)
-            if current is not None and current.status != "offline":
-                current.status = "offline"
-                current.last_error = error.message
-                current.last_checked_at = utcnow()
-                session.add(current)
-                session.commit()
-                events.emit(events.servers_changed, server.id)
-        return True
-
-    def note_reachable(self, server_id: int) -> None:
-        self._unreachable_since.pop(server_id, None)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, text, update
+from sqlalchemy import delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
-from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel
+from data.models import AbandonedPrompt, ComfyServer, GenerationJob, ModelEntry, ServerModel
 from data.models._common import utcnow
 
 ACTIVE = ("dispatched", "running")
@@ -326,6 +326,97 @@ def retry_or_fail(session: Session, job_id: int, prompt_id: str, reason: str, *,
         error=f"Attempt {job.attempts} of {job.max_attempts} failed: {reason} Retrying in {delay:.0f} s.",
     )
     return "queued" if ok else None
+
+
+def move_back(
+    session: Session,
+    job_id: int,
+    prompt_id: str,
+    reason: str,
+    *,
+    give_back: bool = True,
+    abandoned_on: int | None = None,
+    running: bool = False,
+) -> str | None:
+    """A job whose server is dead or hung: back to the queue at once (no backoff), its attempt given back
+    (claim counted one; the server, not the job, was the trouble). `give_back=False` keeps the attempt
+    counted (and fails the job once they run out). A job whose cancel was asked ends cancelled.
+
+    `abandoned_on`: the server may still hold the prompt; it is written down (in the same transaction as
+    the move, so no crash in between can lose it) to be deleted or interrupted there once it answers.
+    Returns the new status, or None when the attempt was no longer current."""
+    job = session.get(GenerationJob, job_id)
+    if job is None:
+        return None
+    session.refresh(job)
+    if job.remote_prompt_id != prompt_id or job.status not in ACTIVE:
+        return None
+    now = utcnow()
+    values: dict[str, Any]
+    if job.cancel_requested:
+        status = "cancelled"
+        values = {"finished_at": now}
+    elif not give_back and job.attempts >= job.max_attempts:
+        status = "failed"
+        values = {"finished_at": now, "error": f"Failed after {job.attempts} attempt(s): {reason}"}
+    else:
+        status = "queued"
+        attempts = max(0, job.attempts - 1) if give_back else job.attempts
+        note = "this does not count as an attempt" if give_back else f"attempt {job.attempts} of {job.max_attempts}"
+        values = {
+            "next_attempt_at": None,
+            "attempts": attempts,
+            "server_id": None,
+            "remote_prompt_id": None,
+            "progress": 0.0,
+            "current_node": None,
+            "preview_path": None,
+            "error": f"{reason} Queued again for another server at once ({note}).",
+        }
+    result = session.execute(
+        update(GenerationJob)
+        .where(
+            col(GenerationJob.id) == job_id,
+            col(GenerationJob.remote_prompt_id) == prompt_id,
+            col(GenerationJob.status).in_(ACTIVE),
+        )
+        .values(status=status, claimed_by=None, lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult, which has rowcount
+        session.rollback()
+        return None
+    if abandoned_on is not None:
+        session.merge(AbandonedPrompt(server_id=abandoned_on, prompt_id=prompt_id, running=running))
+    session.commit()
+    return status
+
+
+def abandoned_servers(session: Session) -> list[int]:
+    """Servers holding prompts whose jobs moved elsewhere."""
+    return list(session.exec(select(AbandonedPrompt.server_id).distinct()).all())
+
+
+def abandoned_on(session: Session, server_id: int) -> list[AbandonedPrompt]:
+    return list(
+        session.exec(
+            select(AbandonedPrompt)
+            .where(AbandonedPrompt.server_id == server_id)
+            .order_by(col(AbandonedPrompt.abandoned_at), col(AbandonedPrompt.prompt_id))
+        ).all()
+    )
+
+
+def forget_abandoned(session: Session, server_id: int, prompt_ids: list[str]) -> None:
+    """The server no longer holds these prompts (deleted, interrupted, or forgotten in a restart)."""
+    if not prompt_ids:
+        return
+    session.execute(
+        delete(AbandonedPrompt).where(
+            col(AbandonedPrompt.server_id) == server_id, col(AbandonedPrompt.prompt_id).in_(prompt_ids)
+        )
+    )
+    session.commit()
 
 
 def mark_cancelled(session: Session, job_id: int, prompt_id: str) -> bool:

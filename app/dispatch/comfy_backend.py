@@ -8,16 +8,18 @@ is harmless: the next look at the server finds the prompt, or finds it lost and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
 
 from app.integrations.comfyui import ComfyClient, ComfyError, HistoryEntry, PreviewFrame, PromptRejected, WsEvent
-from data.models import ComfyServer, GenerationJob
+from data.models import AbandonedPrompt, ComfyServer, GenerationJob
 
 from . import endings, progress, results
 from .backends import Host, Sent, load_server
 from .endings import Ending
+from .failover import POLL_TIMEOUT_SECONDS, SWEEP_CONFIRM_SECONDS, SWEEP_TIMEOUT_SECONDS
 from .prompts import WAITING, Phase, Prompt
 
 log = logging.getLogger("storycanvas.dispatch")
@@ -31,27 +33,34 @@ class ComfyBackend:
 
     def __init__(self, host: Host) -> None:
         self.host = host
-        self._clients: dict[int, tuple[tuple[str, str | None], ComfyClient]] = {}
+        # Per server and timeout: the usual one (10 s), the quick one for /queue polls (a hung server is
+        # noticed), and the patient one for the sweep of abandoned prompts (its requests wait out a hang).
+        self._clients: dict[tuple[int, float], tuple[tuple[str, str | None], ComfyClient]] = {}
         self._monitors: dict[int, asyncio.Task[None]] = {}
 
     @classmethod
     def serves(cls, server: ComfyServer) -> bool:
         return True
 
-    def client(self, server: ComfyServer) -> ComfyClient:
-        """One client per server, replaced when its address or key changes."""
+    def client(self, server: ComfyServer, timeout: float = 10.0) -> ComfyClient:
+        """One client per server (and timeout), replaced when its address or key changes."""
         from app.services.servers import client_for
 
         assert server.id is not None
         key = (server.base_url, server.encrypted_api_key)
-        known = self._clients.get(server.id)
+        known = self._clients.get((server.id, timeout))
         if known is not None and known[0] == key:
             return known[1]
-        client = client_for(server)
+        client = client_for(server, timeout=timeout)
         if known is not None:
             self.host.spawn(known[1].aclose())
-        self._clients[server.id] = (key, client)
+        self._clients[(server.id, timeout)] = (key, client)
         return client
+
+    def quick(self, server: ComfyServer) -> ComfyClient:
+        """For GET /queue: ComfyUI answers it in milliseconds even mid-job, so no answer within
+        POLL_TIMEOUT_SECONDS is a failed poll (failover.py says when failed polls mean a hung server)."""
+        return self.client(server, POLL_TIMEOUT_SECONDS)
 
     # Submitting
 
@@ -73,8 +82,10 @@ class ComfyBackend:
             if error.kind in UNCERTAIN:
                 log.info("Submit of job %s to %s uncertain: %s", job.id, server.name, error.message)
                 return Sent()
-            self.host.note_unreachable(server, error)
+            if self.host.note_unreachable(server, error):  # dead: the prompt never arrived
+                return endings.moved(f"{server.name} is unreachable: {error.message}", abandon=False)
             return endings.retry(f"{server.name}: {error.message}")
+        self.host.note_reachable(server.id)  # type: ignore[arg-type]  # stored rows have ids
         return Sent()
 
     async def _upload_inputs(self, client: ComfyClient, job: GenerationJob) -> str | None:
@@ -175,16 +186,12 @@ class ComfyBackend:
 
     async def poll(self, server: ComfyServer, prompts: list[Prompt]) -> None:
         assert server.id is not None
-        client = self.client(server)
+        asked_at = time.monotonic()
         try:
-            state = await client.queue()
+            state = await self.quick(server).queue()
         except ComfyError as error:
-            if self.host.note_unreachable(server, error):
-                for prompt in prompts:
-                    if prompt.phase in WAITING:
-                        await self.host.end(
-                            prompt, endings.retry(f"{server.name} is unreachable: {error.message}"), server
-                        )
+            if self.host.note_unreachable(server, error, asked_at):
+                await self.host.move_off(server, f"{server.name} stopped answering: {error.message}")
             return
         self.host.note_reachable(server.id)
         now = time.monotonic()
@@ -250,7 +257,7 @@ class ComfyBackend:
 
     async def cancel(self, prompt: Prompt, server: ComfyServer) -> Ending | None:
         client = self.client(server)
-        state = await client.queue()
+        state = await self.quick(server).queue()
         if prompt.prompt_id in state.pending:
             await client.delete_pending([prompt.prompt_id])
             return endings.cancelled()
@@ -272,6 +279,34 @@ class ComfyBackend:
     async def forget(self, prompt: Prompt, server: ComfyServer) -> None:
         """Only memory on the server (a restart forgets it anyway)."""
         await self.client(server).delete_history([prompt.prompt_id])
+
+    async def abandon(self, server: ComfyServer, abandoned: list[AbandonedPrompt]) -> list[str]:
+        """Delete first (so nothing of ours starts next), then interrupt, then look again a moment later.
+
+        The first requests go out at once with a long timeout: to a hung server they wait in its socket and
+        are handled as it wakes. Deleting an id it no longer holds, or interrupting one that is not running,
+        does nothing (ComfyUI's interrupt with a prompt_id stops only that prompt), so asking twice is safe."""
+        client = self.client(server, SWEEP_TIMEOUT_SECONDS)
+        ids = [row.prompt_id for row in abandoned]
+        await client.delete_pending(ids)
+        for row in abandoned:
+            if row.running:
+                await client.interrupt(row.prompt_id)
+        held: set[str] = set()
+        for look in range(2):
+            if look:
+                await asyncio.sleep(SWEEP_CONFIRM_SECONDS)
+            state = await client.queue()
+            pending = [prompt_id for prompt_id in ids if prompt_id in state.pending]
+            running = [prompt_id for prompt_id in ids if prompt_id in state.running]
+            await client.delete_pending(pending)
+            for prompt_id in running:
+                await client.interrupt(prompt_id)
+            held = set(pending) | set(running)
+        gone = [prompt_id for prompt_id in ids if prompt_id not in held]
+        with contextlib.suppress(ComfyError):  # only memory on the server
+            await client.delete_history(gone)
+        return gone
 
     async def close(self) -> None:
         for task in self._monitors.values():

@@ -10,6 +10,8 @@ free slots, then (once a second) housekeeping. The parts:
 - base.py: the book of prompts and a prompt's end (settle reads it, end writes it: endings.py decides
   what an ending means for the job, in one place);
 - upkeep.py: cancels, leases, polls, stalls, take-overs, notices of finished jobs;
+- failover.py: dead and hung servers (their prompts move at once, without using an attempt) and the
+  prompts abandoned on them, deleted or interrupted there once they answer again;
 - progress.py: running, progress and previews written to the job; results.py: storing outputs;
 - claims.py: choosing and claiming jobs, and the guarded writes that move them.
 """

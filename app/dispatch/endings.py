@@ -1,8 +1,9 @@
 """How a prompt ended, and the one place that turns an ending into the job's next state.
 
-Backends say what happened (`retry`, `fail`, `cancelled`, `stored`); `write` decides what it means for
-the job: back to the queue with a growing wait, failed for good, cancelled, or completed with its
-results. Every write is guarded by the prompt id (claims.guarded_update), so an ending that arrives
+Backends say what happened (`retry`, `fail`, `cancelled`, `stored`, or `moved` when the server, not
+the job, was the trouble); `write` decides what it means for the job: back to the queue with a growing
+wait, back to the queue at once without using an attempt, failed for good, cancelled, or completed
+with its results. Every write is guarded by the prompt id (claims.guarded_update), so an ending that arrives
 for an attempt no longer current changes nothing.
 """
 
@@ -21,7 +22,7 @@ from .prompts import Prompt
 
 log = logging.getLogger("storycanvas.dispatch")
 
-Kind = Literal["retry", "fail", "cancel", "store"]
+Kind = Literal["retry", "fail", "cancel", "store", "move"]
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,22 @@ class Ending:
     release: bool = False
     # False: the server refused the graph itself; Retry is not offered for it.
     can_retry: bool = True
+    # A move: the prompt may still be on its server, to be deleted (or interrupted) there once it answers.
+    abandon: bool = False
+    # A move that gives its attempt back (the dispatcher stops giving it back to a job that keeps moving).
+    free: bool = True
 
 
 def retry(reason: str) -> Ending:
     """The attempt failed for a reason another attempt may not meet (server error, lost, stalled, unreachable)."""
     return Ending("retry", reason)
+
+
+def moved(reason: str, *, abandon: bool = True) -> Ending:
+    """Its server is dead or hung: the job goes back to the queue at once, without a wait and without using
+    an attempt (the server was the cause, not the job). `abandon`: the prompt may be on the server still
+    (a hung server may run it when it wakes), so it is written down to be deleted there."""
+    return Ending("move", reason, abandon=abandon)
 
 
 def fail(reason: str, *, release: bool = False) -> Ending:
@@ -78,6 +90,16 @@ async def write(prompt: Prompt, ending: Ending, server_name: str | None) -> str 
         else:
             return "completed" if done.completed else None
     with session_scope() as session:
+        if ending.kind == "move":
+            return claims.move_back(
+                session,
+                prompt.job_id,
+                prompt.prompt_id,
+                ending.reason,
+                give_back=ending.free,
+                abandoned_on=prompt.server_id if ending.abandon else None,
+                running=prompt.running,
+            )
         if ending.kind == "retry":
             settings = get_settings()
             return claims.retry_or_fail(

@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.integrations.comfyui import ComfyError
 from app.integrations.runpod import RunpodClient, RunpodStatus
 from app.services.security import decrypt_secret
-from data.models import ComfyServer, GenerationJob
+from data.models import AbandonedPrompt, ComfyServer, GenerationJob
 
 from . import endings, progress, results
 from .backends import Host, Sent
@@ -113,6 +113,13 @@ class RunpodBackend:
 
     async def forget(self, prompt: Prompt, server: ComfyServer) -> None:
         """RunPod keeps its job records itself."""
+
+    async def abandon(self, server: ComfyServer, abandoned: list[AbandonedPrompt]) -> list[str]:
+        """RunPod cancels a job whether it waits or runs."""
+        async with runpod_client(server) as client:
+            for row in abandoned:
+                await client.cancel(row.prompt_id)
+        return [row.prompt_id for row in abandoned]
 
     async def close(self) -> None:
         """Nothing stays open."""

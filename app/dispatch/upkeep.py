@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -17,7 +16,7 @@ from data.models import ComfyServer, GenerationJob
 
 from . import claims, endings
 from .backends import load_server
-from .base import DispatcherBase
+from .failover import Failover
 from .prompts import Phase, Prompt
 
 log = logging.getLogger("storycanvas.dispatch")
@@ -26,7 +25,7 @@ log = logging.getLogger("storycanvas.dispatch")
 POLL_QUIET_SECONDS = 3.0
 
 
-class Upkeep(DispatcherBase):
+class Upkeep(Failover):
     def _notify(self) -> None:
         """Finished jobs become notices for their owners (one indexed query when none are waiting).
 
@@ -85,7 +84,8 @@ class Upkeep(DispatcherBase):
         if taken:
             await self._adopt(taken)
         self._check_stalls()
-        await self._poll_quiet()
+        self._poll_quiet()
+        self._sweep_abandoned()
 
     def _own_active_jobs(self) -> list[GenerationJob]:
         with session_scope() as session:
@@ -117,25 +117,33 @@ class Upkeep(DispatcherBase):
                 self.backend(server).follow(server)
             await self.poll_server(server_id)
 
-    async def _poll_quiet(self) -> None:
-        """Servers that said nothing for a while about our prompts: ask them directly."""
+    def _poll_quiet(self) -> None:
+        """Servers that said nothing for a while about our prompts: ask them directly, in the background
+        (a hung server must not hold up the tick that feeds the others)."""
         now = time.monotonic()
         quiet = {prompt.server_id for prompt in self.prompts if now - prompt.last_message > POLL_QUIET_SECONDS}
-        if quiet:
-            await asyncio.gather(*(self.poll_server(server_id) for server_id in quiet))
+        for server_id in quiet - self._polling:
+            self.spawn(self.poll_server(server_id))
 
     async def poll_server(self, server_id: int) -> None:
-        """Ask a server about the prompts followed there; a removed server's prompts go back to the queue."""
-        mine = [prompt for prompt in self.prompts.on_server(server_id) if prompt.live]
-        server = load_server(server_id)
-        if server is None:
-            for prompt in mine:
-                await self.end(prompt, endings.retry("Its server was removed."), None)
+        """Ask a server about the prompts followed there (one poll per server at a time); a removed
+        server's prompts go back to the queue at once."""
+        if server_id in self._polling:
             return
-        if not mine:
-            return
-        # Prompts still being sent when we ask are left out: the answer may predate their arrival.
-        await self.backend(server).poll(server, [prompt for prompt in mine if prompt.phase is not Phase.SUBMITTING])
+        self._polling.add(server_id)
+        try:
+            mine = [prompt for prompt in self.prompts.on_server(server_id) if prompt.live]
+            server = load_server(server_id)
+            if server is None:
+                for prompt in mine:
+                    await self.end(prompt, endings.moved("Its server was removed.", abandon=False), None)
+                return
+            if not mine:
+                return
+            # Prompts still being sent when we ask are left out: the answer may predate their arrival.
+            await self.backend(server).poll(server, [p for p in mine if p.phase is not Phase.SUBMITTING])
+        finally:
+            self._polling.discard(server_id)
 
     def _check_stalls(self) -> None:
         """A prompt "running" without a word for too long is stuck: interrupt it and run it elsewhere."""

@@ -3,6 +3,7 @@
 from ._common import MAX_ROW_ID, BodyId, RowId, StrictCount, StrictNumber
 from .generation import (
     JOB_STATUSES,
+    AbandonedPrompt,
     Batch,
     ComfyServer,
     GenerationJob,
@@ -32,6 +33,7 @@ __all__ = [
     "JOB_STATUSES",
     "MAX_ROW_ID",
     "NOTIFICATION_KINDS",
+    "AbandonedPrompt",
     "Activity",
     "ApiCredential",
     "Batch",

@@ -42,6 +42,21 @@ class ComfyServer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class AbandonedPrompt(SQLModel, table=True):
+    """A prompt left on a server that stopped answering while its job moved elsewhere: it must never run there.
+
+    Kept until the server answers again and has deleted it from its queue (or interrupted it), so a restart
+    of the app in between still cleans up. Rows go with their server."""
+
+    __tablename__ = "abandoned_prompts"
+
+    server_id: int = Field(foreign_key="comfy_servers.id", ondelete="CASCADE", primary_key=True)
+    prompt_id: str = Field(max_length=100, primary_key=True)
+    # It was running when abandoned: it needs an interrupt, not only a delete from the queue.
+    running: bool = Field(default=False)
+    abandoned_at: datetime = Field(default_factory=utcnow)
+
+
 class ModelEntry(SQLModel, table=True):
     __tablename__ = "model_entries"
     __table_args__ = (UniqueConstraint("kind", "file_name", name="uq_model_entries_kind_file"),)

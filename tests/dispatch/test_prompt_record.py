@@ -21,7 +21,7 @@ from app.dispatch.prompts import NEXT, IllegalPhase, Phase, Prompt, Prompts
 from app.dispatch.runpod_backend import RunpodBackend
 from app.services import jobs
 from data.engine import session_scope
-from data.models import ComfyServer, GalleryItem, GenerationJob
+from data.models import AbandonedPrompt, ComfyServer, GalleryItem, GenerationJob
 from tests.fakes import fake_media
 
 from .conftest import all_finished, drive, job_states, make_job
@@ -131,7 +131,7 @@ def test_a_record_followed_afresh_keeps_what_it_must_not_repeat() -> None:
 # The seam: both backends have the protocol's methods, with its parameters
 
 
-PROTOCOL = ("serves", "submit", "follow", "poll", "settle", "cancel", "interrupt", "forget", "close")
+PROTOCOL = ("serves", "submit", "follow", "poll", "settle", "cancel", "interrupt", "forget", "abandon", "close")
 
 
 @pytest.mark.parametrize("backend", ["ComfyBackend", "RunpodBackend", "FakeVideoApi"])
@@ -230,6 +230,10 @@ class FakeVideoApi:
     async def forget(self, prompt: Prompt, server: ComfyServer) -> None:
         self.phases.append(("forget", prompt.phase))
         self.forgotten.append(prompt.prompt_id)
+
+    async def abandon(self, server: ComfyServer, abandoned: list[AbandonedPrompt]) -> list[str]:
+        self.cancels.extend(row.prompt_id for row in abandoned)
+        return [row.prompt_id for row in abandoned]
 
     async def close(self) -> None:
         """Nothing open."""

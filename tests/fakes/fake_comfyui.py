@@ -5,6 +5,8 @@ the way ComfyUI does, runs them one at a time (websocket messages, preview frame
 output files that depend on the graph, a whole-graph cache) and can misbehave on demand through
 knobs: attributes in-process, or POST /__fake__/config for a fake started as a subprocess
 (`python -m tests.fakes.fake_comfyui --port 8188`). GET /__fake__/log returns the records.
+`hang()`/`wake()` (knob `hung`) act as SIGSTOP/SIGCONT of the process: connections are accepted,
+nothing answers, the websocket is silent and the running prompt's clock stops until it wakes.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ KNOBS = [
     *("ws_silent", "preview_frames", "not_comfyui", "preview_with_metadata"),
     *("fail_exception_type", "fail_exception_message", "reject_next", "reject_message"),
     "bad_output",
+    "hung",
 ]
 CONTROL_PREFIX = "/__fake__"
 MAX_SIDE = 64
@@ -108,6 +111,7 @@ class _Gate:
             await self.app(scope, receive, send)
             return
         fake = self.fake
+        await fake.until_awake()  # hung: the connection is accepted, the request waits unanswered
         if fake.slow_seconds:
             await asyncio.sleep(fake.slow_seconds)
         status, body, content_type = None, b"", "text/plain"
@@ -206,6 +210,11 @@ class FakeComfyUI:
         self._server = BackgroundServer(_Gate(self._app(), self), port=port)
         self._worker: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
+        # Hung (like a process stopped with SIGSTOP): connections are accepted but nothing answers,
+        # the websocket goes silent and the running prompt's clock stops until it is woken.
+        self._hung = False
+        self._awake: asyncio.Event | None = None
+        self._hanging: asyncio.Event | None = None
 
     def _reset_state(self) -> None:
         self._number = 0
@@ -231,6 +240,8 @@ class FakeComfyUI:
         return self
 
     def stop(self) -> None:
+        if self._hung:  # requests waiting on a hung fake are answered, so it can shut down cleanly
+            self.wake()
         if self._worker is not None:
             with contextlib.suppress(Exception):
                 self._server.call(self._stop_worker())
@@ -244,6 +255,9 @@ class FakeComfyUI:
 
     async def _start_worker(self) -> None:
         self._wakeup = asyncio.Event()
+        if self._awake is None or self._hanging is None:
+            self._awake, self._hanging = asyncio.Event(), asyncio.Event()
+            self._set_hung(self._hung)
         self._worker = asyncio.ensure_future(self._work())
 
     async def _stop_worker(self) -> None:
@@ -281,6 +295,45 @@ class FakeComfyUI:
             self.go_down()
         else:
             self.come_up()
+
+    def hang(self) -> None:
+        """Stop answering, as a process stopped with SIGSTOP: connections are accepted, requests wait
+        unanswered, the websocket says nothing and the running prompt makes no progress."""
+        self.hung = True
+
+    def wake(self) -> None:
+        """Carry on where it stopped (SIGCONT): waiting requests are answered, the running prompt goes on."""
+        self.hung = False
+
+    @property
+    def hung(self) -> bool:
+        return self._hung
+
+    @hung.setter
+    def hung(self, value: bool) -> None:
+        if self._awake is None or self._server.in_loop():
+            self._set_hung(bool(value))
+        else:
+            self._server.call(self._set_hung_async(bool(value)))
+
+    async def _set_hung_async(self, value: bool) -> None:
+        self._set_hung(value)
+
+    def _set_hung(self, value: bool) -> None:
+        self._hung = value
+        if self._awake is None or self._hanging is None:
+            return
+        if value:
+            self._awake.clear()
+            self._hanging.set()
+        else:
+            self._hanging.clear()
+            self._awake.set()
+
+    async def until_awake(self) -> None:
+        """Returns at once unless hung; then when woken."""
+        if self._hung and self._awake is not None:
+            await self._awake.wait()
 
     def drop_ws(self) -> None:
         """Closes every websocket now (clients must reconnect)."""
@@ -395,6 +448,9 @@ class FakeComfyUI:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            await self.until_awake()
+            if not self._pending:
+                continue
             prompt = self._pending.pop(0)
             self._running = prompt
             try:
@@ -403,15 +459,28 @@ class FakeComfyUI:
                 self._running = None
 
     async def _pause(self, prompt: _Prompt, seconds: float | None, node_id: str) -> None:
-        if prompt.interrupted.is_set():
-            raise _Interrupted(node_id)
-        if seconds is not None and seconds <= 0:
-            return
-        try:
-            await asyncio.wait_for(prompt.interrupted.wait(), timeout=seconds)
-        except TimeoutError:
-            return
-        raise _Interrupted(node_id)
+        """Works for `seconds` (None: until interrupted); the clock stops while the fake is hung."""
+        remaining = seconds
+        loop = asyncio.get_running_loop()
+        while True:
+            if prompt.interrupted.is_set():
+                raise _Interrupted(node_id)
+            await self.until_awake()
+            if remaining is not None and remaining <= 0:
+                return
+            started = loop.time()
+            interrupted = asyncio.ensure_future(prompt.interrupted.wait())
+            hanging = asyncio.ensure_future(self._hanging.wait()) if self._hanging is not None else None
+            waiting = {interrupted} | ({hanging} if hanging is not None else set())
+            done, _ = await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            for task in waiting - done:
+                task.cancel()
+            if interrupted in done:
+                raise _Interrupted(node_id)
+            if hanging is None or hanging not in done:
+                return
+            if remaining is not None:
+                remaining -= loop.time() - started
 
     async def _execute(self, prompt: _Prompt) -> None:
         started = time.time()
@@ -852,6 +921,7 @@ class FakeComfyUI:
                 if message is None:
                     await websocket.close(code=1001)
                     break
+                await self.until_awake()
                 if self.ws_silent:
                     continue
                 if isinstance(message, bytes):
@@ -896,7 +966,7 @@ def _names(value: str | None) -> list[str] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Runs the fake until SIGTERM/SIGINT. Lines on stdin: down, up, restart, drop_ws."""
+    """Runs the fake until SIGTERM/SIGINT. Lines on stdin: down, up, restart, drop_ws, hang, wake."""
     parser = argparse.ArgumentParser(description="A fake ComfyUI server for tests and demos.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--job-seconds", type=float, default=0.05)
@@ -935,6 +1005,8 @@ def main(argv: list[str] | None = None) -> None:
             "up": fake.come_up,
             "restart": lambda: fake.come_up(lose_state=True),
             "drop_ws": fake.drop_ws,
+            "hang": fake.hang,
+            "wake": fake.wake,
         }
         for line in sys.stdin:
             action = actions.get(line.strip())
