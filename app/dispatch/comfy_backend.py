@@ -251,7 +251,7 @@ class ComfyBackend:
             results.Output(node_id=out.node_id, filename=out.filename, media=out.media, data=blob)
             for out, blob in zip(wanted, blobs, strict=True)
         ]
-        return endings.stored(outputs, release=True)
+        return endings.stored(outputs, release=True, ran=(entry.started_at, entry.ended_at))
 
     # Stopping and freeing
 

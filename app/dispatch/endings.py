@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from app.config import get_settings
@@ -40,6 +41,8 @@ class Ending:
     abandon: bool = False
     # A move that gives its attempt back (the dispatcher stops giving it back to a job that keeps moving).
     free: bool = True
+    # When the server started and ended it, as its history says (None: not said).
+    ran: tuple[datetime | None, datetime | None] = (None, None)
 
 
 def retry(reason: str) -> Ending:
@@ -69,9 +72,11 @@ def cancelled() -> Ending:
     return Ending("cancel")
 
 
-def stored(outputs: list[results.Output], *, release: bool = False) -> Ending:
-    """It finished: these outputs are its results."""
-    return Ending("store", outputs=outputs, release=release)
+def stored(
+    outputs: list[results.Output], *, release: bool = False, ran: tuple[datetime | None, datetime | None] = (None, None)
+) -> Ending:
+    """It finished: these outputs are its results; `ran` the server's own start and end times."""
+    return Ending("store", outputs=outputs, release=release, ran=ran)
 
 
 async def write(prompt: Prompt, ending: Ending, server_name: str | None) -> str | None:
@@ -82,7 +87,7 @@ async def write(prompt: Prompt, ending: Ending, server_name: str | None) -> str 
     if ending.kind == "store":
         try:
             done = await asyncio.to_thread(
-                results.store_results, prompt.job_id, prompt.prompt_id, server_name, ending.outputs
+                results.store_results, prompt.job_id, prompt.prompt_id, server_name, ending.outputs, ending.ran
             )
         except results.BadOutput as bad:  # an output that is not what it claims: every attempt would make it
             log.warning("Job %s: %s", prompt.job_id, bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +118,21 @@ def values_in_graph(graph: dict[str, Any], bindings: dict[str, Any]) -> dict[str
 
 
 def metadata(
-    job: GenerationJob, server_name: str | None, output: Output, bindings: dict[str, Any] | None = None
+    job: GenerationJob,
+    server_name: str | None,
+    output: Output,
+    bindings: dict[str, Any] | None = None,
+    size: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """What the gallery shows of how a result was made (and what "replay" reads)."""
+    """What the gallery shows of how a result was made (and what "replay" reads).
+
+    `size`: the file's own width and height, which win over what the request asked for (a workflow without
+    a size binding makes its own size, not the project's frame)."""
     params = {key: value for key, value in (job.params or {}).items() if value is not None}
     params = {**values_in_graph(job.resolved_graph or {}, bindings or {}), **params}
     duration = None
     if job.started_at is not None:
-        duration = round((utcnow() - job.started_at).total_seconds(), 2)
+        duration = round(((job.finished_at or utcnow()) - job.started_at).total_seconds(), 2)
     found = {key: params[key] for key in (*SHOWN, "loras", "workflow") if params.get(key) is not None}
     found.update(
         model=job.checkpoint or params.get("checkpoint"),
@@ -135,10 +143,18 @@ def metadata(
         output_node=output.node_id,
         source_file=output.filename,
     )
+    if size is not None and size[0] > 0 and size[1] > 0:
+        found["width"], found["height"] = size
     return found
 
 
-def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs: list[Output]) -> Stored:
+def store_results(
+    job_id: int,
+    prompt_id: str,
+    server_name: str | None,
+    outputs: list[Output],
+    ran: tuple[datetime | None, datetime | None] = (None, None),
+) -> Stored:
     """Files first (idempotent), then gallery rows and the job's completion in one commit.
 
     Every file is checked first (decoded within the pixel and memory limits, outside any database session): one that
@@ -150,8 +166,19 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
         job = session.get(GenerationJob, job_id)
         if job is None or job.remote_prompt_id != prompt_id or job.status not in ACTIVE:
             return Stored(items=[], completed=False)
-        if job.clip_id is None:
-            return Stored(items=[], completed=_complete(session, job, prompt_id))
+        started, ended = ran
+        if started is not None and ended is not None and ended >= started:
+            # How long it ran, by the server's own clock: true even when it ended (or started) while this
+            # app was down. Its start stays the one this app saw, if it saw one.
+            took = ended - started
+            job.started_at = job.started_at or (utcnow() - took)
+            job.finished_at = finished = job.started_at + took
+        else:
+            finished = None
+        if job.clip_id is None:  # a job of no clip (its clip was deleted): nothing to keep, but it is done
+            completed = _complete(session, job, prompt_id, finished)
+            session.commit()
+            return Stored(items=[], completed=completed)
         folder = media_store.project_media_dir(job.project_id) / "clips" / str(job.clip_id)
         template = session.get(WorkflowTemplate, job.workflow_id) if job.workflow_id else None
         bindings = template.bindings if template is not None else {}
@@ -173,14 +200,14 @@ def store_results(job_id: int, prompt_id: str, server_name: str | None, outputs:
                 width=media.width,
                 height=media.height,
                 duration=media.duration,
-                params=metadata(job, server_name, output, bindings),
+                params=metadata(job, server_name, output, bindings, (media.width, media.height)),
                 content_hash=digest,
             )
             session.add(item)
             session.flush()
             new_ids.append(item.id)  # type: ignore[arg-type]  # a stored row's id is never None
         _select_first(session, job.clip_id, new_ids)
-        completed = _complete(session, job, prompt_id)
+        completed = _complete(session, job, prompt_id, finished)
         if not completed:
             session.rollback()
             return Stored(items=[], completed=False)
@@ -206,11 +233,11 @@ def _select_first(session: Session, clip_id: int, new_ids: list[int]) -> None:
             next(item for item in fresh if item.kind == kind).selected = True
 
 
-def _complete(session: Session, job: GenerationJob, prompt_id: str) -> bool:
+def _complete(session: Session, job: GenerationJob, prompt_id: str, finished_at: datetime | None = None) -> bool:
     if job.remote_prompt_id != prompt_id or job.status not in ACTIVE:
         return False
     job.status = "completed"
-    job.finished_at = utcnow()
+    job.finished_at = finished_at or utcnow()
     job.progress = 1.0
     job.error = None
     job.claimed_by = None

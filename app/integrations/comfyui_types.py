@@ -7,6 +7,7 @@ JSON one way only. Shapes follow ComfyUI 0.3.x as captured in the protocol sampl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 VIDEO_EXTENSIONS = frozenset({"mp4", "webm", "mov", "mkv", "gif", "avi", "m4v"})
@@ -264,6 +265,13 @@ class ExecutionError:
         )
 
 
+def _moment(value: object) -> datetime | None:
+    """ComfyUI's message timestamps are milliseconds since the epoch; anything else is no time at all."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 10**14:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
 @dataclass
 class HistoryEntry:
     prompt_id: str
@@ -273,6 +281,10 @@ class HistoryEntry:
     error: ExecutionError | None
     interrupted: bool
     raw: dict[str, Any]
+    # When the server started and ended the prompt (its status messages' timestamps): a prompt that finished
+    # while the app was down still gets its true times.
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -283,9 +295,15 @@ class HistoryEntry:
         status = _dict_at(entry, "status")
         error: ExecutionError | None = None
         interrupted = False
+        started_at = ended_at = None
         for message in status.get("messages") or []:
             if not isinstance(message, list | tuple) or len(message) < 2 or not isinstance(message[1], dict):
                 continue
+            moment = _moment(message[1].get("timestamp"))
+            if message[0] == "execution_start" and moment is not None:
+                started_at = moment
+            elif message[0] in ("execution_success", "execution_error", "execution_interrupted") and moment:
+                ended_at = moment
             if message[0] == "execution_error":
                 error = ExecutionError.from_message(message[1])
             elif message[0] == "execution_interrupted":
@@ -299,6 +317,8 @@ class HistoryEntry:
             error=error,
             interrupted=interrupted,
             raw=entry,
+            started_at=started_at,
+            ended_at=ended_at,
         )
 
 
