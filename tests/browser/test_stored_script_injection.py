@@ -489,7 +489,7 @@ def _walk(page: Page, server: LiveServer, world: World, findings: Findings, comf
     gpu_row = page.locator(f"[data-testid='server-row'][data-server-id='{world.servers[0]}']")
     def open_models() -> None:
         gpu_row.get_by_test_id("server-catalog").click()
-        expect(page.locator(".q-dialog")).to_contain_text(".safetensors")  # the list has arrived
+        expect(page.get_by_test_id("server-catalog-panel").first).to_contain_text(".safetensors")  # it has arrived
 
     walk.act("open the ComfyUI server's models", open_models)
     walk.inspect({"model file name": PAYLOADS["img-onerror"] + ".safetensors"}, part="models")
