@@ -47,6 +47,9 @@ log = logging.getLogger("storycanvas.dispatch")
 BACKENDS: tuple[BackendFactory, ...] = (RunpodBackend, ComfyBackend)
 
 
+# The notification sweep runs after a job ended in this process, and at least this often otherwise.
+SWEEP_AT_LEAST_EVERY_SECONDS = 2.0
+
 class Dispatcher(Upkeep):
     def __init__(self, worker_id: str | None = None, backends: Sequence[BackendFactory] = BACKENDS) -> None:
         super().__init__(worker_id, backends)
@@ -76,8 +79,11 @@ class Dispatcher(Upkeep):
                 self._fill()
                 if not self._again:
                     break
-            self._notify()
             now = time.monotonic()
+            if self._ended_since_sweep or now - self._last_sweep >= SWEEP_AT_LEAST_EVERY_SECONDS:
+                # When a job ended here, at once; otherwise now and then, for jobs other processes ended.
+                self._ended_since_sweep, self._last_sweep = False, now
+                self._notify()
             if now - self._last_housekeeping >= 1.0:
                 self._last_housekeeping = now
                 await self._housekeeping()
