@@ -44,6 +44,8 @@ class DispatcherBase:
         self.completed = 0
         self._backends: list[Backend] = [make(self) for make in backends]
         self._lock = asyncio.Lock()
+        self._ended_since_sweep = False
+        self._last_sweep = 0.0  # monotonic; 0: the first tick sweeps
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop it ticks on, learnt at its first tick
         self._again = False
         self._closed = False
@@ -185,6 +187,7 @@ class DispatcherBase:
                     self._moves[prompt.job_id] = self._moves.get(prompt.job_id, 0) + 1
             elif status is not None:
                 self._moves.pop(prompt.job_id, None)
+                self._ended_since_sweep = True  # its owner is told on the next tick
             if status == "completed":
                 self.completed += 1
                 events.emit(events.project_changed, prompt.project_id)

@@ -47,6 +47,9 @@ log = logging.getLogger("storycanvas.dispatch")
 BACKENDS: tuple[BackendFactory, ...] = (RunpodBackend, ComfyBackend)
 
 
+# The notification sweep runs after a job ended in this process, and at least this often otherwise.
+SWEEP_AT_LEAST_EVERY_SECONDS = 2.0
+
 class Dispatcher(Upkeep):
     def __init__(self, worker_id: str | None = None, backends: Sequence[BackendFactory] = BACKENDS) -> None:
         super().__init__(worker_id, backends)
@@ -73,30 +76,51 @@ class Dispatcher(Upkeep):
             for _ in range(10):
                 self._again = False
                 await self._handle_cancels()
-                self._fill()
+                await self._fill()
                 if not self._again:
                     break
-            self._notify()
             now = time.monotonic()
+            if self._ended_since_sweep or now - self._last_sweep >= SWEEP_AT_LEAST_EVERY_SECONDS:
+                # When a job ended here, at once; otherwise now and then, for jobs other processes ended.
+                self._ended_since_sweep, self._last_sweep = False, now
+                self._notify()
             if now - self._last_housekeeping >= 1.0:
                 self._last_housekeeping = now
                 await self._housekeeping()
 
-    def _fill(self) -> None:
+    async def _fill(self) -> None:
+        """Claims a job for every free slot it can; the database work runs in a worker thread, so a tick that
+        claims for 64 servers does not hold the event loop (every tab) while it reads and writes."""
+        freeing = self.prompts.freeing_slots()
+        claimed = await asyncio.to_thread(self._claim_for_free_slots, freeing, dict(self._loaded), dict(self._avoid))
+        for prompt_id, row, server_id in claimed:
+            if row.checkpoint:
+                self._loaded[server_id] = row.checkpoint
+            self._avoid.pop(row.id, None)  # type: ignore[arg-type]  # a stored row's id is never None
+            # Submitting until its POST is answered: no poll may call it lost before.
+            prompt = self.track(prompt_id, row, server_id, Phase.SUBMITTING)
+            self.spawn(self._submit(prompt))
+        for project_id in {row.project_id for _, row, _ in claimed}:
+            events.emit(events.jobs_changed, project_id)
+
+    def _claim_for_free_slots(
+        self, freeing: set[str], loaded: dict[int, str | None], avoid: dict[int, int]
+    ) -> list[tuple[str, GenerationJob, int]]:
+        """(prompt id, claimed row, server) for each job claimed; runs in a worker thread with copies of the
+        dispatcher's memory (only the catalog cache is shared, and only ticks, one at a time, use it)."""
         settings = get_settings()
+        claimed: list[tuple[str, GenerationJob, int]] = []
         with session_scope() as session:
-            slots = claims.open_slots(session, self._catalogs, self._loaded, self.prompts.freeing_slots())
+            slots = claims.open_slots(session, self._catalogs, loaded, freeing)
             if not slots:
-                return
+                return claimed
             free_total = sum(slot.free for slot in slots)
             jobs = claims.candidates(session, utcnow(), limit=max(500, free_total * 12))
             if not jobs:
-                return
+                return claimed
             loads = claims.owner_loads(session)
             others_can = {
-                job.id: sum(1 for slot in slots if claims.can_run(slot, job)) > 1
-                for job in jobs
-                if job.id in self._avoid
+                job.id: sum(1 for slot in slots if claims.can_run(slot, job)) > 1 for job in jobs if job.id in avoid
             }
             progress = True
             while progress and jobs:
@@ -105,10 +129,10 @@ class Dispatcher(Upkeep):
                     if slot.free <= 0 or not jobs:
                         continue
                     serving: dict[str | None, int] = {}
-                    for server_id, name in self._loaded.items():
+                    for server_id, name in loaded.items():
                         if server_id != slot.server_id:
                             serving[name] = serving.get(name, 0) + 1
-                    job = claims.choose(slot, jobs, loads, self._avoid, others_can, serving)
+                    job = claims.choose(slot, jobs, loads, avoid, others_can, serving)
                     if job is None:
                         continue
                     jobs.remove(job)
@@ -116,26 +140,18 @@ class Dispatcher(Upkeep):
                     if row is None or (row.resolved_graph is None and not self._prepare_dependent(session, row)):
                         continue
                     prompt_id = str(uuid.uuid4())
-                    if not claims.claim(
-                        session,
-                        job.id,
-                        slot.server_id,
-                        self.worker_id,
-                        prompt_id,
-                        settings.lease_seconds,
-                    ):
+                    lease = settings.lease_seconds
+                    if not claims.claim(session, job.id, slot.server_id, self.worker_id, prompt_id, lease):
                         continue
                     slot.free -= 1
                     progress = True
                     loads[job.owner_id] = loads.get(job.owner_id, 0) + 1
                     if job.checkpoint:
                         slot.checkpoint = job.checkpoint
-                        self._loaded[slot.server_id] = job.checkpoint
-                    self._avoid.pop(job.id, None)
-                    # Submitting until its POST is answered: no poll may call it lost before.
-                    prompt = self.track(prompt_id, row, slot.server_id, Phase.SUBMITTING)
-                    self.spawn(self._submit(prompt))
-                    events.emit(events.jobs_changed, job.project_id)
+                        loaded[slot.server_id] = job.checkpoint
+                    avoid.pop(job.id, None)
+                    claimed.append((prompt_id, row, slot.server_id))
+        return claimed
 
     def _prepare_dependent(self, session: Any, job: GenerationJob) -> bool:
         """A "both" video: resolve its graph from the image its dependency made."""

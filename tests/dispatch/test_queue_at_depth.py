@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import event, insert, text
 
 from app.dispatch import claims
-from data.engine import get_loop_engine, session_scope
+from data.engine import get_engine, get_loop_engine, session_scope
 from data.models import ComfyServer, GenerationJob
 from data.models._common import utcnow
 
@@ -120,11 +120,14 @@ async def test_every_query_a_tick_makes_on_the_jobs_table_walks_an_index(
         if not executemany:
             seen.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", record)
+    engines = (engine, get_engine())  # the tick's own reads, and the claims it makes in a worker thread
+    for watched in engines:
+        event.listen(watched, "before_cursor_execute", record)
     try:
         await dispatcher.tick()
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for watched in engines:
+            event.remove(watched, "before_cursor_execute", record)
 
     plans = _plans(seen)
     assert any("ORDER BY" in statement for statement, _ in plans)  # the candidate query was among them
