@@ -51,34 +51,14 @@ os.environ.pop("DATABASE_URL", None)
 
 import httpx  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+import fake_servers  # noqa: E402
+
 CHECKPOINTS = ["alpha.safetensors", "beta.safetensors", "gamma.safetensors"]
 
 
 def start_fake(job_seconds: float, port: int = 0) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.fake_comfyui",
-            "--port",
-            str(port),
-            "--job-seconds",
-            str(job_seconds),
-            "--checkpoints",
-            ",".join(CHECKPOINTS),
-            "--preview-frames",
-            "0",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stdin=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("READY "):
-            return process, line.split()[1]
-    raise RuntimeError("fake ComfyUI did not start")
+    return fake_servers.start_fake(job_seconds, port, tuple(CHECKPOINTS))
 
 
 def setup_database() -> tuple[int, int, int]:
