@@ -57,20 +57,6 @@ async def test_a_write_on_the_event_loop_gives_up_soon_when_another_writer_holds
         session.commit()
 
 
-def test_worker_threads_still_wait_for_a_short_writer(make_user, make_project) -> None:
-    """Off the loop (REST routes, imports) a writer holding the lock for a moment is waited for, as before."""
-    project = make_project(make_user())
-    holding = threading.Event()
-    holder = _hold_the_lock(project.id, 1.0, holding)
-    holding.wait(10)
-    with session_scope() as session:
-        row = session.get(Project, project.id)
-        row.description = "waited for the lock"  # type: ignore[union-attr]  # the row exists
-        session.add(row)
-        session.commit()
-    holder.join(10)
-
-
 def test_the_page_message_says_busy_and_what_to_do() -> None:
     assert "busy" in Busy().message and "try again" in Busy().message
     assert not is_busy(ValueError("database is locked"))  # only the database's own error counts
