@@ -252,6 +252,10 @@ async def test_presets_apply_in_the_batch_dialog_and_submitted_settings_become_t
 
     await eventually(lambda: len(_batch_jobs(db)) == 3)
     assert {(job.params["steps"], job.params["cfg"]) for job in _batch_jobs(db)} == {(6, 2.5)}
-    db.expire_all()
-    remembered = generation_defaults.stored_defaults(db.get(Project, project.id).settings)
-    assert (remembered.steps, remembered.cfg, remembered.negative_prompt) == (6, 2.5, "blurry")
+
+    def remembered() -> tuple[object, ...]:  # written just after the batch, in the same background step
+        db.expire_all()
+        stored = generation_defaults.stored_defaults(db.get(Project, project.id).settings)
+        return (stored.steps, stored.cfg, stored.negative_prompt)
+
+    await eventually(lambda: remembered() == (6, 2.5, "blurry"))
