@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import free_port, server_env, start_server
+from startup import free_port, server_env, signed_in_page, start_server
 
 USERNAME, PASSWORD = "bench", "bench-password-1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PALETTE = [(40, 70, 120), (150, 80, 40), (30, 110, 90), (110, 40, 110), (160, 140, 50), (60, 60, 70)]
 
 
@@ -172,13 +171,8 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(f"{base}/login")
-            page.get_by_label("Username or email").fill(USERNAME)
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{base}/projects")
+            page = signed_in_page(playwright, base, USERNAME, PASSWORD)
+            browser = page.context.browser
             render_ms, per_item, fetched = measure(page, base, seeded, args.runs)
             print(f"gallery_render_ms: {render_ms:.0f}")
             print(f"gallery_bytes_per_item: {per_item:.0f}")

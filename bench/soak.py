@@ -39,11 +39,10 @@ os.environ["STORYCANVAS_DATA_DIR"] = str(_DATA)
 os.environ.pop("DATABASE_URL", None)
 
 from fake_servers import start_fake  # noqa: E402
-from startup import free_port, rss_bytes, server_env, start_server, stop  # noqa: E402
+from startup import free_port, rss_bytes, server_env, signed_in_page, start_server, stop  # noqa: E402
 
 USERNAME, PASSWORD = "soak", "soak-password-1"
 CHECKPOINT = "alpha.safetensors"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def seed(results: int) -> dict[str, int]:
@@ -112,13 +111,8 @@ def open_pages(base: str, seeded: dict[str, int], loads: int) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.goto(f"{base}/login")
-        page.get_by_label("Username or email").fill(USERNAME)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{base}/projects")
+        page = signed_in_page(playwright, base, USERNAME, PASSWORD)
+        browser = page.context.browser
         for _ in range(loads):
             page.goto(f"{base}/scenes/{seeded['scene']}?clip={seeded['many']}")
             page.wait_for_selector("[data-testid=result]", timeout=120_000)

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -55,6 +56,21 @@ def server_env(data_dir: Path) -> dict[str, str]:
     env["NICEGUI_STORAGE_PATH"] = str(data_dir / "nicegui-storage")
     env["STORYCANVAS_SECRET_KEY"] = "bench-startup-fixed-secret-key-not-for-production-use-0123456789"
     return env
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def signed_in_page(playwright: Any, base: str, username: str, password: str) -> Any:
+    """A chromium page (Debian's /usr/bin/chromium) signed in through the login form, on /projects."""
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{base}/login")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/projects")
+    return page
 
 
 def start_server(

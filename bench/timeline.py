@@ -27,11 +27,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import free_port, server_env, start_server
+from startup import free_port, server_env, signed_in_page, start_server
 
 SCENES, CLIPS_PER_SCENE = 50, 20
 USERNAME, PASSWORD = "bench", "bench-password-1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def seed(data_dir: Path) -> tuple[int, int]:
@@ -95,13 +94,8 @@ def main() -> None:
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(f"{base}/login")
-            page.get_by_label("Username or email").fill(USERNAME)
-            page.get_by_label("Password", exact=True).fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{base}/projects")
+            page = signed_in_page(playwright, base, USERNAME, PASSWORD)
+            browser = page.context.browser
             cookies = {c["name"]: c["value"] for c in page.context.cookies()}
             with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
                 print(f"project_page_ms: {timed_get(client, f'/projects/{project_id}', args.runs):.0f}")
