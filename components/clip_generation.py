@@ -113,13 +113,11 @@ class ClipGeneration:
             return
         limit = shown_limit(self.clip_id)
         try:
+            items, counts = [], {}
             with session_scope() as session:
-                counts = gallery.gallery_counts(session, self.user, self.clip_id)
-                items = [  # only the pages shown: a clip with thousands of results loads a few dozen
-                    gallery.item_public(item)
-                    for kind in gallery.KINDS
-                    for item in gallery.gallery_page(session, self.user, self.clip_id, kind, limit=limit)[0]
-                ]
+                for kind in gallery.KINDS:  # only the pages shown: a clip with thousands of results loads a few dozen
+                    page, counts[kind] = gallery.gallery_page(session, self.user, self.clip_id, kind, limit=limit)
+                    items += [gallery.item_public(item) for item in page]
         except NotFound:
             items, counts = [], {}
         total = sum(counts.values())

@@ -34,17 +34,6 @@ def gallery_items(session: Session, actor: User, clip_id: int, kind: str | None 
     return list(session.exec(query.order_by(col(GalleryItem.created_at).desc(), col(GalleryItem.id).desc())).all())
 
 
-def gallery_counts(session: Session, actor: User, clip_id: int) -> dict[str, int]:
-    """How many results of each kind a clip has (the tabs' figures), without loading them."""
-    clips.get_clip(session, actor, clip_id)
-    rows = session.exec(
-        select(GalleryItem.kind, func.count()).where(GalleryItem.clip_id == clip_id).group_by(col(GalleryItem.kind))
-    ).all()
-    found = dict.fromkeys(KINDS, 0)
-    found.update({kind: int(count) for kind, count in rows})
-    return found
-
-
 def gallery_page(
     session: Session, actor: User, clip_id: int, kind: str | None = None, *, limit: int = PAGE_LIMIT, offset: int = 0
 ) -> tuple[list[GalleryItem], int]:
