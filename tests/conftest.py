@@ -105,7 +105,7 @@ def _clean_state() -> Iterator[None]:
     from sqlmodel import SQLModel
 
     import data.models  # noqa: F401
-    from app.services import events, login_throttle
+    from app.services import dispatcher_stats, events, login_throttle
     from data.engine import get_engine
 
     with get_engine().begin() as connection:
@@ -113,6 +113,7 @@ def _clean_state() -> Iterator[None]:
             connection.execute(table.delete())
     shutil.rmtree(_DATA_DIR / "media", ignore_errors=True)
     login_throttle.reset()
+    dispatcher_stats.reset()
     for event in (
         events.project_changed,
         events.servers_changed,

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
-from app.services import invitations, studio_settings, user_admin
+from app.config import get_settings as app_settings
+from app.services import dispatcher_stats, invitations, studio_settings, user_admin
 from data.models import RowId, User
 
 from .deps import SessionDep, UserDep
@@ -84,6 +85,17 @@ class StudioSettingsBody(BaseModel):
     open_registration: bool
 
 
+class DispatcherStats(BaseModel):
+    """This process's dispatcher: each app process answers for itself (several may share one database)."""
+
+    worker_id: str
+    ticks: int = Field(description="Ticks since this process started.")
+    recent: int = Field(description="How many of the latest ticks the figures describe.")
+    tick_ms_p50: float
+    tick_ms_p95: float
+    tick_ms_max: float
+
+
 @router.get("/users", response_model=list[AccountPublic])
 def list_users(admin: AdminDep, session: SessionDep) -> list[AccountPublic]:
     return [AccountPublic(**vars(row)) for row in user_admin.list_accounts(session, admin)]
@@ -136,3 +148,9 @@ def get_settings(admin: AdminDep, session: SessionDep) -> StudioSettingsBody:
 def put_settings(body: StudioSettingsBody, admin: AdminDep, session: SessionDep) -> StudioSettingsBody:
     saved = studio_settings.update(session, admin, open_registration=body.open_registration)
     return StudioSettingsBody(**vars(saved))
+
+
+@router.get("/dispatcher", response_model=DispatcherStats)
+def dispatcher(admin: AdminDep) -> DispatcherStats:
+    """How long this process's dispatcher ticks take (a tick claims work for every free server slot)."""
+    return DispatcherStats(worker_id=app_settings().resolved_worker_id, **vars(dispatcher_stats.summary()))

@@ -28,7 +28,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from app.config import get_settings
-from app.services import events
+from app.services import dispatcher_stats, events
 from data.engine import session_scope
 from data.models import GalleryItem, GenerationJob
 from data.models._common import utcnow
@@ -70,23 +70,31 @@ class Dispatcher(Upkeep):
             return
         self._loop = asyncio.get_running_loop()
         async with self._lock:
-            if not self._reconciled:
-                self._reconciled = True
-                await self._adopt(self._own_active_jobs())
-            for _ in range(10):
-                self._again = False
-                await self._handle_cancels()
-                await self._fill()
-                if not self._again:
-                    break
-            now = time.monotonic()
-            if self._ended_since_sweep or now - self._last_sweep >= SWEEP_AT_LEAST_EVERY_SECONDS:
-                # When a job ended here, at once; otherwise now and then, for jobs other processes ended.
-                self._ended_since_sweep, self._last_sweep = False, now
-                self._notify()
-            if now - self._last_housekeeping >= 1.0:
-                self._last_housekeeping = now
-                await self._housekeeping()
+            started = time.perf_counter()
+            try:
+                await self._tick_body()
+            finally:
+                dispatcher_stats.record_tick((time.perf_counter() - started) * 1000)
+
+    async def _tick_body(self) -> None:
+        """Cancels, filling free slots, notices of finished jobs, and (once a second) housekeeping."""
+        if not self._reconciled:
+            self._reconciled = True
+            await self._adopt(self._own_active_jobs())
+        for _ in range(10):
+            self._again = False
+            await self._handle_cancels()
+            await self._fill()
+            if not self._again:
+                break
+        now = time.monotonic()
+        if self._ended_since_sweep or now - self._last_sweep >= SWEEP_AT_LEAST_EVERY_SECONDS:
+            # When a job ended here, at once; otherwise now and then, for jobs other processes ended.
+            self._ended_since_sweep, self._last_sweep = False, now
+            self._notify()
+        if now - self._last_housekeeping >= 1.0:
+            self._last_housekeeping = now
+            await self._housekeeping()
 
     async def _fill(self) -> None:
         """Claims a job for every free slot it can; the database work runs in a worker thread, so a tick that

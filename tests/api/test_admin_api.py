@@ -36,7 +36,7 @@ def test_every_admin_route_answers_403_to_members_and_401_without_a_token(
         if path.startswith(ADMIN + "/")
         for method in operations
     ]
-    assert len(routes) == 9, routes
+    assert len(routes) == 10, routes
     for method, path in routes:
         url = re.sub(r"{\w+}", "1", path)
         body = {"open_registration": True} if path.endswith("/settings") else {}
@@ -159,3 +159,17 @@ def test_the_last_active_admin_cannot_be_demoted_or_disabled(client: TestClient,
     last = client.patch(f"{ADMIN}/users/{member_id}", headers=member, json={"is_admin": False})
     assert last.status_code == 409 and "You are" in last.json()["detail"]
     assert client.patch(f"{ADMIN}/users/9999", headers=member, json={"is_admin": True}).status_code == 404
+
+
+def test_dispatcher_figures_describe_this_process_s_ticks(client: TestClient, login) -> None:
+    from app.services import dispatcher_stats
+
+    admin = login("root", admin=True)
+    dispatcher_stats.reset()
+    empty = client.get(f"{ADMIN}/dispatcher", headers=admin).json()
+    assert empty["ticks"] == 0 and empty["tick_ms_p95"] == 0.0 and empty["worker_id"]
+    for milliseconds in [*[1.0] * 95, *[40.0] * 4, 900.0]:
+        dispatcher_stats.record_tick(milliseconds)
+    figures = client.get(f"{ADMIN}/dispatcher", headers=admin).json()
+    assert (figures["ticks"], figures["recent"]) == (100, 100)
+    assert (figures["tick_ms_p50"], figures["tick_ms_p95"], figures["tick_ms_max"]) == (1.0, 40.0, 900.0)
