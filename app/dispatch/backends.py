@@ -9,6 +9,7 @@ ComfyUI (comfy_backend.py) and RunPod serverless (runpod_backend.py) are the two
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -120,3 +121,15 @@ def load_server(server_id: int) -> ComfyServer | None:
 def load_job(job_id: int) -> GenerationJob | None:
     with session_scope() as session:
         return session.get(GenerationJob, job_id)
+
+
+# The dispatcher reads and writes the database in worker threads: on the event loop, a read waiting for
+# a writer's lock (results being stored, a batch being claimed) would freeze every open tab with it.
+
+
+async def fetch_server(server_id: int) -> ComfyServer | None:
+    return await asyncio.to_thread(load_server, server_id)
+
+
+async def fetch_job(job_id: int) -> GenerationJob | None:
+    return await asyncio.to_thread(load_job, job_id)

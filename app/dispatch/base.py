@@ -22,7 +22,7 @@ from app.services import events
 from data.models import ComfyServer, GenerationJob
 
 from . import claims, endings
-from .backends import Backend, Host, load_server
+from .backends import Backend, Host, fetch_server
 from .endings import Ending
 from .prompts import Phase, Prompt, Prompts
 
@@ -150,7 +150,7 @@ class DispatcherBase:
 
     async def _settle(self, prompt: Prompt, hint: object | None, checked_queue: bool) -> None:
         try:
-            server = load_server(prompt.server_id)
+            server = await fetch_server(prompt.server_id)
             if server is None:
                 return
             ending = await self.backend(server).settle(prompt, server, hint, checked_queue)

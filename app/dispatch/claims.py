@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, text, update
+from sqlalchemy import case, delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
 from data.models import AbandonedPrompt, ComfyServer, GenerationJob, ModelEntry, ServerModel
@@ -137,6 +137,7 @@ class Candidate:
     required_models: list[dict[str, str]]
     required_nodes: list[str]
     created_at: datetime | None = None
+    depends_on_id: int | None = None  # a "both" video: its graph may still wait for its image
 
 
 # Per person with queued work, how many of their next jobs are always among the candidates.
@@ -175,6 +176,7 @@ def candidates(session: Session, now: datetime, limit: int = 300) -> list[Candid
         GenerationJob.required_models,
         GenerationJob.required_nodes,
         GenerationJob.created_at,
+        GenerationJob.depends_on_id,
     ).where(
         GenerationJob.status == "queued",
         or_(col(GenerationJob.next_attempt_at).is_(None), col(GenerationJob.next_attempt_at) <= now),
@@ -243,16 +245,37 @@ def choose(
     return fair[0]
 
 
-def claim(session: Session, job_id: int, server_id: int, worker_id: str, prompt_id: str, lease_seconds: float) -> bool:
-    """Take a queued job for a server; False when another dispatcher (or a cancel) got there first."""
+@dataclass(frozen=True)
+class Pick:
+    """A queued job chosen for a server, under the prompt id it will be sent with."""
+
+    job_id: int
+    server_id: int
+    prompt_id: str
+
+
+def claim_many(session: Session, picks: list[Pick], worker_id: str, lease_seconds: float) -> set[int]:
+    """Takes the chosen jobs still queued, in one statement and one commit; answers the ids taken.
+
+    A job another dispatcher (or a cancel) moved first is left out. On PostgreSQL the rows are locked
+    with SKIP LOCKED, so two processes claiming at once never wait for each other: one takes a row,
+    the other passes over it (SQLite has one writer at a time, and the status guard decides)."""
+    if not picks:
+        return set()
     now = utcnow()
-    result = session.execute(
+    ids = [pick.job_id for pick in picks]
+    still_queued = (
+        select(GenerationJob.id)
+        .where(col(GenerationJob.id).in_(ids), GenerationJob.status == "queued")
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
         update(GenerationJob)
-        .where(col(GenerationJob.id) == job_id, col(GenerationJob.status) == "queued")
+        .where(col(GenerationJob.id).in_(still_queued.scalar_subquery()), col(GenerationJob.status) == "queued")
         .values(
             status="dispatched",
-            server_id=server_id,
-            remote_prompt_id=prompt_id,
+            server_id=case({pick.job_id: pick.server_id for pick in picks}, value=GenerationJob.id),
+            remote_prompt_id=case({pick.job_id: pick.prompt_id for pick in picks}, value=GenerationJob.id),
             claimed_by=worker_id,
             lease_until=now + timedelta(seconds=lease_seconds),
             dispatched_at=now,
@@ -262,10 +285,17 @@ def claim(session: Session, job_id: int, server_id: int, worker_id: str, prompt_
             current_node=None,
             last_message_at=None,
         )
+        .returning(col(GenerationJob.id))
         .execution_options(synchronize_session=False)
     )
+    taken = set(session.execute(statement).scalars().all())
     session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE answers a CursorResult, which has rowcount
+    return taken
+
+
+def claim(session: Session, job_id: int, server_id: int, worker_id: str, prompt_id: str, lease_seconds: float) -> bool:
+    """Take a queued job for a server; False when another dispatcher (or a cancel) got there first."""
+    return bool(claim_many(session, [Pick(job_id, server_id, prompt_id)], worker_id, lease_seconds))
 
 
 def guarded_update(session: Session, job_id: int, prompt_id: str, statuses: tuple[str, ...], **values: Any) -> bool:

@@ -17,7 +17,7 @@ from app.integrations.comfyui import ComfyClient, ComfyError, HistoryEntry, Prev
 from data.models import AbandonedPrompt, ComfyServer, GenerationJob
 
 from . import endings, progress, results
-from .backends import Host, Sent, load_server
+from .backends import Host, Sent, fetch_server
 from .endings import Ending
 from .failover import POLL_TIMEOUT_SECONDS, SWEEP_CONFIRM_SECONDS, SWEEP_TIMEOUT_SECONDS
 from .prompts import WAITING, Phase, Prompt
@@ -117,7 +117,7 @@ class ComfyBackend:
         """Follow one server's websocket; reconnect with the same client id; after any gap, ask /queue and /history."""
         delay = 0.25
         while not self.host.closed:
-            server = load_server(server_id)
+            server = await fetch_server(server_id)
             if server is None or not server.enabled:
                 return
             client = self.client(server)
@@ -159,22 +159,22 @@ class ComfyBackend:
         kind = message.type
         if kind == "execution_start":
             prompts.executing(prompt)
-            progress.mark_running(prompt)
+            await progress.mark_running(prompt)
         elif kind == "executing":
             if data.get("node") is None:
                 self.host.settle(prompt, frees_slot=True)
             else:
                 prompts.executing(prompt)
                 if not prompt.running:
-                    progress.mark_running(prompt)
-                progress.report(prompt, node=str(data["node"]))
+                    await progress.mark_running(prompt)
+                await progress.report(prompt, node=str(data["node"]))
         elif kind == "progress_state":
             nodes = data.get("nodes") or {}
             prompt.node_done = sum(1 for node in nodes.values() if node.get("state") == "finished")
-            progress.report(prompt)
+            await progress.report(prompt)
         elif kind == "progress":
             total = max(1.0, float(data.get("max") or 1))
-            progress.report(
+            await progress.report(
                 prompt,
                 fraction=float(data.get("value") or 0) / total,
                 node=str(data.get("node")) if data.get("node") else None,
@@ -200,7 +200,7 @@ class ComfyBackend:
                 continue
             if prompt.prompt_id in state.running:
                 if not prompt.running:
-                    progress.mark_running(prompt)
+                    await progress.mark_running(prompt)
                 self.host.prompts.executing(prompt)
             elif prompt.prompt_id in state.pending:
                 prompt.last_message = now

@@ -34,7 +34,7 @@ from data.models import GalleryItem, GenerationJob
 from data.models._common import utcnow
 
 from . import claims
-from .backends import Sent, load_job, load_server
+from .backends import Sent, fetch_job, fetch_server
 from .base import BackendFactory
 from .comfy_backend import ComfyBackend
 from .prompts import Phase, Prompt
@@ -49,6 +49,9 @@ BACKENDS: tuple[BackendFactory, ...] = (RunpodBackend, ComfyBackend)
 
 # The notification sweep runs after a job ended in this process, and at least this often otherwise.
 SWEEP_AT_LEAST_EVERY_SECONDS = 2.0
+
+# Choose-then-claim rounds per fill: a later round refills the slots whose picks another process took first.
+CLAIM_ROUNDS = 3
 
 class Dispatcher(Upkeep):
     def __init__(self, worker_id: str | None = None, backends: Sequence[BackendFactory] = BACKENDS) -> None:
@@ -91,7 +94,7 @@ class Dispatcher(Upkeep):
         if self._ended_since_sweep or now - self._last_sweep >= SWEEP_AT_LEAST_EVERY_SECONDS:
             # When a job ended here, at once; otherwise now and then, for jobs other processes ended.
             self._ended_since_sweep, self._last_sweep = False, now
-            self._notify()
+            await asyncio.to_thread(self._notify)
         if now - self._last_housekeeping >= 1.0:
             self._last_housekeeping = now
             await self._housekeeping()
@@ -115,8 +118,11 @@ class Dispatcher(Upkeep):
         self, freeing: set[str], loaded: dict[int, str | None], avoid: dict[int, int]
     ) -> list[tuple[str, GenerationJob, int]]:
         """(prompt id, claimed row, server) for each job claimed; runs in a worker thread with copies of the
-        dispatcher's memory (only the catalog cache is shared, and only ticks, one at a time, use it)."""
-        settings = get_settings()
+        dispatcher's memory (only the catalog cache is shared, and only ticks, one at a time, use it).
+
+        Jobs are chosen for every free slot from the few columns choosing needs, then claimed in one
+        statement; only the claimed rows are read whole (their graphs). A job another process took first
+        frees its slot for the next round's choice."""
         claimed: list[tuple[str, GenerationJob, int]] = []
         with session_scope() as session:
             slots = claims.open_slots(session, self._catalogs, loaded, freeing)
@@ -130,36 +136,68 @@ class Dispatcher(Upkeep):
             others_can = {
                 job.id: sum(1 for slot in slots if claims.can_run(slot, job)) > 1 for job in jobs if job.id in avoid
             }
-            progress = True
-            while progress and jobs:
-                progress = False
-                for slot in slots:
-                    if slot.free <= 0 or not jobs:
-                        continue
-                    serving: dict[str | None, int] = {}
-                    for server_id, name in loaded.items():
-                        if server_id != slot.server_id:
-                            serving[name] = serving.get(name, 0) + 1
-                    job = claims.choose(slot, jobs, loads, avoid, others_can, serving)
-                    if job is None:
-                        continue
-                    jobs.remove(job)
-                    row = session.get(GenerationJob, job.id)
-                    if row is None or (row.resolved_graph is None and not self._prepare_dependent(session, row)):
-                        continue
-                    prompt_id = str(uuid.uuid4())
-                    lease = settings.lease_seconds
-                    if not claims.claim(session, job.id, slot.server_id, self.worker_id, prompt_id, lease):
-                        continue
-                    slot.free -= 1
-                    progress = True
-                    loads[job.owner_id] = loads.get(job.owner_id, 0) + 1
-                    if job.checkpoint:
-                        slot.checkpoint = job.checkpoint
-                        loaded[slot.server_id] = job.checkpoint
-                    avoid.pop(job.id, None)
-                    claimed.append((prompt_id, row, slot.server_id))
+            for _ in range(CLAIM_ROUNDS):
+                picks = self._choose_for_slots(session, slots, jobs, loads, loaded, avoid, others_can)
+                if not picks:
+                    break
+                taken = claims.claim_many(session, picks, self.worker_id, get_settings().lease_seconds)
+                for pick in picks:
+                    if pick.job_id not in taken:  # another process got it first: the slot is still free
+                        next(slot for slot in slots if slot.server_id == pick.server_id).free += 1
+                rows = {
+                    row.id: row
+                    for row in session.exec(select(GenerationJob).where(col(GenerationJob.id).in_(taken))).all()
+                }
+                claimed.extend(
+                    (pick.prompt_id, rows[pick.job_id], pick.server_id) for pick in picks if pick.job_id in rows
+                )
+                if len(taken) == len(picks):
+                    break
         return claimed
+
+    def _choose_for_slots(
+        self,
+        session: Any,
+        slots: list[claims.Slot],
+        jobs: list[claims.Candidate],
+        loads: dict[int, int],
+        loaded: dict[int, str | None],
+        avoid: dict[int, int],
+        others_can: dict[int, bool],
+    ) -> list[claims.Pick]:
+        """A job for every free slot it can fill, slot by slot in turns (so servers share the best jobs);
+        the slots, loads and loaded checkpoints are counted as if every pick will be claimed."""
+        picks: list[claims.Pick] = []
+        progress = True
+        while progress and jobs:
+            progress = False
+            for slot in slots:
+                if slot.free <= 0 or not jobs:
+                    continue
+                serving: dict[str | None, int] = {}
+                for server_id, name in loaded.items():
+                    if server_id != slot.server_id:
+                        serving[name] = serving.get(name, 0) + 1
+                job = claims.choose(slot, jobs, loads, avoid, others_can, serving)
+                if job is None:
+                    continue
+                jobs.remove(job)
+                if job.depends_on_id is not None and not self._graph_ready(session, job.id):
+                    continue
+                slot.free -= 1
+                progress = True
+                loads[job.owner_id] = loads.get(job.owner_id, 0) + 1
+                if job.checkpoint:
+                    slot.checkpoint = job.checkpoint
+                    loaded[slot.server_id] = job.checkpoint
+                avoid.pop(job.id, None)
+                picks.append(claims.Pick(job.id, slot.server_id, str(uuid.uuid4())))
+        return picks
+
+    def _graph_ready(self, session: Any, job_id: int) -> bool:
+        """A dependent video's graph is finished from its image before it is claimed (once)."""
+        row = session.get(GenerationJob, job_id)
+        return row is not None and (row.resolved_graph is not None or self._prepare_dependent(session, row))
 
     def _prepare_dependent(self, session: Any, job: GenerationJob) -> bool:
         """A "both" video: resolve its graph from the image its dependency made."""
@@ -207,7 +245,7 @@ class Dispatcher(Upkeep):
                 prompt.phase = Phase.FOLLOWING
 
     async def _send(self, prompt: Prompt) -> None:
-        server, job = load_server(prompt.server_id), load_job(prompt.job_id)
+        server, job = await fetch_server(prompt.server_id), await fetch_job(prompt.job_id)
         if server is None or job is None:
             return
         backend = self.backend(server)

@@ -34,11 +34,11 @@ import time
 from app.integrations.comfyui import ComfyError
 from app.services import events
 from data.engine import session_scope
-from data.models import ComfyServer
+from data.models import AbandonedPrompt, ComfyServer
 from data.models._common import utcnow
 
 from . import claims, endings
-from .backends import load_server
+from .backends import fetch_server
 from .base import DispatcherBase
 
 log = logging.getLogger("storycanvas.dispatch")
@@ -98,10 +98,8 @@ class Failover(DispatcherBase):
 
     # Prompts left on servers that stopped answering
 
-    def _sweep_abandoned(self) -> None:
-        """One sweep per server holding abandoned prompts (housekeeping calls this every second)."""
-        with session_scope() as session:
-            servers = claims.abandoned_servers(session)
+    def _sweep_abandoned(self, servers: list[int]) -> None:
+        """One sweep per server holding abandoned prompts (housekeeping finds them every second)."""
         for server_id in servers:
             if server_id not in self._sweeping:
                 self._sweeping.add(server_id)
@@ -111,9 +109,8 @@ class Failover(DispatcherBase):
         """Delete or interrupt the abandoned prompts on this server until none is left there."""
         try:
             while not self._closed:
-                with session_scope() as session:
-                    abandoned = claims.abandoned_on(session, server_id)
-                server = load_server(server_id)
+                abandoned = await asyncio.to_thread(_abandoned_on, server_id)
+                server = await fetch_server(server_id)
                 if server is None or not abandoned:
                     return
                 try:
@@ -124,11 +121,20 @@ class Failover(DispatcherBase):
                     await asyncio.sleep(0.1 if error.kind == "timeout" else SWEEP_RETRY_SECONDS)
                     continue
                 self.note_reachable(server_id)
-                with session_scope() as session:
-                    claims.forget_abandoned(session, server_id, gone)
+                await asyncio.to_thread(_forget_abandoned, server_id, gone)
                 if gone:
                     log.info("%s: %d abandoned prompt(s) deleted or interrupted", server.name, len(gone))
                 if len(gone) < len(abandoned):
                     await asyncio.sleep(SWEEP_CONFIRM_SECONDS)
         finally:
             self._sweeping.discard(server_id)
+
+
+def _abandoned_on(server_id: int) -> list[AbandonedPrompt]:
+    with session_scope() as session:
+        return claims.abandoned_on(session, server_id)
+
+
+def _forget_abandoned(server_id: int, prompt_ids: list[str]) -> None:
+    with session_scope() as session:
+        claims.forget_abandoned(session, server_id, prompt_ids)

@@ -21,24 +21,20 @@ from .prompts import Prompt
 PROGRESS_WRITE_SECONDS = 0.5
 
 
-def mark_running(prompt: Prompt) -> None:
-    """The server started it: dispatched → running."""
-    prompt.started_at = time.monotonic()
+def _write(prompt: Prompt, statuses: tuple[str, ...], values: dict[str, Any]) -> bool:
     with session_scope() as session:
-        changed = claims.guarded_update(
-            session,
-            prompt.job_id,
-            prompt.prompt_id,
-            ("dispatched",),
-            status="running",
-            started_at=utcnow(),
-            last_message_at=utcnow(),
-        )
-    if changed:
+        return claims.guarded_update(session, prompt.job_id, prompt.prompt_id, statuses, **values)
+
+
+async def mark_running(prompt: Prompt) -> None:
+    """The server started it: dispatched → running (the record at once, the row in a worker thread)."""
+    prompt.started_at = time.monotonic()
+    values = {"status": "running", "started_at": utcnow(), "last_message_at": utcnow()}
+    if await asyncio.to_thread(_write, prompt, ("dispatched",), values):
         events.emit(events.jobs_changed, prompt.project_id)
 
 
-def report(prompt: Prompt, *, fraction: float = 0.0, node: str | None = None) -> None:
+async def report(prompt: Prompt, *, fraction: float = 0.0, node: str | None = None) -> None:
     """Finished nodes plus the running node's fraction, over the graph's nodes (never 1 before it is stored)."""
     if node is not None:
         prompt.node_label = node_label(prompt.graph, node)[:200]
@@ -50,8 +46,7 @@ def report(prompt: Prompt, *, fraction: float = 0.0, node: str | None = None) ->
     values: dict[str, Any] = {"progress": prompt.progress, "last_message_at": utcnow()}
     if prompt.node_label is not None:
         values["current_node"] = prompt.node_label
-    with session_scope() as session:
-        claims.guarded_update(session, prompt.job_id, prompt.prompt_id, claims.ACTIVE, **values)
+    await asyncio.to_thread(_write, prompt, claims.ACTIVE, values)
     events.emit(events.job_progress, prompt.job_id)
 
 
@@ -62,10 +57,7 @@ async def preview(prompt: Prompt, image: bytes, mime: str) -> None:
         return
     prompt.last_preview = now
     path = await asyncio.to_thread(results.write_preview, prompt.job_id, image, mime)
-    with session_scope() as session:
-        claims.guarded_update(
-            session, prompt.job_id, prompt.prompt_id, claims.ACTIVE, preview_path=path, last_message_at=utcnow()
-        )
+    await asyncio.to_thread(_write, prompt, claims.ACTIVE, {"preview_path": path, "last_message_at": utcnow()})
     events.emit(events.job_progress, prompt.job_id)
 
 

@@ -77,7 +77,7 @@ class RunpodBackend:
                     continue
                 prompt.last_message = time.monotonic()
                 if status.status == "IN_PROGRESS" and not prompt.running:
-                    progress.mark_running(prompt)
+                    await progress.mark_running(prompt)
                 elif status.finished:
                     self.host.settle(prompt, frees_slot=False, hint=status)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,7 +16,7 @@ from data.engine import session_scope
 from data.models import ComfyServer, GenerationJob
 
 from . import claims, endings
-from .backends import load_server
+from .backends import fetch_server
 from .failover import Failover
 from .prompts import Phase, Prompt
 
@@ -36,15 +37,22 @@ class Upkeep(Failover):
         except Exception:
             log.exception("Notifying the owners of finished jobs failed; trying again on the next tick")
 
-    async def _handle_cancels(self) -> None:
+    def _cancels_wanted(self) -> list[GenerationJob]:
         with session_scope() as session:
-            wanted = session.exec(
-                select(GenerationJob).where(
-                    GenerationJob.cancel_requested == True,  # noqa: E712
-                    col(GenerationJob.status).in_(claims.ACTIVE),
-                    GenerationJob.claimed_by == self.worker_id,
-                )
-            ).all()
+            return list(
+                session.exec(
+                    select(GenerationJob).where(
+                        GenerationJob.cancel_requested == True,  # noqa: E712
+                        col(GenerationJob.status).in_(claims.ACTIVE),
+                        GenerationJob.claimed_by == self.worker_id,
+                    )
+                ).all()
+            )
+
+    async def _handle_cancels(self) -> None:
+        wanted = await asyncio.to_thread(self._cancels_wanted)
+        if not wanted:
+            return
 
         def submitting(job: GenerationJob) -> bool:
             prompt = self.prompts.get(job.remote_prompt_id)
@@ -62,7 +70,7 @@ class Upkeep(Failover):
                 continue  # being sent (cancelled once it arrives), already interrupted, or ending anyway
             if job.status == "running" and job.server_id in sending:
                 continue
-            server = load_server(job.server_id)
+            server = await fetch_server(job.server_id)
             if server is None:
                 continue
             prompt = prompt or self.track(job.remote_prompt_id, job, job.server_id)
@@ -74,18 +82,24 @@ class Upkeep(Failover):
             if ending is not None:
                 await self.end(prompt, ending, server)
 
-    async def _housekeeping(self) -> None:
+    def _keep_claims(self) -> tuple[list[GenerationJob], list[int]]:
+        """Leases renewed, crashed peers' jobs taken over, orphaned videos failed; and the servers holding
+        abandoned prompts. One worker-thread visit per second."""
         settings = get_settings()
         with session_scope() as session:
             claims.renew_leases(session, self.worker_id, settings.lease_seconds)
             taken = claims.take_over_expired(session, self.worker_id, settings.lease_seconds)
             for job in claims.fail_orphaned_dependents(session):
                 events.emit(events.jobs_changed, job.project_id)
+            return taken, claims.abandoned_servers(session)
+
+    async def _housekeeping(self) -> None:
+        taken, abandoned = await asyncio.to_thread(self._keep_claims)
         if taken:
             await self._adopt(taken)
         self._check_stalls()
         self._poll_quiet()
-        self._sweep_abandoned()
+        self._sweep_abandoned(abandoned)
 
     def _own_active_jobs(self) -> list[GenerationJob]:
         with session_scope() as session:
@@ -112,7 +126,7 @@ class Upkeep(Failover):
             self.track(job.remote_prompt_id, job, job.server_id).last_message = 0.0  # ask the server at once
             servers.add(job.server_id)
         for server_id in servers:
-            server = load_server(server_id)
+            server = await fetch_server(server_id)
             if server is not None:
                 self.backend(server).follow(server)
             await self.poll_server(server_id)
@@ -133,7 +147,7 @@ class Upkeep(Failover):
         self._polling.add(server_id)
         try:
             mine = [prompt for prompt in self.prompts.on_server(server_id) if prompt.live]
-            server = load_server(server_id)
+            server = await fetch_server(server_id)
             if server is None:
                 for prompt in mine:
                     await self.end(prompt, endings.moved("Its server was removed.", abandon=False), None)
@@ -155,7 +169,7 @@ class Upkeep(Failover):
             self.spawn(self._stalled(prompt, timeout))
 
     async def _stalled(self, prompt: Prompt, timeout: float) -> None:
-        server = load_server(prompt.server_id)
+        server = await fetch_server(prompt.server_id)
         if server is None or not prompt.may(Phase.SETTLING):
             return
         prompt.phase = Phase.SETTLING

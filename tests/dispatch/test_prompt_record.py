@@ -196,7 +196,7 @@ class FakeVideoApi:
 
     async def _run(self, prompt: Prompt) -> None:
         await asyncio.sleep(0.05)
-        progress.mark_running(prompt)
+        await progress.mark_running(prompt)
         self.phases.append(("running", prompt.phase))
         if self.endless:
             return

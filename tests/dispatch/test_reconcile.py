@@ -117,6 +117,61 @@ def test_concurrent_claims_of_one_job_let_exactly_one_win(db, clip) -> None:
     assert job_states([job.id])[job.id].attempts == 1
 
 
+def test_batch_claims_racing_over_the_same_jobs_take_each_job_once(db, clip) -> None:
+    """Four dispatchers claim overlapping batches of 20 jobs at once: every job is taken by exactly
+    one of them, with that dispatcher's server and prompt id (SKIP LOCKED on PostgreSQL)."""
+    owner, target = clip
+    from data.models import ComfyServer
+
+    servers = [ComfyServer(name=f"gpu-{n}", base_url=f"http://127.0.0.1:{9 + n}", status="online") for n in range(4)]
+    db.add_all(servers)
+    db.commit()
+    ids = [make_job(db, owner, target).id for _ in range(20)]
+    taken: dict[int, set[int]] = {}
+    barrier = threading.Barrier(4)
+
+    def race(index: int) -> None:
+        picks = [claims.Pick(job_id, servers[index].id, f"p-{index}-{job_id}") for job_id in ids[index * 3 :]]
+        with session_scope() as session:
+            barrier.wait()
+            taken[index] = claims.claim_many(session, picks, f"app-{index}", 30)
+
+    threads = [threading.Thread(target=race, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [job_id for won in taken.values() for job_id in won]
+    assert sorted(winners) == sorted(ids)  # each job once, none left out
+    states = job_states(ids)
+    for index, won in taken.items():
+        for job_id in won:
+            job = states[job_id]
+            assert (job.status, job.server_id, job.remote_prompt_id, job.claimed_by, job.attempts) == (
+                "dispatched", servers[index].id, f"p-{index}-{job_id}", f"app-{index}", 1
+            )
+
+
+def test_a_batch_claim_passes_over_jobs_no_longer_queued(db, clip) -> None:
+    owner, target = clip
+    from data.models import ComfyServer
+
+    server = ComfyServer(name="gpu", base_url="http://127.0.0.1:9", status="online")
+    db.add(server)
+    db.commit()
+    first, second, third = (make_job(db, owner, target) for _ in range(3))
+    assert claims.claim(db, first.id, server.id, "other-app", "theirs", 30)
+    second.status = "cancelled"
+    db.add(second)
+    db.commit()
+    picks = [claims.Pick(job.id, server.id, f"mine-{job.id}") for job in (first, second, third)]
+    assert claims.claim_many(db, picks, "app", 30) == {third.id}
+    states = job_states([first.id, second.id, third.id])
+    assert (states[first.id].remote_prompt_id, states[first.id].claimed_by) == ("theirs", "other-app")
+    assert states[second.id].status == "cancelled"
+    assert (states[third.id].status, states[third.id].remote_prompt_id) == ("dispatched", f"mine-{third.id}")
+
+
 def test_storing_the_same_results_twice_keeps_one_copy(db, clip) -> None:
     """A crash after the files were written, or a second look at the history, stores nothing twice."""
     owner, target = clip
