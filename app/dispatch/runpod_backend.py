@@ -3,6 +3,10 @@
 RunPod gives its own job id, so a crash between our claim and its answer cannot be matched
 later: such a job is queued again (it may then run twice there; locally it is stored once,
 since results are kept by content hash).
+
+An endpoint whose API stops answering (status calls time out, or connections are refused) is treated
+like a hung ComfyUI server (failover.py): after HUNG_AFTER_SECONDS of failed polls its jobs move to other
+servers without using an attempt, and the RunPod jobs left behind are cancelled once the API answers.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from data.models import AbandonedPrompt, ComfyServer, GenerationJob
 from . import endings, progress, results
 from .backends import Host, Sent
 from .endings import Ending
+from .failover import POLL_TIMEOUT_SECONDS
 from .prompts import WAITING, Phase, Prompt
 
 log = logging.getLogger("storycanvas.dispatch")
@@ -27,10 +32,14 @@ log = logging.getLogger("storycanvas.dispatch")
 FAILED = ("FAILED", "TIMED_OUT", "CANCELLED")
 
 
-def runpod_client(server: ComfyServer) -> RunpodClient:
+# Failures that say the API itself is unreachable (not an answer about one job).
+UNREACHABLE = ("timeout", "refused", "dns")
+
+
+def runpod_client(server: ComfyServer, timeout: float = 30.0) -> RunpodClient:
     key = decrypt_secret(server.encrypted_runpod_key) if server.encrypted_runpod_key else ""
     base = server.base_url or get_settings().runpod_api_base
-    return RunpodClient(base, server.runpod_endpoint_id or "", key)
+    return RunpodClient(base, server.runpod_endpoint_id or "", key, timeout=timeout)
 
 
 async def _input_images(job: GenerationJob) -> list[tuple[str, bytes]]:
@@ -66,15 +75,23 @@ class RunpodBackend:
         """RunPod reports nothing by itself: polls ask."""
 
     async def poll(self, server: ComfyServer, prompts: list[Prompt]) -> None:
-        async with runpod_client(server) as client:
+        """Asks the status of each prompt; an API that does not answer counts towards calling it hung."""
+        assert server.id is not None
+        async with runpod_client(server, POLL_TIMEOUT_SECONDS) as client:
             for prompt in prompts:
                 if prompt.phase not in WAITING:
                     continue
+                asked_at = time.monotonic()
                 try:
                     status = await client.status(prompt.prompt_id)
                 except ComfyError as error:
-                    log.info("RunPod status of %s postponed: %s", prompt.prompt_id, error.message)
-                    continue
+                    if error.kind not in UNREACHABLE:
+                        log.info("RunPod status of %s postponed: %s", prompt.prompt_id, error.message)
+                        continue
+                    if self.host.note_unreachable(server, error, asked_at):
+                        await self.host.move_off(server, f"{server.name} stopped answering: {error.message}")
+                    return
+                self.host.note_reachable(server.id)
                 prompt.last_message = time.monotonic()
                 if status.status == "IN_PROGRESS" and not prompt.running:
                     await progress.mark_running(prompt)

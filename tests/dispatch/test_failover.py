@@ -202,3 +202,47 @@ async def test_a_job_that_keeps_moving_counts_its_attempts_again(db, clip, fakes
         db.expire_all()
     done = job_states([job.id])[job.id]
     assert done.status == "failed" and "stopped answering" in (done.error or "")
+
+
+async def test_a_runpod_endpoint_that_stops_answering_hands_its_job_on_and_the_job_is_cancelled_there(
+    db, clip, fakes, dispatcher
+) -> None:
+    """The RunPod API hangs while our job runs there: the job moves to a free server in time without using an
+    attempt, and once the API answers again the job left on RunPod is cancelled (it would bill and be thrown away)."""
+    from app.services.security import encrypt_secret
+    from tests.fakes.fake_runpod import FakeRunpod
+
+    owner, target = clip
+    runpod = FakeRunpod(job_seconds=60).start()
+    try:
+        endpoint = ComfyServer(
+            name="runpod",
+            base_url=runpod.url,
+            runpod_endpoint_id="ep-1",
+            encrypted_runpod_key=encrypt_secret("rp-test-key"),
+            status="online",
+            max_jobs=1,
+        )
+        db.add(endpoint)
+        db.commit()
+        job = make_job(db, owner, target)
+        await drive(dispatcher, lambda: job_states([job.id])[job.id].status == "running")
+        left_there = job_states([job.id])[job.id].remote_prompt_id
+        spare = add_server(db, fakes(job_seconds=0.05), "spare", max_jobs=1)
+
+        runpod.hang()
+        hung_at = time.monotonic()
+        await drive(dispatcher, all_finished([job.id]), timeout=MOVE_LIMIT_SECONDS + 5)
+        assert time.monotonic() - hung_at < MOVE_LIMIT_SECONDS
+
+        done = job_states([job.id])[job.id]
+        assert (done.status, done.server_id, done.attempts) == ("completed", spare.id, 1), done.error
+        assert _status(endpoint.id) == "offline"
+        assert [(row.server_id, row.prompt_id) for row in _abandoned()] == [(endpoint.id, left_there)]
+        assert runpod.cancels == []
+
+        runpod.wake()
+        await drive(dispatcher, lambda: not _abandoned(), timeout=10)
+        assert [entry["job_id"] for entry in runpod.cancels] == [left_there]
+    finally:
+        runpod.stop()

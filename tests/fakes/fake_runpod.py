@@ -83,6 +83,8 @@ class FakeRunpod:
         self.output_type = output_type
         self.http_error_status = http_error_status
         self.slow_seconds = slow_seconds
+        # hang()/wake(): the API accepts connections and answers nothing (jobs carry on on RunPod's side).
+        self.hung = False
         self.jobs: dict[str, _Job] = {}
         # Records for assertions.
         self.runs: list[dict[str, Any]] = []
@@ -102,7 +104,14 @@ class FakeRunpod:
         return self
 
     def stop(self) -> None:
+        self.hung = False  # waiting requests are answered, so it can shut down cleanly
         self._server.stop()
+
+    def hang(self) -> None:
+        self.hung = True
+
+    def wake(self) -> None:
+        self.hung = False
 
     def __enter__(self) -> FakeRunpod:
         return self.start()
@@ -133,6 +142,8 @@ class FakeRunpod:
         return Starlette(routes=routes)
 
     async def _gate(self, request: Request) -> Response | None:
+        while self.hung:
+            await asyncio.sleep(0.05)
         if self.slow_seconds:
             await asyncio.sleep(self.slow_seconds)
         if self.http_error_status:
