@@ -13,6 +13,8 @@ from typing import Any
 from nicegui import ui
 from nicegui.client import Client
 
+from data.words import counted
+
 from .scene_list import format_seconds
 
 MAX_LISTED = 6  # overlaps / gaps shown at once; the rest wait behind "n more"
@@ -29,10 +31,6 @@ _CSS = """
 
 
 _styled_clients: weakref.WeakSet[Client] = weakref.WeakSet()
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _heading(title: str, count: int | None = None, *, bad: bool = False, testid: str = "") -> None:
@@ -205,7 +203,7 @@ def _without_prompts(
     if not missing:
         ui.label("Every clip has an image and a video prompt.").classes("sc-muted text-xs")
         return
-    ui.label(f"{_plural(len(missing), 'clip')} still need an image or a video prompt (or both).").classes("text-xs")
+    ui.label(f"{counted(len(missing), 'clip')} still need an image or a video prompt (or both).").classes("text-xs")
     if clip_scene_ids is None:
         return
     per_scene = Counter(clip_scene_ids[clip_id] for clip_id in missing if clip_id in clip_scene_ids)

@@ -16,6 +16,7 @@ from app.services.batch_views import BatchClipRow, BatchView
 from data.engine import session_scope
 from data.errors import DomainError
 from data.models import GenerationJob, User
+from data.words import counted
 
 from .feedback import attempt, success
 from .job_format import STATUS_COLORS
@@ -57,7 +58,7 @@ CSS = """
 def summary_text(view: BatchView) -> str:
     """ "7 of 10 clips done · 2 failed · 1 running" """
     counts = view.clip_counts
-    parts = [f"{counts['completed']} of {view.clip_count} clip{'s' if view.clip_count != 1 else ''} done"]
+    parts = [f"{counts['completed']} of {counted(view.clip_count, 'clip')} done"]
     for state in ("failed", "cancelled", "running", "queued", "cleared"):
         if counts.get(state):
             parts.append(f"{counts[state]} {STATE_TEXTS[state].lower()}")
@@ -233,5 +234,5 @@ class BatchProgress:
         if count == 0:
             ui.notify("Nothing to retry: no clip of this batch failed.", position="top")
         elif count:
-            success(f"{count} failed job{'s' if count != 1 else ''} back in the queue")
+            success(f"{counted(count, 'failed job')} back in the queue")
         self.refresh()

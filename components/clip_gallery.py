@@ -20,6 +20,7 @@ from app.services import gallery, generation, replay, server_catalog, share_link
 from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User
+from data.words import counted
 
 from . import browser_script
 from .confirm import confirm
@@ -350,7 +351,7 @@ class _Gallery:
         images = sum(1 for i in chosen if i["kind"] == "image")
         videos = len(chosen) - images
         what = " and ".join(
-            f"{n} {kind}{'s' if n != 1 else ''}" for n, kind in ((images, "image"), (videos, "video")) if n
+            counted(n, kind) for n, kind in ((images, "image"), (videos, "video")) if n
         )
         message = f"This removes {what} and their files; they cannot be brought back."
         if any(i.get("selected") for i in chosen):
@@ -364,7 +365,7 @@ class _Gallery:
                 with session_scope() as session:
                     count = gallery.delete_items(session, self._user(), ids)
                 self.checked.clear()
-                success(f"Deleted {count} result{'s' if count != 1 else ''}")
+                success(f"Deleted {counted(count, 'result')}")
             self._changed()
 
         confirm(f"Delete {len(chosen)} results?", message, f"Delete {len(chosen)}", go)

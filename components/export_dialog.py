@@ -15,6 +15,7 @@ from app.services import exports, projects, scenes
 from app.services.exports import FORMAT_LABELS, FRAME_RATE_CHOICES, TEXT_FORMATS
 from data.engine import session_scope
 from data.models import User
+from data.words import counted
 
 from .feedback import success, user_errors
 
@@ -26,9 +27,6 @@ MEDIA_PATH_LABELS = {
 }
 ITEM_ICONS = {"clip": "movie", "placeholder": "help_outline", "gap": "space_bar"}
 
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _frame_rate_label(fps: float) -> str:
@@ -182,8 +180,8 @@ class ExportDialog:
         ).classes("text-sm").props('data-testid="export-summary"')
         ui.label(
             f"{counts['clips']} clips ({counts['videos']} videos, {counts['stills']} stills, "
-            f"{counts['placeholders']} without media) · {_plural(counts['gaps'], 'gap')} · "
-            f"{_plural(counts['files'], 'file')}"
+            f"{counts['placeholders']} without media) · {counted(counts['gaps'], 'gap')} · "
+            f"{counted(counts['files'], 'file')}"
         ).classes("text-xs opacity-70")
         if not counts["clips"]:
             ui.label("Nothing to export yet: add clips to the timeline first.").classes("text-sm opacity-70")
@@ -239,7 +237,7 @@ class ExportDialog:
         ui.download.content(exported.content, exported.filename, exported.media_type)
         success(
             f"Exported {exported.filename}"
-            + (f" with {len(exported.warnings)} warning(s)" if exported.warnings else "")
+            + (f" with {counted(len(exported.warnings), 'warning')}" if exported.warnings else "")
         )
 
     async def copy(self) -> None:

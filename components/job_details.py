@@ -10,6 +10,7 @@ from nicegui import ui
 from app.services import job_views
 from data.engine import session_scope
 from data.models import User
+from data.words import counted
 
 from .feedback import attempt
 from .job_format import KIND_LABELS, STATUS_COLORS, STATUS_LABELS, clock, queue_text, where
@@ -75,7 +76,7 @@ def open_job_details(user: User, job_id: int) -> None:
         ui.label("Parameters").classes("text-subtitle2")
         ui.code(json.dumps(details.params, indent=2, sort_keys=True), language="json").classes("w-full text-xs")
         graph = details.resolved_graph
-        nodes = f"{len(graph)} node{'' if len(graph) == 1 else 's'}" if graph else "not built yet"
+        nodes = f"{counted(len(graph), 'node')}" if graph else "not built yet"
         with ui.expansion(f"Resolved graph ({nodes})", icon="account_tree").classes("w-full").props("dense"):
             if graph:
                 ui.code(json.dumps(graph, indent=2), language="json").classes("w-full text-xs max-h-[420px]")

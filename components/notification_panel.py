@@ -7,6 +7,7 @@ open, so pages that nobody opens it on pay one count query for the bell.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from nicegui import ui
 from sqlmodel import Session
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from app.services import notifications
 from data.engine import session_scope
 from data.models import Notification, User
+from data.words import counted
 
 from .confirm import confirm
 from .feedback import attempt, success
@@ -221,8 +223,8 @@ class NotificationPanel:
 
     # --- actions ----------------------------------------------------------------------------------
 
-    def _act(self, action: Callable[[Session], object]) -> object:
-        def run() -> object:
+    def _act(self, action: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
             with session_scope() as session:
                 return action(session)
 
@@ -246,7 +248,7 @@ class NotificationPanel:
     def retry(self, notice: Notification) -> None:
         count = self._act(lambda s: notifications.retry(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
         if count:
-            success(f"{count} job{'s' if count != 1 else ''} back in the queue.")
+            success(f"{counted(count, 'job')} back in the queue.")
         self.refresh()
 
     def delete(self, notice: Notification) -> None:
@@ -271,5 +273,5 @@ class NotificationPanel:
     def clear(self) -> None:
         count = self._act(lambda s: notifications.clear(s, self.user, self._filters()))
         if count:
-            success(f"Removed {count} notice{'s' if count != 1 else ''}.")
+            success(f"Removed {counted(count, 'notice')}.")
         self.refresh()

@@ -18,6 +18,7 @@ from nicegui import background_tasks, ui
 from app.services import events, notifications
 from data.engine import session_scope
 from data.models import User
+from data.words import counted
 
 from . import browser_script
 from .feedback import attempt, success
@@ -154,7 +155,7 @@ class _Toast:
         count = attempt(go)
         self.dismiss()
         if count:
-            success(f"{count} job{'s' if count != 1 else ''} back in the queue.")
+            success(f"{counted(count, 'job')} back in the queue.")
 
 
 class NotificationToasts:

@@ -23,6 +23,7 @@ from nicegui import html, ui
 
 from app.services.project_track import ProjectTrack, TrackScene
 from data.frames import frames_to_seconds, seconds_to_frames, timecode
+from data.words import counted
 
 from .scene_list import format_seconds
 
@@ -197,10 +198,6 @@ _CSS = """
 """
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
 def _placed(**style: str) -> ui.element:
     """A plain div with its position as inline style (set as a dict: no style-string parsing per element)."""
     element = ui.element("div")
@@ -313,9 +310,9 @@ class ProjectOverviewTrack:
     def _block(self, scene: TrackScene, left: str, width: str, *, compact: bool) -> None:
         fps = self.track.fps
         seconds = frames_to_seconds(scene.duration_frames, fps)
-        title = f"{scene.position + 1}. {scene.name}\n{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}"
+        title = f"{scene.position + 1}. {scene.name}\n{format_seconds(seconds)} · {counted(len(scene.clips), 'clip')}"
         if scene.overlaps:
-            title += f" · {_plural(scene.overlap_count, 'overlap')}"
+            title += f" · {counted(scene.overlap_count, 'overlap')}"
         title += "\nClick to open the scene's timeline"
         link = ui.link(target=f"/scenes/{scene.id}").classes("sc-pscene")
         if not scene.clips:
@@ -332,7 +329,7 @@ class ProjectOverviewTrack:
             if compact:
                 meta, warning = "", "⚠" if scene.overlaps else ""
             else:
-                meta = f"{format_seconds(seconds)} · {_plural(len(scene.clips), 'clip')}" if scene.clips else "no clips"
+                meta = f"{format_seconds(seconds)} · {counted(len(scene.clips), 'clip')}" if scene.clips else "no clips"
                 warning = f"⚠ {scene.overlap_count}" if scene.overlaps else ""
                 meta += " · " if warning else ""
             # The label's text, then the warning in bold: both element text, never markup.

@@ -11,6 +11,7 @@ from app.services import clips, scenes
 from app.services.scene_overview import SceneSummary, scene_summaries
 from data.engine import session_scope
 from data.models import User
+from data.words import counted
 
 from .confirm import confirm
 from .feedback import attempt, success
@@ -141,7 +142,7 @@ class SceneList:
                 else ""
             )
             ui.label(
-                f"{summary.clip_count} clip{'s' if summary.clip_count != 1 else ''} · "
+                f"{counted(summary.clip_count, 'clip')} · "
                 f"{format_seconds(summary.duration)}{estimate}"
             ).classes("text-xs w-52 text-right").props('data-testid="scene-meta"')
             with ui.row().classes("gap-0 no-wrap"):

@@ -10,6 +10,7 @@ from nicegui import ui
 from app.services import workflows
 from app.services.workflow_graph import required_nodes
 from data.models import ComfyServer, WorkflowTemplate
+from data.words import counted
 
 KIND_ICONS = {"image": "image", "img2img": "auto_fix_high", "video": "movie", "faceswap": "face_retouching_natural"}
 
@@ -30,7 +31,7 @@ def support_summary(graph: dict, support: list[tuple[ComfyServer, list[str]]]) -
         return SupportSummary("no server enabled", "grey", "Add or enable a ComfyUI server on the Servers page.")
     able = [server for server, problems in support if not problems]
     if able:
-        return SupportSummary(f"{len(able)} server{'s' if len(able) != 1 else ''}", "positive", detail)
+        return SupportSummary(f"{counted(len(able), 'server')}", "positive", detail)
     known = [set(server.node_types or []) for server, _problems in support if server.node_types]
     missing_everywhere = [node for node in required_nodes(graph) if known and all(node not in k for k in known)]
     if missing_everywhere:

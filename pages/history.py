@@ -16,6 +16,7 @@ from components.live_updates import Coalesced
 from data.engine import session_scope
 from data.errors import DomainError
 from data.models import JOB_STATUSES, User
+from data.words import counted
 
 LIMIT = 500
 EMPTY = "No generations yet. Open a clip on a scene and press Generate: every request lands here with its settings."
@@ -269,7 +270,7 @@ class HistoryBoard:
         self.summary.set_text(
             f"Showing {shown:,} of {total:,} requests: filter to see the others"
             if total > shown
-            else f"{total:,} request{'' if total == 1 else 's'}"
+            else f"{counted(total, 'request', thousands=True)}"
         )
         self.models_table.rows = [
             {

@@ -20,12 +20,10 @@ from components.scene_list import format_seconds
 from data.engine import session_scope
 from data.errors import NotFound
 from data.models import User
+from data.words import counted
 
 RULER_CHOICES = {"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames"}
 
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def page(user: User, project_id: int) -> None:
@@ -75,7 +73,7 @@ def page(user: User, project_id: int) -> None:
             def summary() -> None:
                 total, target = track.seconds(track.total_frames), track.seconds(track.target_frames)
                 ui.label(
-                    f"{_plural(len(track.scenes), 'scene')} · {_plural(track.clip_count, 'clip')} · "
+                    f"{counted(len(track.scenes), 'scene')} · {counted(track.clip_count, 'clip')} · "
                     f"{format_seconds(total)} of {format_seconds(target)} target"
                 ).classes("sc-muted").props('data-testid="timeline-summary"')
 

@@ -20,6 +20,7 @@ from components.project_import import open_project_import
 from components.row_guard import guarded, unreadable_row
 from data.engine import session_scope
 from data.models import Project, User
+from data.words import counted
 
 
 def index(user: User) -> RedirectResponse:
@@ -72,7 +73,7 @@ def page(user: User) -> None:
         if count:
             state.selected -= set(ids)
             verb = "Archived" if archived else "Restored"
-            success(f"{verb} {count} project{'s' if count != 1 else ''}")
+            success(f"{verb} {counted(count, 'project')}")
             listing.refresh()
 
     def archive(project: Project) -> None:
@@ -98,7 +99,7 @@ def page(user: User) -> None:
             count = attempt(remove)
             if count:
                 state.selected -= set(ids)
-                success(f"Deleted {count} project{'s' if count != 1 else ''}")
+                success(f"Deleted {counted(count, 'project')}")
                 listing.refresh()
 
         confirm(title, f"This removes {described}. It cannot be undone.", "Delete", run)

@@ -19,6 +19,7 @@ from components.live_updates import Coalesced, JobProgressFeed
 from data.engine import session_scope
 from data.errors import DomainError
 from data.models import JOB_STATUSES, GenerationJob, User
+from data.words import agree, counted
 
 T = TypeVar("T")
 
@@ -27,9 +28,6 @@ REFRESH_DELAY = 0.3  # bursts of jobs_changed collapse into one refresh at most 
 PROGRESS_DELAY = 0.15
 EMPTY = "No generation jobs yet. Open a clip and press Generate, or use Generate all on a scene."
 
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 class QueueBoard:
@@ -147,7 +145,7 @@ class QueueBoard:
         if shown > len(views):
             self.summary.set_text(f"Showing {len(views):,} of {shown:,} jobs: filter to see the others")
         else:
-            self.summary.set_text(_plural(shown, "job"))
+            self.summary.set_text(counted(shown, "job", thousands=True))
         self.empty.set_visibility(not views)
         self.empty_text.set_text("No jobs match these filters." if self._filtered else EMPTY)
         self.list.show(views)
@@ -224,26 +222,26 @@ class QueueBoard:
             with session_scope() as session:
                 return jobs.count_cancellable(session, self.user, project_id=self.project_id)
 
-        counted = attempt(count)
-        if counted is None:
+        found = attempt(count)
+        if found is None:
             return
-        queued, active = counted
+        queued, active = found
         if not queued + active:
             ui.notify("Nothing to cancel: no job is queued or running.", position="top")
             return
         parts = []
         if queued:
-            parts.append(f"{_plural(queued, 'queued job')} {'is' if queued == 1 else 'are'} cancelled now.")
+            parts.append(f"{counted(queued, 'queued job', thousands=True)} {agree(queued, 'is', 'are')} cancelled now.")
         if active:
             verb = "stops on its server" if active == 1 else "stop on their servers"
-            parts.append(f"{_plural(active, 'running job')} {verb}.")
+            parts.append(f"{counted(active, 'running job', thousands=True)} {verb}.")
         confirm(
-            f"Cancel {_plural(queued + active, 'job')}{self._scope()}?",
+            f"Cancel {counted(queued + active, 'job', thousands=True)}{self._scope()}?",
             "\n".join(parts),
             "Cancel jobs",
             lambda: self._run(
                 lambda s: jobs.cancel_all(s, self.user, project_id=self.project_id),
-                lambda n: f"Cancelled {_plural(n, 'job')}",
+                lambda n: f"Cancelled {counted(n, 'job', thousands=True)}",
             ),
         )
 
@@ -252,7 +250,7 @@ class QueueBoard:
         if result == 0:
             ui.notify("No failed jobs to retry.", position="top")
         elif result:
-            success(f"{_plural(result, 'failed job')} back in the queue")
+            success(f"{counted(result, 'failed job', thousands=True)} back in the queue")
 
     def _clear_completed(self) -> None:
         def count() -> int:
@@ -265,12 +263,12 @@ class QueueBoard:
                 ui.notify("No completed jobs to clear.", position="top")
             return
         confirm(
-            f"Clear {_plural(completed, 'completed job')}{self._scope()}?",
+            f"Clear {counted(completed, 'completed job', thousands=True)}{self._scope()}?",
             "They leave the queue. Their results stay in the clips' galleries.",
             "Clear",
             lambda: self._run(
                 lambda s: jobs.clear_completed(s, self.user, project_id=self.project_id),
-                lambda n: f"Cleared {_plural(n, 'completed job')}",
+                lambda n: f"Cleared {counted(n, 'completed job', thousands=True)}",
             ),
         )
 

@@ -26,6 +26,7 @@ from data.engine import session_scope
 from data.errors import DomainError, NotFound
 from data.frames import frames_to_seconds, seconds_to_frames
 from data.models import Clip, Scene, User
+from data.words import counted
 
 MIN_VISIBLE_SECONDS = 10
 T = TypeVar("T")
@@ -257,7 +258,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         if payload is None:
             return
         app.storage.user["clipboard"] = payload
-        ui.notify(f"Copied {len(ids)} clip{'s' if len(ids) != 1 else ''}", position="bottom")
+        ui.notify(f"Copied {counted(len(ids), 'clip')}", position="bottom")
         if cut:
             delete()  # the same confirmation as Delete when results would go with the clips
 

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from data.models import AbandonedPrompt, ComfyServer, GenerationJob, ModelEntry, ServerModel
 from data.models._common import utcnow
+from data.words import counted
 
 ACTIVE = ("dispatched", "running")
 WORKING = ("online", "degraded")  # server states that get work
@@ -335,7 +336,7 @@ def retry_or_fail(session: Session, job_id: int, prompt_id: str, reason: str, *,
             finished_at=now,
             claimed_by=None,
             lease_until=None,
-            error=f"Failed after {job.attempts} attempt(s): {reason}",
+            error=f"Failed after {counted(job.attempts, 'attempt')}: {reason}",
         )
         return "failed" if ok else None
     delay = backoff_seconds(job.attempts, base, cap)
@@ -388,7 +389,7 @@ def move_back(
         values = {"finished_at": now}
     elif not give_back and job.attempts >= job.max_attempts:
         status = "failed"
-        values = {"finished_at": now, "error": f"Failed after {job.attempts} attempt(s): {reason}"}
+        values = {"finished_at": now, "error": f"Failed after {counted(job.attempts, 'attempt')}: {reason}"}
     else:
         status = "queued"
         attempts = max(0, job.attempts - 1) if give_back else job.attempts

@@ -123,7 +123,7 @@ class Failover(DispatcherBase):
                 self.note_reachable(server_id)
                 await asyncio.to_thread(_forget_abandoned, server_id, gone)
                 if gone:
-                    log.info("%s: %d abandoned prompt(s) deleted or interrupted", server.name, len(gone))
+                    log.info("%s: abandoned prompts deleted or interrupted: %d", server.name, len(gone))
                 if len(gone) < len(abandoned):
                     await asyncio.sleep(SWEEP_CONFIRM_SECONDS)
         finally:

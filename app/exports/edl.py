@@ -9,6 +9,8 @@ timecodes, as CMX3600 expects. No blank lines: strict readers count them as unkn
 
 from __future__ import annotations
 
+from data.words import agree, counted
+
 from .notes import note_lines, one_line
 from .timeline import ExportTimeline, TimelineClip, Written
 
@@ -58,7 +60,8 @@ def write(timeline: ExportTimeline) -> Written:
         )
     if stills:
         warnings.append(
-            f"EDL: {stills} still image(s) are listed as events of their image file and noted as “STILL IMAGE”; "
+            f"EDL: {counted(stills, 'still image')} {agree(stills, 'is', 'are')} listed as events of their "
+            f"image file and noted as “STILL IMAGE”; "
             "Resolve does not import stills from an EDL, so bring those in from the media folder."
         )
     if timeline.music is not None:

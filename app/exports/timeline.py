@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from data import frames
 from data.errors import Invalid
+from data.words import agree, counted
 
 RATE_LABELS = ("23.976", "24", "25", "29.97", "30", "50", "59.94", "60")
 DEFAULT_START_TIMECODE = "01:00:00:00"
@@ -464,13 +465,17 @@ def media_warnings(timeline: ExportTimeline) -> list[str]:
     if placeholders:
         names = ", ".join(f"“{clip.name}”" for clip in placeholders[:5]) + (" …" if len(placeholders) > 5 else "")
         warnings.append(
-            f"{len(placeholders)} clip(s) have no selected result and are written as placeholders named "
+            f"{counted(len(placeholders), 'clip')} {agree(len(placeholders), 'has', 'have')} no selected "
+            f"result and {agree(len(placeholders), 'is', 'are')} written as placeholders named "
             f"“NO MEDIA – …”: {names}."
         )
     missing = [media for media in timeline.media if not media.exists]
     if missing:
         names = ", ".join(media.stored_path for media in missing[:5]) + (" …" if len(missing) > 5 else "")
-        warnings.append(f"{len(missing)} file(s) are missing on the server and will open offline: {names}.")
+        warnings.append(
+            f"{counted(len(missing), 'file')} {agree(len(missing), 'is', 'are')} missing on the server and "
+            f"will open offline: {names}."
+        )
     short: list[str] = []
     for clip in timeline.clips:
         media = clip.media
@@ -483,7 +488,8 @@ def media_warnings(timeline: ExportTimeline) -> list[str]:
         # One line for all of them: a long cut at another frame rate can have thousands.
         shown = "; ".join(short[:3]) + (f"; and {len(short) - 3} more" if len(short) > 3 else "")
         warnings.append(
-            f"{len(short)} clip(s) play longer than their video: {shown}. The editor will show their ends as "
+            f"{counted(len(short), 'clip')} {agree(len(short), 'plays', 'play')} longer than their video: "
+            f"{shown}. The editor will show their ends as "
             "missing media."
         )
     return warnings

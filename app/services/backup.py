@@ -32,6 +32,7 @@ from app.config import get_settings
 from data import migrate
 from data.engine import get_engine
 from data.errors import Invalid
+from data.words import counted
 
 from . import backup_media
 from .backup_media import MediaSnapshot, media_relative
@@ -229,7 +230,7 @@ _LISTED = 20
 
 def _size(count: int) -> str:
     if count < 1024:
-        return _plural(count, "byte")
+        return counted(count, "byte")
     units, value = ["KB", "MB", "GB"], count / 1024
     while value >= 1024 and len(units) > 1:
         units, value = units[1:], value / 1024
@@ -240,15 +241,15 @@ def describe(report: BackupReport) -> list[str]:
     """What `storycanvas backup` prints: where the archive is, what it holds, what it left out and why."""
     lines = [
         f"backup written to {report.archive} ({_size(report.archive.stat().st_size)})",
-        f"database ({report.dialect}) as of {report.snapshot_at}: {_plural(report.rows, 'row')}",
+        f"database ({report.dialect}) as of {report.snapshot_at}: {counted(report.rows, 'row')}",
         *(f"  {name}: {count}" for name, count in sorted(report.tables.items()) if count),
-        f"{_plural(report.media_files, 'media file')}, {_size(report.media_bytes)}",
+        f"{counted(report.media_files, 'media file')}, {_size(report.media_bytes)}",
     ]
     if report.skipped:
-        lines.append(f"left out {_plural(len(report.skipped), 'file')} of the media folder:")
+        lines.append(f"left out {counted(len(report.skipped), 'file')} of the media folder:")
         lines += [f"  {path}: {reason}" for path, reason in list(report.skipped.items())[:_LISTED]]
     if report.missing:
-        lines.append(f"{_plural(len(report.missing), 'file')} that rows refer to not found in the media folder:")
+        lines.append(f"{counted(len(report.missing), 'file')} that rows refer to not found in the media folder:")
         lines += [f"  {path}" for path in report.missing[:_LISTED]]
     if len(report.skipped) > _LISTED or len(report.missing) > _LISTED:
         lines.append("  … the full lists are in the archive's manifest.json")
@@ -359,9 +360,6 @@ def _replace_rows(archive: Path, database: Path, manifest: dict[str, Any]) -> di
     return counts
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
 
 def _check_media_count(archive: Path, manifest: dict[str, Any], found: int) -> None:
     """Archives since the media summary say how many files they hold; older ones are taken as they are."""
@@ -406,6 +404,6 @@ def restore_backup(archive: Path) -> str:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ", ".join(
-        _plural(n, word)
+        counted(n, word)
         for n, word in ((counts["users"], "user"), (counts["projects"], "project"), (media_count, "media file"))
     )

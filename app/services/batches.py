@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from data.errors import DomainError, Invalid
 from data.models import Batch, BodyId, Clip, GenerationJob, Scene, User
+from data.words import counted
 
 from . import events, generation, job_estimates, jobs, projects
 from .batch_views import ClipInfo, directory, get_batch, unique
@@ -102,7 +103,7 @@ def _title(info: ClipInfo | None, clip: Clip) -> str:
 
 
 def default_name(count: int) -> str:
-    return f"Batch of {count} clip{'s' if count != 1 else ''}"
+    return f"Batch of {counted(count, 'clip')}"
 
 
 def create_batch(session: Session, actor: User, project_id: int, request: BatchRequest) -> Batch:
@@ -148,7 +149,7 @@ def create_batch(session: Session, actor: User, project_id: int, request: BatchR
         project.id,  # type: ignore[arg-type]  # a stored row's id is never None
         actor,
         "generate",
-        f"Queued batch “{name}”: {len(created)} job(s) for {len(chosen)} clip(s)",
+        f"Queued batch “{name}”: {counted(len(created), 'job')} for {counted(len(chosen), 'clip')}",
     )
     session.commit()
     session.refresh(batch)
@@ -202,7 +203,11 @@ def retry_failed(session: Session, actor: User, batch_id: int) -> int:
         batch.notified_at = None
         session.add(batch)
         projects.log_activity(
-            session, batch.project_id, actor, "generate", f"Retried {count} failed job(s) of batch “{batch.name}”"
+            session,
+            batch.project_id,
+            actor,
+            "generate",
+            f"Retried {counted(count, 'failed job')} of batch “{batch.name}”",
         )
     session.commit()
     if count:

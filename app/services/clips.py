@@ -18,6 +18,7 @@ from data import frames
 from data.errors import Conflict, Invalid
 from data.models import Clip, GalleryItem, Project, Scene, User
 from data.models._common import utcnow
+from data.words import counted
 
 from . import events, projects, scenes
 from .scenes import atomic
@@ -378,7 +379,7 @@ def move_clips(
         moved = {id(clip) for clip in moving}
         refresh_overlap_flags([clip for clip in source_clips if id(clip) not in moved])
         apply_overlap_policy(clips_of_scene(session, target.id), moving, policy, limit)  # type: ignore[arg-type]  # a stored row's id is never None
-    count = f"{len(moving)} clip{'s' if len(moving) != 1 else ''}"
+    count = f"{counted(len(moving), 'clip')}"
     where = f"to “{target.name}”" if target is not source else f"in “{source.name}”"
     finish_edit(session, actor, source.project_id, "clip.moved", f"Moved {count} {where}")
     return clips_of_scene(session, target.id)  # type: ignore[arg-type]  # a stored row's id is never None
@@ -419,7 +420,7 @@ def delete_clips(session: Session, actor: User, clip_ids: list[int]) -> int:
         refresh_overlap_flags(clips_of_scene(session, scene_id))
     for project_id in project_ids:
         count = sum(1 for clip in targets if clip.project_id == project_id)
-        scenes.log_edit(session, project_id, actor, "clip.deleted", f"Deleted {count} clip{'s' if count != 1 else ''}")
+        scenes.log_edit(session, project_id, actor, "clip.deleted", f"Deleted {counted(count, 'clip')}")
     session.commit()
     scenes.remove_result_files(session, paths)
     for project_id in project_ids:

@@ -10,6 +10,7 @@ import io
 import zipfile
 
 from app.exports.timeline import ExportTimeline, Written
+from data.words import agree, counted
 
 from . import scenes
 
@@ -31,6 +32,7 @@ def build(timeline_name: str, written: Written, timeline: ExportTimeline | None)
             archive.write(path, media.package_name, compress_type=zipfile.ZIP_STORED)
     if missing:
         warnings.append(
-            f"{len(missing)} file(s) are missing on the server and are not in the package: " + ", ".join(missing[:5])
+            f"{counted(len(missing), 'file')} {agree(len(missing), 'is', 'are')} missing on the server and "
+            f"are not in the package: " + ", ".join(missing[:5])
         )
     return Written(buffer.getvalue(), warnings)

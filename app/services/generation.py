@@ -31,6 +31,7 @@ from data.models import (
     User,
     WorkflowTemplate,
 )
+from data.words import counted
 
 MAX_SEED = 2**53 - 1
 # The LoadImage value an uploaded init/face image gets on a server: named by content, so the
@@ -330,7 +331,11 @@ def create_generation(session: Session, actor: User, clip_id: int, request: Gene
     for job in created:
         session.refresh(job)
     projects.log_activity(
-        session, clip.project_id, actor, "generate", f"Queued {len(created)} job(s) for {clips.clip_name(clip)}"
+        session,
+        clip.project_id,
+        actor,
+        "generate",
+        f"Queued {counted(len(created), 'job')} for {clips.clip_name(clip)}",
     )
     session.commit()
     events.emit(events.jobs_changed, clip.project_id)

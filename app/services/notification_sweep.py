@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from data.models import Batch, GalleryItem, GenerationJob, Notification, User
 from data.models._common import utcnow
+from data.words import counted
 
 from . import events, job_views
 from .notification_prefs import Preferences, get_preferences
@@ -136,7 +137,7 @@ def _batch_notice(session: Session, batch: Batch) -> Notification | None:
     name = f"Batch “{batch.name}”" if batch.name else f"Batch {batch.id}"
     failed = counts.get("failed", 0)
     body = (
-        f"{failed} job{'s' if failed != 1 else ''} failed: open the batch to see why, or retry them."
+        f"{counted(failed, 'job')} failed: open the batch to see why, or retry them."
         if failed
         else "Every job made its result."
     )

@@ -36,6 +36,7 @@ from data.models import (
     StyleTemplate,
     User,
 )
+from data.words import agree, counted
 
 from . import (
     clips,
@@ -426,7 +427,8 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
             )
         if skipped:
             warnings.append(
-                f"{skipped} file(s) were not brought along: they are not on this server or not in a project of yours."
+                f"{counted(skipped, 'file')} {agree(skipped, 'was', 'were')} not brought along: they are not "
+                f"on this server or not in a project of yours."
             )
         project.name, project.archived = final_name, final_archived
         session.add(project)

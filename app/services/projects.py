@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from data.errors import Invalid, NotFound
 from data.models import Activity, Clip, GalleryItem, Project, ProjectCreate, ProjectUpdate, Scene, User
 from data.models._common import utcnow
+from data.words import counted
 
 from . import events, media_store, unreadable_rows
 
@@ -201,7 +202,7 @@ class DeletionSummary:
             (self.clips, "clip"),
             (self.gallery_items, "generated result"),
         ]
-        parts = [f"{n} {noun}{'s' if n != 1 else ''}" for n, noun in counts if n]
+        parts = [counted(n, noun) for n, noun in counts if n]
         if not parts:
             return "nothing"
         text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

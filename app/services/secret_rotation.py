@@ -35,6 +35,7 @@ from data.engine import get_engine
 from data.errors import Invalid
 from data.models import ApiCredential, ComfyServer, Invitation, User
 from data.models.users import BrowserSession
+from data.words import counted
 
 from .security import fernet_for
 
@@ -113,7 +114,8 @@ class UnreadableSecrets(Invalid):
     def __init__(self, values: list[UnreadableValue]) -> None:
         lines = "\n".join(f"  - {value.describe()}" for value in values)
         super().__init__(
-            f"{len(values)} stored secret(s) cannot be decrypted with the current key, so nothing was changed:\n"
+            f"{counted(len(values), 'stored secret')} cannot be decrypted with the current key, so nothing "
+            f"was changed:\n"
             f"{lines}\n"
             "If the key was changed by hand, put the old one back and rotate from it; otherwise run again with "
             "--drop-unreadable to clear these values (their owners then enter them again)."
@@ -305,12 +307,12 @@ def rotate_secret_key(
 
 def describe(report: RotationReport) -> list[str]:
     """What a rotation did, for the operator: counts per table, cleared values, and what to do next."""
-    lines = [f"re-encrypted {count} value(s) in {name}" for name, count in report.reencrypted.items()]
+    lines = [f"re-encrypted {counted(count, 'value')} in {name}" for name, count in report.reencrypted.items()]
     for value in report.cleared:
         lines.append(f"cleared unreadable {value.describe()}: {value.cleared_by}")
-    lines.append(f"ended {report.browser_sessions_ended} browser session(s) (browser_sessions)")
+    lines.append(f"ended {counted(report.browser_sessions_ended, 'browser session')} (browser_sessions)")
     lines.append(
-        f"signed out {report.users_signed_out} user(s) (users.token_version): earlier API tokens answer 401; "
+        f"signed out {counted(report.users_signed_out, 'user')} (users.token_version): earlier API tokens answer 401; "
         "result share links made before now no longer open"
     )
     if report.key_source == "file":

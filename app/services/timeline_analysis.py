@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from data.frames import frames_to_seconds
 from data.models import Clip, GalleryItem, Scene, User
+from data.words import counted
 
 from . import projects
 from .clips import end_frame, find_overlaps
@@ -20,9 +21,6 @@ from .clips import end_frame, find_overlaps
 def _name(clip: Clip) -> str:
     return f"“{clip.label}”" if clip.label else f"clip {clip.id}"
 
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _overlap_suggestion(first: Clip, second: Clip, fps: float) -> str:
@@ -115,13 +113,13 @@ def analyse_project(session: Session, actor: User, project_id: int) -> dict[str,
     if not all_clips:
         reasons.append("The project has no clips yet.")
     if overlaps:
-        reasons.append(f"{_plural(len(overlaps), 'overlap')} between clips: move, ripple or trim them.")
+        reasons.append(f"{counted(len(overlaps), 'overlap')} between clips: move, ripple or trim them.")
     if without_prompts:
         verb = "lacks" if len(without_prompts) == 1 else "lack"
-        reasons.append(f"{_plural(len(without_prompts), 'clip')} {verb} an image or a video prompt.")
+        reasons.append(f"{counted(len(without_prompts), 'clip')} {verb} an image or a video prompt.")
     if without_result:
         verb = "has" if without_result == 1 else "have"
-        reasons.append(f"{_plural(without_result, 'clip')} {verb} no selected result yet.")
+        reasons.append(f"{counted(without_result, 'clip')} {verb} no selected result yet.")
     return {
         "overlaps": overlaps,
         "gaps": gaps,

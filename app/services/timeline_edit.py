@@ -14,6 +14,7 @@ from data import frames
 from data.errors import Invalid
 from data.models import Clip, ClipCharacterLink, ClipStyleLink, GalleryItem, GenerationJob, Project, User
 from data.models._common import utcnow
+from data.words import counted
 
 from . import scenes
 from .clips import (
@@ -248,6 +249,6 @@ def paste_clips(
         session.add(clip)
         pasted.append(clip)
     apply_overlap_policy([*clips, *pasted], pasted, policy, limit)
-    count = f"{len(pasted)} clip{'s' if len(pasted) != 1 else ''}"
+    count = f"{counted(len(pasted), 'clip')}"
     finish_edit(session, actor, scene.project_id, "clip.created", f"Pasted {count} into “{scene.name}”")
     return sorted(pasted, key=lambda c: (c.start_frame, c.id))

@@ -151,12 +151,12 @@ def test_rotation_from_the_key_file_keeps_every_secret_and_signs_everyone_out(
     assert stat.S_IMODE(key_from_file.stat().st_mode) == 0o600
     assert _staged_key_files(key_from_file) == []
     assert new_key not in out  # written to the file, never shown
-    assert "re-encrypted 1 value(s) in api_credentials.encrypted_key" in out
-    assert "re-encrypted 1 value(s) in comfy_servers.encrypted_api_key" in out
-    assert "re-encrypted 1 value(s) in comfy_servers.encrypted_runpod_key" in out
-    assert "re-encrypted 1 value(s) in invitations.token_encrypted" in out
-    assert "ended 1 browser session(s)" in out
-    assert "signed out 1 user(s)" in out
+    assert "re-encrypted 1 value in api_credentials.encrypted_key" in out
+    assert "re-encrypted 1 value in comfy_servers.encrypted_api_key" in out
+    assert "re-encrypted 1 value in comfy_servers.encrypted_runpod_key" in out
+    assert "re-encrypted 1 value in invitations.token_encrypted" in out
+    assert "ended 1 browser session" in out
+    assert "signed out 1 user" in out
 
     # The app reads the key file on every use: the values decrypt with the new key alone.
     _assert_secrets_read_back(stored)
@@ -261,9 +261,9 @@ def test_drop_unreadable_clears_those_values_lists_them_and_rotates_the_rest(
     assert "cleared unreadable api_credentials.encrypted_key row" in out
     assert f"(user {bob_id}'s 'civitai' key)" in out
     assert f"cleared unreadable invitations.token_encrypted row {lost_id} (invitation for anyone)" in out
-    assert "re-encrypted 1 value(s) in api_credentials.encrypted_key" in out
-    assert "re-encrypted 1 value(s) in invitations.token_encrypted" in out
-    assert "signed out 2 user(s)" in out
+    assert "re-encrypted 1 value in api_credentials.encrypted_key" in out
+    assert "re-encrypted 1 value in invitations.token_encrypted" in out
+    assert "signed out 2 users" in out
     assert key_from_file.read_text() != OLD_KEY
 
     _assert_secrets_read_back(stored)

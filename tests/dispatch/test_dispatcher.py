@@ -132,7 +132,7 @@ async def test_attempts_run_out_and_the_job_fails_with_the_servers_reason(
 
     done = job_states([job.id])[job.id]
     assert done.status == "failed" and done.attempts == 2
-    assert "Failed after 2 attempt(s)" in done.error and "SafetensorError" in done.error
+    assert "Failed after 2 attempts" in done.error and "SafetensorError" in done.error
 
 
 def test_backoff_grows_exponentially_up_to_the_cap() -> None:

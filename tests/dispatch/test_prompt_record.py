@@ -314,7 +314,7 @@ async def test_an_ending_is_written_once_and_only_for_the_current_attempt(db, cl
     prompt.prompt_id = "attempt-2"
     assert await endings.write(prompt, endings.retry("gpu: out of memory"), "gpu") == "failed"  # attempts ran out
     with session_scope() as session:
-        assert "Failed after 2 attempt(s): gpu: out of memory" in session.get(GenerationJob, job.id).error
+        assert "Failed after 2 attempts: gpu: out of memory" in session.get(GenerationJob, job.id).error
 
 
 async def test_a_bad_output_ends_as_a_failure_through_the_same_decision(db, clip) -> None:
