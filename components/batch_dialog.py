@@ -25,7 +25,7 @@ from data.models import User
 
 from .batch_progress import BatchProgress
 from .feedback import success
-from .generate_panel import NO_MODELS
+from .generate_panel import no_models_text
 from .generation_presets import PresetBar, load_into
 from .generation_settings import GenerationSettingsForm, initial_state, settings_choices
 from .job_format import approx_duration
@@ -329,7 +329,7 @@ class BatchDialog:
                 self._show(None, "Nothing to queue yet: choose clips on the left.")
                 return
             if not values["settings"]["checkpoint"]:
-                self._show(None, f"{NO_MODELS}.")
+                self._show(None, no_models_text())
                 return
             try:
                 request = batches.parse_batch_request(**values)
@@ -372,7 +372,7 @@ class BatchDialog:
             return
         values = self.request_values()
         if not values["settings"]["checkpoint"]:
-            self._error(f"{NO_MODELS}.")
+            self._error(no_models_text())
             return
         self._submitting = True
         self.submit_button.disable()

@@ -25,6 +25,7 @@ from data.words import counted
 from . import browser_script
 from .confirm import confirm
 from .feedback import success, user_errors
+from .generate_panel import no_models_text
 from .job_format import clock
 from .results_viewer import metadata_rows, open_viewer
 
@@ -405,7 +406,7 @@ class _Gallery:
         with session_scope() as session:
             models = list(server_catalog.fleet_models(session, "checkpoint"))
         if not models:
-            ui.notify("No models yet — add a ComfyUI server on the Servers page.", type="warning")
+            ui.notify(no_models_text(), type="warning")
             return
         with ui.dialog() as dialog, ui.card().classes("w-[420px] gap-2"):
             ui.label("Animate this image").classes("text-h6")

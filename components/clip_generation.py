@@ -22,7 +22,7 @@ from .clip_gallery import CSS, GalleryActions, clip_gallery, shown_limit
 from .clip_job_status import ClipJobStatus
 from .confirm import confirm
 from .feedback import success, user_errors
-from .generate_panel import MODES, NO_MODELS, GenerateChoice, generate_panel
+from .generate_panel import MODES, GenerateChoice, generate_panel, no_models_text
 from .generation_dialog import GenerationDialog
 from .live_updates import Coalesced, JobProgressFeed
 
@@ -137,7 +137,7 @@ class ClipGeneration:
             return
         clip_id, values = self.clip_id, self.choice.request_values()
         if not values["checkpoint"]:
-            self._show_error(f"{NO_MODELS}.")
+            self._show_error(no_models_text())
             return
         if not self.before_generate():  # unsaved prompts first: the jobs read the stored clip
             return

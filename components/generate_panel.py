@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
+from app.services import server_catalog
+from data.engine import session_scope
+
 MODES: dict[str, str] = {"image": "Image", "video": "Video from selected image", "both": "Both"}
 MAX_VARIATIONS = 8
-NO_MODELS = "No models yet — add a ComfyUI server on the Servers page"
 
 
 @dataclass
@@ -31,6 +33,12 @@ class GenerateChoice:
         }
 
 
+def no_models_text() -> str:
+    """Why there is no model to choose: no server yet, every server off, or no catalog read."""
+    with session_scope() as session:
+        return server_catalog.no_models_message(session)
+
+
 def checkpoint_options(models: Mapping[str, list[str]]) -> dict[str, str]:
     """File name → "file · on server A, server B", so a person sees where a model can run."""
     return {name: f"{name} · {', '.join(servers)}" if servers else name for name, servers in models.items()}
@@ -49,7 +57,7 @@ def generate_panel(choice: GenerateChoice, models: Mapping[str, list[str]], on_g
         if not options:
             with ui.row().classes("items-center gap-1 text-xs").props('data-testid="generate-no-models"'):
                 ui.icon("info", size="xs").classes("sc-muted")
-                ui.label(NO_MODELS).classes("sc-muted")
+                ui.label(no_models_text()).classes("sc-muted")
                 ui.link("Servers", "/servers").classes("text-xs")
         else:
             ui.select(options, label="Model", with_input=len(options) > 8).bind_value(choice, "checkpoint").props(

@@ -31,7 +31,7 @@ from data.models import Clip, GenerationJob, User
 
 from .clip_job_status import ClipJobStatus
 from .feedback import success, user_errors
-from .generate_panel import NO_MODELS
+from .generate_panel import no_models_text
 from .generation_presets import PresetBar, load_into
 from .generation_settings import GenerationSettingsForm, initial_state, settings_choices
 from .job_format import approx_duration
@@ -182,7 +182,7 @@ class GenerationDialog:
     def submit(self) -> None:
         values = self.request_values()
         if not values["checkpoint"]:
-            self._say(f"{NO_MODELS}.", error=True)
+            self._say(no_models_text(), error=True)
             return
         try:
             with session_scope() as session:

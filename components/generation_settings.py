@@ -20,7 +20,7 @@ from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
 from data.engine import session_scope
 from data.models import Project, User
 
-from .generate_panel import MODES, NO_MODELS, checkpoint_options
+from .generate_panel import MODES, checkpoint_options, no_models_text
 
 FIELD = "outlined dense options-dense hide-bottom-space"
 WORKFLOW_DEFAULT = "Default workflow"
@@ -126,7 +126,7 @@ class GenerationSettingsForm:
             self._tag(base, "base-model").bind_value(state, "base_model").props(FIELD).classes("w-40")
             self.checkpoint = self._tag(ui.select({}, label="Model", with_input=True), "checkpoint")
             self.checkpoint.bind_value(state, "checkpoint").props(FIELD).classes("grow")
-        self.no_models = self._tag(ui.label(f"{NO_MODELS}."), "no-models").classes("sc-muted text-xs")
+        self.no_models = self._tag(ui.label(no_models_text()), "no-models").classes("sc-muted text-xs")
         self.lora_box = ui.column().classes("w-full gap-0")
         self.refresh_models()
         self.draw_loras()

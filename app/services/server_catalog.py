@@ -190,3 +190,25 @@ async def refresh_catalog(server_id: int, actor: User | None = None) -> dict[str
         result = store_catalog(session, stored, catalog)
     events.emit(events.servers_changed, server_id)
     return result
+
+
+def fleet_note(session: Session) -> str | None:
+    """What a generate form says when the fleet cannot start work soon (None: a server is working).
+
+    Jobs are queued either way; the words say whether they will wait, and where to look."""
+    servers = session.exec(select(ComfyServer.enabled, ComfyServer.status)).all()
+    if not servers:
+        return "No ComfyUI server yet: add one on the Servers page."
+    enabled = [status for on, status in servers if on]
+    if not enabled:
+        return "Every server is disabled: enable one on the Servers page. Jobs you queue wait until then."
+    if not any(status in ("online", "degraded") for status in enabled):
+        return "Every server is offline: jobs you queue wait until one answers (see the Servers page)."
+    return None
+
+
+def no_models_message(session: Session) -> str:
+    """Why a generate form has no model to offer: no server, servers off, or catalogs not read yet."""
+    return fleet_note(session) or (
+        "The servers list no models yet: refresh their catalog on the Servers page, or add model files to them."
+    )

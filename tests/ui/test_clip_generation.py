@@ -90,9 +90,19 @@ def jobs_of(db: Session, clip_id: int) -> list[GenerationJob]:
 
 async def test_without_models_the_panel_says_where_to_add_a_server(user: User, sign_in, make_project, db) -> None:
     await open_clip(user, sign_in, make_project, db)
-    await user.should_see("No models yet — add a ComfyUI server on the Servers page", retries=30)
+    await user.should_see("No ComfyUI server yet: add one on the Servers page.", retries=30)
     assert [link.props["href"] for link in user.find(kind=ui.link, content="Servers").elements] == ["/servers"]
     assert not with_testid(user, "generate")[0].enabled
+
+
+async def test_with_every_server_offline_the_panel_says_so_not_that_none_exists(
+    user: User, sign_in, make_project, db
+) -> None:
+    db.add(ComfyServer(name="Studio GPU", base_url="http://127.0.0.1:9", status="offline"))
+    db.commit()
+    await open_clip(user, sign_in, make_project, db)
+    await user.should_see("Every server is offline: jobs you queue wait until one answers", retries=30)
+    await user.should_not_see("No ComfyUI server yet")
 
 
 async def test_generate_queues_jobs_with_the_clips_saved_prompt_and_shows_them(
