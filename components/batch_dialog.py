@@ -352,8 +352,9 @@ class BatchDialog:
             return
         self.estimate.set_text(text)
         self.problems = {p.clip_id: p.reason for p in estimate.problems} if estimate else {}
+        warnings = {p.clip_id: p.reason for p in estimate.warnings} if estimate else {}
         for clip_id, marker in self.markers.items():
-            reason = self.problems.get(clip_id)
+            reason = self.problems.get(clip_id) or warnings.get(clip_id)  # refusals first; warnings do not block
             marker.set_visibility(reason is not None)
             self.marker_texts[clip_id].set_text(reason or "")
             self.marker_texts[clip_id].props["title"] = reason or ""

@@ -13,7 +13,7 @@ from typing import Any
 from nicegui import app, ui
 from sqlmodel import Session
 
-from app.services import events, gallery, generation, job_views, jobs, server_catalog
+from app.services import clips, events, gallery, generation, job_views, jobs, server_catalog
 from data.engine import session_scope
 from data.errors import DomainError, NotFound
 from data.models import User
@@ -73,7 +73,7 @@ class ClipGeneration:
         with ui.row().classes("w-full items-start gap-4 no-wrap").props('data-testid="clip-generation"'):
             with ui.column().classes("w-[400px] flex-none gap-1"):
                 ui.label("Generate").classes("text-subtitle2")
-                generate_panel(self.choice, models, self.generate)
+                generate_panel(self.choice, models, self.generate, self._prompt_warning)
                 ui.button("More…", icon="tune", on_click=lambda: self.open_dialog()).props(
                     'flat dense no-caps size=sm data-testid="generate-more"'
                 ).classes("self-end").tooltip("Prompts, model, LoRAs, sampler, size, seed and presets")
@@ -96,6 +96,16 @@ class ClipGeneration:
         self.error_label = None
 
     # --- redrawing ----------------------------------------------------------------------------------
+
+    def _prompt_warning(self, mode: str) -> str | None:
+        """The stored clip's prompt for this mode, checked as the batch dialog checks it."""
+        if self.clip_id is None:
+            return None
+        try:
+            with session_scope() as session:
+                return generation.empty_prompt_warning(clips.get_clip(session, self.user, self.clip_id), mode)
+        except DomainError:  # deleted meanwhile: the inspector closes on its own
+            return None
 
     def refresh_status(self) -> None:
         if self.clip_id is None or self.status is None or self.status.container.is_deleted:

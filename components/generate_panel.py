@@ -44,13 +44,20 @@ def checkpoint_options(models: Mapping[str, list[str]]) -> dict[str, str]:
     return {name: f"{name} · {', '.join(servers)}" if servers else name for name, servers in models.items()}
 
 
-def generate_panel(choice: GenerateChoice, models: Mapping[str, list[str]], on_generate: Callable[[], None]) -> None:
-    """The form binds to `choice`; a missing or vanished model falls back to the first one the fleet has."""
+def generate_panel(
+    choice: GenerateChoice,
+    models: Mapping[str, list[str]],
+    on_generate: Callable[[], None],
+    prompt_warning: Callable[[str], str | None] = lambda _mode: None,
+) -> None:
+    """The form binds to `choice`; a missing or vanished model falls back to the first one the fleet has.
+    `prompt_warning(mode)` names what is wrong with the clip's prompt for that mode (an empty one)."""
     options = checkpoint_options(models)
     if choice.checkpoint not in options:
         choice.checkpoint = next(iter(options), None)
     with ui.column().classes("w-full gap-1").props('data-testid="generate-panel"'):
-        ui.toggle(MODES).bind_value(choice, "mode").props(
+        toggle = ui.toggle(MODES).bind_value(choice, "mode")
+        toggle.props(
             "dense no-caps unelevated color=grey-9 text-color=grey-4 toggle-color=primary "
             'toggle-text-color=white data-testid="generate-mode"'
         ).classes("text-xs")
@@ -76,3 +83,14 @@ def generate_panel(choice: GenerateChoice, models: Mapping[str, list[str]], on_g
             ui.button("Generate", icon="auto_awesome", on_click=on_generate).props(
                 'unelevated dense no-caps data-testid="generate"'
             ).classes("px-3").tooltip("Generate for this clip (G on the timeline)").set_enabled(bool(options))
+        with ui.row().classes("w-full items-center gap-1 no-wrap text-xs text-warning") as warning_row:
+            ui.icon("warning", size="xs")
+            warning = ui.label("").props('data-testid="generate-prompt-warning"')
+
+        def show_warning(mode: str) -> None:
+            text = prompt_warning(mode)
+            warning.set_text(text or "")
+            warning_row.set_visibility(bool(text))
+
+        show_warning(choice.mode)
+        toggle.on_value_change(lambda event: show_warning(event.value))

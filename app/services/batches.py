@@ -66,6 +66,8 @@ class BatchEstimate(BaseModel):
     # None when no enabled server is online: nothing would move, so no figure is given.
     estimate_seconds: float | None
     problems: list[ClipProblem]
+    # Clips that can be queued but probably should not be as they are (an empty prompt): marked, not refused.
+    warnings: list[ClipProblem] = []
 
 
 def _chosen_clips(session: Session, project_id: int, ids: Sequence[int]) -> tuple[list[Clip], list[int]]:
@@ -181,7 +183,14 @@ def estimate_batch(session: Session, actor: User, project_id: int, request: Batc
     order = {clip_id: position for position, clip_id in enumerate(ids)}
     problems += [ClipProblem(clip_id=k, reason=v) for k, v in sorted(failed.items(), key=lambda i: order[i[0]])]
     seconds = job_estimates.estimate_new_jobs(session, checkpoints, priority=request.priority)
-    return BatchEstimate(clips=len(chosen), jobs=len(checkpoints), estimate_seconds=seconds, problems=problems)
+    warnings = [
+        ClipProblem(clip_id=clip.id, reason=warning)
+        for clip in chosen
+        if clip.id not in failed and (warning := generation.empty_prompt_warning(clip, request.settings.mode))
+    ]
+    return BatchEstimate(
+        clips=len(chosen), jobs=len(checkpoints), estimate_seconds=seconds, problems=problems, warnings=warnings
+    )
 
 
 # --- acting on a batch -----------------------------------------------------------------------------

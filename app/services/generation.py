@@ -238,6 +238,18 @@ def server_models(session: Session, server_id: int) -> dict[str, set[str]]:
     return found
 
 
+def empty_prompt_warning(clip: Clip, mode: str) -> str | None:
+    """A clip whose prompt for this mode is empty: it can be generated, but the model gets no description,
+    which is rarely meant. Forms show it before anything is queued."""
+    image_empty = not (clip.image_prompt or "").strip()
+    video_empty = not (clip.video_prompt or "").strip()
+    if mode in ("image", "both") and image_empty:
+        return "The image prompt is empty: the picture would be drawn without a description. Write one first."
+    if mode in ("video", "both") and video_empty:
+        return "The video prompt is empty: the motion would be made without a description. Write one first."
+    return None
+
+
 def queue_clip_jobs(
     session: Session,
     actor: User,

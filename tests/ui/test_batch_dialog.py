@@ -30,7 +30,14 @@ def _film(db: Session, account: Any, make_project) -> tuple[Project, list[list[C
         made.append(
             [
                 clips.create_clip(
-                    db, account, scene.id, start=float(i * 2), duration=2.0, label=f"{name} {i + 1}", image_prompt="x"
+                    db,
+                    account,
+                    scene.id,
+                    start=float(i * 2),
+                    duration=2.0,
+                    label=f"{name} {i + 1}",
+                    image_prompt="x",
+                    video_prompt="y",
                 )
                 for i in range(count)
             ]
@@ -124,6 +131,25 @@ async def test_generate_all_on_a_scene_chooses_its_clips_and_scene_boxes_choose_
     click_testid(user, "batch-select-all")
     assert len(_chosen(user)) == 5 and _text(user, "batch-submit") == "Generate 5 clips"
     await eventually(lambda: _text(user, "batch-estimate").startswith("5 jobs · "))
+
+
+async def test_a_clip_with_an_empty_prompt_is_marked_before_anything_is_queued(
+    user: User, sign_in, make_project, db
+) -> None:
+    add_server(db)
+    account = await sign_in(user)
+    project, (_harbour, sea) = _film(db, account, make_project)
+    blank = clips.update_clip(db, account, sea[1].id, image_prompt="  ")
+    await user.open(f"/projects/{project.id}")
+    click_testid(user, "generate-all")
+    await user.should_see("Generate several clips", retries=30)
+    click_testid(user, "batch-select-all")
+
+    await eventually(lambda: bool(_box(user, "batch-clip-problem", "data-clip-id", blank.id).text))
+    assert "The image prompt is empty" in _box(user, "batch-clip-problem", "data-clip-id", blank.id).text
+    marked = {int(e.props["data-clip-id"]) for e in with_testid(user, "batch-clip-problem") if e.text}
+    assert marked == {blank.id}
+    assert _text(user, "batch-estimate").startswith("5 jobs · ")  # a warning, not a refusal
 
 
 async def test_clips_that_would_be_refused_are_marked_and_can_be_left_out(

@@ -269,3 +269,15 @@ async def test_a_result_landing_keeps_an_unsaved_prompt_draft(user: User, sign_i
     events.emit(events.project_changed, project.id)
     await eventually(lambda: len(with_testid(user, "result")) == 1)
     assert with_testid(user, "image-prompt")[0].value == "a pier at dawn, unsaved"
+
+
+async def test_an_empty_prompt_is_flagged_in_the_panel_for_the_mode_chosen(
+    user: User, sign_in, make_project, db
+) -> None:
+    await open_clip(user, sign_in, make_project, db, video_prompt="")
+    warning = with_testid(user, "generate-prompt-warning")[0]
+    assert warning.text == ""
+    with_testid(user, "generate-mode")[0].set_value("video")
+    await eventually(lambda: "The video prompt is empty" in warning.text)
+    with_testid(user, "generate-mode")[0].set_value("image")
+    await eventually(lambda: warning.text == "")
