@@ -12,6 +12,8 @@ from data.engine import session_scope
 from data.errors import DomainError
 from data.models import FRAME_RATES, Project, User
 
+from .field_errors import FieldErrors
+
 RESOLUTION_PRESETS = {
     "1920×1080 (HD)": (1920, 1080),
     "3840×2160 (UHD)": (3840, 2160),
@@ -85,12 +87,10 @@ def open_project_dialog(user: User, project: Project | None, on_saved: Callable[
                 "outlined dense"
             ).classes("grow")
         error = ui.label("").classes("text-negative").props('data-testid="form-error"')
-        fields = {"name": name, "width": width, "height": height}
+        errors = FieldErrors({"name": name, "width": width, "height": height}, error)
 
         def save() -> None:
-            error.set_text("")
-            for element in fields.values():
-                element.props(remove="error")
+            errors.clear()
             values = vars(draft).copy()
             try:
                 with session_scope() as session:
@@ -104,9 +104,7 @@ def open_project_dialog(user: User, project: Project | None, on_saved: Callable[
                             projects.parse_update(**values),
                         )
             except DomainError as failure:
-                error.set_text(failure.message)
-                if failure.field in fields:
-                    fields[failure.field].props("error")
+                errors.show(failure)
                 return
             dialog.close()
             on_saved(saved)

@@ -14,20 +14,9 @@ from data.errors import DomainError
 from data.models import User
 
 FIELD = "outlined dense hide-bottom-space"
-FIELD_LABELS = {
-    "name": "Name",
-    "url": "URL",
-    "api_key": "API key",
-    "runpod_endpoint_id": "RunPod endpoint id",
-    "runpod_api_key": "RunPod API key",
-    "max_jobs": "Max jobs",
-}
 
 
 def _phrase(error: DomainError) -> str:
-    field = error.field or ""
-    if field in FIELD_LABELS and error.message.startswith(f"{field}: "):
-        return f"{FIELD_LABELS[field]}: {error.message.removeprefix(f'{field}: ')}"
     return error.message
 
 

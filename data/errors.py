@@ -4,12 +4,16 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
+    """`field` names the first field at fault (the API's answer carries it); `fields` says what is wrong
+    with each field at fault, so a form can show every problem beside its field at once."""
+
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.fields = dict(fields) if fields else ({field: message} if field else {})
+        self.field = field or next(iter(self.fields), None)
 
 
 class NotFound(DomainError):

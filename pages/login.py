@@ -6,10 +6,11 @@ from fastapi.responses import RedirectResponse
 from nicegui import run, ui
 
 from app.services import browser_sessions, login_throttle, studio_settings, users
+from components.field_errors import FieldErrors
 from components.frame import apply_theme
 from components.session import current_user, sign_in
 from data.engine import session_scope
-from data.errors import DomainError
+from data.errors import DomainError, Invalid
 from data.models import User
 
 
@@ -38,11 +39,10 @@ def page(next: str | None = None) -> RedirectResponse | None:
         sign_in(user, next)  # type: ignore[arg-type]  # a new session cookie, then on to `next` if it is ours
 
     async def do_register() -> None:
-        register_error.set_text("")
-        for field in (reg_name, reg_email, reg_password, reg_confirm):
-            field.props(remove="error")
+        errors = register_errors
+        errors.clear()
         if reg_password.value != reg_confirm.value:
-            register_error.set_text("The two passwords differ: type the same password twice.")
+            errors.show(Invalid("Repeat password: type the same password twice.", field="confirm"))
             return
 
         def create() -> User:
@@ -53,7 +53,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
         try:
             user = await run.io_bound(create)
         except DomainError as error:
-            register_error.set_text(error.message)
+            errors.show(error)
             return
         if user is None:  # the server is stopping: NiceGUI's run gives no result then
             return
@@ -88,6 +88,10 @@ def page(next: str | None = None) -> RedirectResponse | None:
                     reg_confirm = ui.input("Repeat password", password=True).props("outlined dense").classes("w-full")
                     reg_confirm.on("keydown.enter", do_register)
                     register_error = ui.label("").classes("text-negative").props('data-testid="register-error"')
+                    register_errors = FieldErrors(
+                        {"username": reg_name, "email": reg_email, "password": reg_password, "confirm": reg_confirm},
+                        register_error,
+                    )
                     ui.button("Create account", on_click=do_register).props("unelevated").classes("w-full").set_enabled(
                         registration_open
                     )

@@ -61,21 +61,20 @@ class FormErrors:
         for element in self.fields.values():
             element.props(remove="error")
 
-    def show(self, message: str, field: str | None) -> None:
-        label = FIELD_LABELS.get(field or "", "")
-        if label and message.startswith(f"{field}: "):  # the service names the field by its key: say its label
-            message = f"{label}: {message.removeprefix(f'{field}: ')}"
-        self.label.set_text(message)
+    def show(self, failure: DomainError) -> None:
+        """Every problem in the one message under the card; every field at fault outlined in red."""
+        self.label.set_text(failure.message)
         self.label.set_visibility(True)
-        if field in self.fields:  # outlined in red; the words stay in the one message below the card
-            self.fields[field].props["error"] = True
+        for field in failure.fields:
+            if field in self.fields:
+                self.fields[field].props["error"] = True
 
     def run(self, action: Callable[[], object]) -> bool:
         self.clear()
         try:
             action()
         except DomainError as failure:
-            self.show(failure.message, failure.field)
+            self.show(failure)
             return False
         return True
 

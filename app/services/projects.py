@@ -16,7 +16,7 @@ from data.models import Activity, Clip, GalleryItem, Project, ProjectCreate, Pro
 from data.models._common import utcnow
 from data.words import counted
 
-from . import events, media_store, unreadable_rows
+from . import events, form_errors, media_store, unreadable_rows
 
 T = TypeVar("T")
 
@@ -25,11 +25,8 @@ ArchivedFilter = Literal["active", "archived", "all"]
 
 
 def validation_error(error: ValidationError) -> Invalid:
-    """The first problem of a pydantic error, phrased for a form."""
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return Invalid(f"{field}: {message}" if field else message, field=field)
+    """Every problem of a pydantic error in plain words, each under its field (form_errors says how)."""
+    return form_errors.invalid_from(error)
 
 
 def parse_create(**values: object) -> ProjectCreate:

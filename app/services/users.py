@@ -20,13 +20,16 @@ REGISTRATION_CLOSED = "Registration is closed on this server: ask an administrat
 
 
 def validate_registration(username: str, email: str, password: str) -> UserCreate:
-    """Turns form input into a UserCreate, or an Invalid naming the first bad field."""
+    """Turns form input into a UserCreate, or an Invalid naming every bad field (a form shows each beside its field)."""
     try:
         return UserCreate(username=username.strip(), email=email.strip(), password=password)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else None
-        raise Invalid(_registration_message(field, first["msg"]), field=field) from error
+        fields: dict[str, str] = {}
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else None
+            if field is not None:
+                fields.setdefault(field, _registration_message(field, problem["msg"]))
+        raise Invalid(" ".join(fields.values()) or str(error), fields=fields) from error
 
 
 def _registration_message(field: str | None, detail: str) -> str:

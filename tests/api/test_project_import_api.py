@@ -172,9 +172,9 @@ def test_clip_values_the_editor_would_refuse_are_refused(client: TestClient, log
 @pytest.mark.parametrize(
     ("project", "version", "reason"),
     [
-        ({"name": "x"}, "1", "version"),
-        ({"name": "x"}, True, "version"),
-        ({"name": "x"}, 1.0, "version"),
+        ({"name": "x"}, "1", "Version: enter a whole number."),
+        ({"name": "x"}, True, "Version: enter a whole number."),
+        ({"name": "x"}, 1.0, "Version: enter a whole number."),
         ({"name": "x", "settings": {"theme": "dark"}}, 1, "'theme' is not a setting"),
         ({"name": "x", "settings": {"editor": {"ruler": "cubits"}}}, 1, "editor: ruler"),
         ({"name": "x", "settings": {"editor": {"plugin": "x"}}}, 1, "'plugin' is not an editor setting"),

@@ -300,7 +300,7 @@ def test_preferences_are_saved_per_user_and_changed_one_field_at_a_time(db, stud
 
 def test_bad_preferences_are_refused_with_the_field_and_bad_stored_ones_fall_back(db, studio) -> None:
     owner = studio[0]
-    with pytest.raises(Invalid, match="desktop_min_seconds") as refused:
+    with pytest.raises(Invalid, match="Desktop min seconds: use 0 or more") as refused:
         notifications.update_preferences(db, owner, desktop_min_seconds=-5)
     assert refused.value.field == "desktop_min_seconds"
     with pytest.raises(Invalid, match="unknown event 'job_started'"):

@@ -59,7 +59,7 @@ async def test_an_invalid_value_is_named_on_the_form_and_nothing_saved(user: Use
     _set(user, "fps", 30.0)
     user.find(marker="width").clear().type("10")
     click_testid(user, "save-project-settings")
-    await user.should_see("Width: Input should be greater than or equal to 64")
+    await user.should_see("Width: use 64 or more.")
     assert _field(user, "width").props.get("error") is True
     stored = _stored(db, project.id)
     assert (stored.name, stored.fps, stored.width) == ("Moonrise", 24.0, 1920)

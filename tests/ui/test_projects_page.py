@@ -25,8 +25,13 @@ async def test_invalid_project_form_says_what_is_wrong_and_saves_nothing(user: U
     await sign_in(user)
     user.find(kind=ui.button, content="New project").click()
     user.find(kind=ui.button, content="Create project").click()
-    await user.should_see("name: String should have at least 1 character")
+    name = user.find(kind=ui.input, content="Name").elements.pop()
+    await user.should_see("Fix the marked fields.")
+    assert (name.props["error"], name.props["error-message"]) == (True, "Name: this cannot be empty.")
+    await user.should_not_see("String should have")
     assert db.exec(select(Project)).all() == []
+    name.set_value("Moonrise")  # the mark goes as soon as the field is edited
+    assert not name.props.get("error") and name.error is None
 
 
 async def test_search_filters_the_listing(user: User, sign_in, make_project) -> None:
