@@ -6,7 +6,6 @@ Takes the dict of ``timeline_analysis.analyse_project`` (the REST contract) as i
 from __future__ import annotations
 
 import weakref
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -60,12 +59,9 @@ def _listed(items: Sequence[Any], draw: Callable[[Any], None], noun: str) -> Non
     more = ui.expansion(f"{len(rest)} more {noun}", on_value_change=unfold).props("dense").classes("w-full text-xs")
 
 
-def analysis_panel(
-    report: Mapping[str, Any], project_id: int, *, clip_scene_ids: Mapping[int, int] | None = None
-) -> None:
+def analysis_panel(report: Mapping[str, Any], project_id: int) -> None:
     """The verdict chip (or the reasons), duration against the target, each scene's share of it, then overlaps,
-    gaps and clips without prompts with links to their scenes. clip_scene_ids (clip id → scene id) lets the panel
-    say which scenes hold the clips without prompts; without it, it gives their number only."""
+    gaps and clips without prompts, each named and linked to where it can be fixed."""
     client = ui.context.client
     if client not in _styled_clients:  # the panel is redrawn on every change; its styles go in once per page
         ui.add_css(_CSS)
@@ -94,7 +90,7 @@ def analysis_panel(
                 with ui.card().classes("w-full gap-1").props("flat bordered"):
                     _gaps(report, names)
                 with ui.card().classes("w-full gap-1").props("flat bordered"):
-                    _without_prompts(report, names, clip_scene_ids)
+                    _without_prompts(report, names)
 
 
 def _verdict(report: Mapping[str, Any], scenes: list[dict[str, Any]]) -> None:
@@ -195,21 +191,20 @@ def _gaps(report: Mapping[str, Any], names: Mapping[int, str]) -> None:
     _listed(gaps, draw, "gaps")
 
 
-def _without_prompts(
-    report: Mapping[str, Any], names: Mapping[int, str], clip_scene_ids: Mapping[int, int] | None
-) -> None:
+def _without_prompts(report: Mapping[str, Any], names: Mapping[int, str]) -> None:
     missing = list(report["clips_without_prompts"])
     _heading("Clips without prompts", len(missing), bad=True, testid="without-prompts-count")
     if not missing:
         ui.label("Every clip has an image and a video prompt.").classes("sc-muted text-xs")
         return
     ui.label(f"{counted(len(missing), 'clip')} still need an image or a video prompt (or both).").classes("text-xs")
-    if clip_scene_ids is None:
-        return
-    per_scene = Counter(clip_scene_ids[clip_id] for clip_id in missing if clip_id in clip_scene_ids)
-    order = {scene_id: index for index, scene_id in enumerate(names)}
-    with ui.row().classes("gap-x-3 gap-y-0 text-xs").props('data-testid="without-prompts-scenes"'):
-        for scene_id in sorted(per_scene, key=lambda s: order.get(s, len(order))):
-            with ui.row().classes("items-center gap-1 no-wrap"):
-                _scene_link(names, scene_id)
-                ui.label(f"({per_scene[scene_id]})").classes("sc-muted")
+    named = list(report.get("clips_without_prompts_named") or [])
+
+    def draw(clip: dict[str, Any]) -> None:
+        with ui.row().classes("items-center gap-1 no-wrap text-xs").props('data-testid="without-prompts-clip"'):
+            ui.link(clip["label"], f"/scenes/{clip['scene_id']}?clip={clip['clip_id']}").classes("font-medium")
+            ui.label("in").classes("sc-muted")
+            _scene_link(names, clip["scene_id"])
+            ui.label(f"· no {' or '.join(clip['lacks'])} prompt").classes("sc-muted")
+
+    _listed(named, draw, "clips")

@@ -105,7 +105,7 @@ def page(user: User, project_id: int) -> None:
 
         @ui.refreshable
         def panel() -> None:
-            analysis_panel(report, project_id, clip_scene_ids=track.clip_scene_ids)
+            analysis_panel(report, project_id)
 
         panel()
 

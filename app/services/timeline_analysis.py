@@ -22,7 +22,6 @@ def _name(clip: Clip) -> str:
     return f"“{clip.label}”" if clip.label else f"clip {clip.id}"
 
 
-
 def _overlap_suggestion(first: Clip, second: Clip, fps: float) -> str:
     def at(frame: int) -> str:
         return f"{frames_to_seconds(frame, fps):g} s"
@@ -80,6 +79,7 @@ def analyse_project(session: Session, actor: User, project_id: int) -> dict[str,
     gaps: list[dict[str, Any]] = []
     durations: dict[int, int] = {}
     without_prompts: list[int] = []
+    named: list[dict[str, Any]] = []
     without_result = 0
     for scene in scene_list:
         clips = by_scene[scene.id]  # type: ignore[index]  # a stored row's id is never None
@@ -103,8 +103,12 @@ def analyse_project(session: Session, actor: User, project_id: int) -> dict[str,
                 }
             )
         for clip in clips:
-            if not clip.image_prompt.strip() or not clip.video_prompt.strip():
+            lacks = [
+                kind for kind, text in (("image", clip.image_prompt), ("video", clip.video_prompt)) if not text.strip()
+            ]
+            if lacks:
                 without_prompts.append(clip.id)  # type: ignore[arg-type]  # a stored row's id is never None
+                named.append({"clip_id": clip.id, "scene_id": scene.id, "label": _name(clip), "lacks": lacks})
             if clip.id not in selected:
                 without_result += 1
 
@@ -136,6 +140,8 @@ def analyse_project(session: Session, actor: User, project_id: int) -> dict[str,
             for scene in scene_list
         ],
         "clips_without_prompts": without_prompts,
+        # The same clips with what a person needs to find them: the label (or "clip 12"), the scene, which prompts.
+        "clips_without_prompts_named": named,
         "export_ready": not reasons,
         "reasons": reasons,
     }

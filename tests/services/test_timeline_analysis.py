@@ -39,6 +39,7 @@ def test_analysis_has_the_rest_shape_and_the_right_values(db, film) -> None:
         "target_duration",
         "scenes",
         "clips_without_prompts",
+        "clips_without_prompts_named",
         "export_ready",
         "reasons",
     }
@@ -59,6 +60,9 @@ def test_analysis_has_the_rest_shape_and_the_right_values(db, film) -> None:
     ]
     assert report["scenes"][0]["scene_id"] == intro.id
     assert report["clips_without_prompts"] == [d.id]
+    [named] = report["clips_without_prompts_named"]
+    assert (named["clip_id"], named["scene_id"]) == (d.id, d.scene_id)
+    assert named["label"] == (f"“{d.label}”" if d.label else f"clip {d.id}") and named["lacks"]
     assert report["export_ready"] is False
     assert report["reasons"] == [
         "1 overlap between clips: move, ripple or trim them.",

@@ -26,7 +26,7 @@ async def test_timeline_lists_scenes_in_order_with_durations_and_the_analysis(
     clips.create_clip(
         db, account, harbour.id, start=0, duration=4, label="Wide", image_prompt="harbour", video_prompt="slow pan"
     )
-    clips.create_clip(db, account, harbour.id, start=3, duration=2, label="Gull")  # overlaps Wide, no prompts
+    gull_id = clips.create_clip(db, account, harbour.id, start=3, duration=2, label="Gull").id  # overlaps, no prompts
     clips.create_clip(db, account, storm.id, start=1, duration=3, image_prompt="waves", video_prompt="crash")
 
     await user.open(f"/projects/{project.id}/timeline")
@@ -50,6 +50,9 @@ async def test_timeline_lists_scenes_in_order_with_durations_and_the_analysis(
     await user.should_see("Nothing plays before 1 s: add a clip there, or close the gap so the scene opens with a clip")
     await user.should_see("0:11.0 to go until the target.")
     assert _texts(user, "without-prompts-count") == ["1"]
+    [gull] = [e for e in user.client.layout.descendants() if e.props.get("data-testid") == "without-prompts-clip"]
+    first = next(child for child in gull.descendants() if isinstance(child, ui.link))
+    assert (first.text, first.props["href"]) == ("“Gull”", f"/scenes/{harbour.id}?clip={gull_id}")
     assert len(_texts(user, "scene-share")) == 3
 
     click_testid(user, "track-scene", 1)
