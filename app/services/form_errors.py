@@ -71,6 +71,22 @@ LABELS: dict[str, str] = {
 }
 
 
+def _label(location: tuple[Any, ...] | list[Any], labels: Mapping[str, str]) -> str:
+    """("scenes", 0, "clips", 2, "duration_frames") → "Scene 1, clip 3, duration frames"."""
+    parts: list[str] = []
+    items = list(location)
+    for index, part in enumerate(items):
+        if isinstance(part, int):
+            continue
+        text = labels.get(str(part)) or str(part).replace("_", " ")
+        following = items[index + 1] if index + 1 < len(items) else None
+        if isinstance(following, int):
+            text = f"{text.removesuffix('s')} {following + 1}"
+        parts.append(text)
+    joined = ", ".join(parts) or "Value"
+    return joined[:1].upper() + joined[1:]
+
+
 def field_name(problem: Mapping[str, Any]) -> str | None:
     return ".".join(str(part) for part in problem.get("loc") or ()) or None
 
@@ -82,7 +98,7 @@ def invalid_from(error: ValidationError, labels: Mapping[str, str] | None = None
     loose: list[str] = []
     for problem in error.errors():
         name = field_name(problem)
-        label = labels.get(name or "") or (name or "").replace("_", " ").replace(".", " ").capitalize() or "Value"
+        label = labels.get(name or "") or _label(problem.get("loc") or (), labels)
         text = _plain(label, problem)
         if name is None:
             loose.append(text)

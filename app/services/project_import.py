@@ -356,11 +356,27 @@ IMPORT_CHUNK_CLIPS = 250
 # A waiting SQLite writer polls the lock with growing sleeps; a short pause after each chunk lets it in.
 PAUSE_BETWEEN_CHUNKS_S = 0.03
 IMPORTING_SUFFIX = " (importing…)"
+PROJECT_NAME_MAX = 200  # as the project forms allow
 
 
 def _importing_name(name: str) -> str:
     """Shown while the import runs, and left on a half-made project if the process dies: say what it is."""
     return name[: 200 - len(IMPORTING_SUFFIX)] + IMPORTING_SUFFIX
+
+
+def _free_name(session: Session, actor: User, name: str) -> str:
+    """The export's name, or "… (imported)" when the user already has a project of that name (then
+    "… (imported 2)", …): two projects of one name on the projects page cannot be told apart."""
+    taken = {
+        taken_name.lower()
+        for taken_name in session.exec(select(Project.name).where(Project.owner_id == actor.id)).all()
+    }
+    candidate, number = name, 1
+    while candidate.lower() in taken:
+        suffix = " (imported)" if number == 1 else f" (imported {number})"
+        candidate = name[: PROJECT_NAME_MAX - len(suffix)] + suffix
+        number += 1
+    return candidate
 
 
 def import_document(session: Session, actor: User, raw: bytes | str | dict[str, Any]) -> tuple[Project, list[str]]:
@@ -378,7 +394,7 @@ def import_document(session: Session, actor: User, raw: bytes | str | dict[str, 
     warnings: list[str] = []
     created: list[Path] = []
     project = Project(**data.model_dump(), owner_id=actor.id, settings=doc.project.settings)  # type: ignore[arg-type]  # a stored row's id is never None
-    final_name, final_archived = project.name, project.archived
+    final_name, final_archived = _free_name(session, actor, project.name), project.archived
     project.name, project.archived = _importing_name(final_name), True
     try:
         session.add(project)

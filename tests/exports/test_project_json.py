@@ -54,6 +54,8 @@ def test_import_recreates_an_identical_project(db, film):
     assert warnings == []
     assert project.id != film.project.id and project.owner_id == film.owner.id
     again = project_json.export_document(db, film.owner, project.id)
+    assert again["project"]["name"] == f"{original['project']['name']} (imported)"  # the original is still there
+    again["project"]["name"] = original["project"]["name"]
     assert comparable(again) == comparable(original)
     # The files were copied into the new project's folder, byte for byte.
     copies = db.exec(select(GalleryItem).where(GalleryItem.project_id == project.id)).all()
@@ -98,7 +100,7 @@ def test_import_does_not_copy_files_of_projects_the_user_may_not_see(db, film, m
                 "project": {"name": "x"},
                 "scenes": [{"name": "s", "clips": [{"start_frame": 0, "duration_frames": 0}]}],
             },
-            "duration_frames",
+            "Scene 1, clip 1, duration frames: use 1 or more",
         ),
         (
             {
@@ -117,3 +119,14 @@ def test_a_bad_document_is_refused_with_a_reason_and_leaves_nothing(db, make_use
     with pytest.raises(Invalid, match=reason):
         project_import.import_document(db, owner, raw)
     assert db.exec(select(Project).where(Project.owner_id == owner.id)).all() == []
+
+
+def test_an_import_whose_name_exists_is_told_apart(db, film, make_user):
+    document = project_json.export_document(db, film.owner, film.project.id)
+    name = film.project.name
+    first, _ = project_import.import_document(db, film.owner, document)
+    second, _ = project_import.import_document(db, film.owner, document)
+    assert (first.name, second.name) == (f"{name} (imported)", f"{name} (imported 2)")
+    stranger = make_user("stranger")  # another person's projects do not count
+    theirs, _ = project_import.import_document(db, stranger, document)
+    assert theirs.name == name
