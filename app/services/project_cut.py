@@ -29,8 +29,9 @@ from app.exports.timeline import (
 from data.errors import Invalid
 from data.models import Clip, GalleryItem, MediaAsset, Project, Scene, User
 
-from . import projects, scenes
+from . import projects, prompt_compose, scenes
 from .editor_settings import editor_settings
+from .prompt_compose import Target
 
 
 def clip_label(clip: Any) -> str:
@@ -157,6 +158,17 @@ def _check_scope(
     return wanted
 
 
+def _as_sent(text: str, scene: Scene | None, clip: Any, project: Project, target: Target, index: int) -> str:
+    """The prompt as generating sends it (variables filled, fragments added), for the editor's notes; a prompt
+    that cannot be composed (an unknown variable) is noted as written."""
+    if not text:
+        return text
+    try:
+        return prompt_compose.compose(text, scene, clip, project, target=target, clip_index=index)
+    except Invalid:
+        return text
+
+
 def load_cut(
     session: Session,
     actor: User,
@@ -193,8 +205,14 @@ def load_cut(
     results = selected_results(session, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
     folder = _MediaFolder()
     by_scene: dict[int, list[SourceClip]] = {}
+    scene_of = {scene.id: scene for scene in scene_rows}
     for clip in clip_rows:
         name = clip_label(clip)
+        index = len(by_scene.get(clip.scene_id, ())) + 1  # rows come by scene, then start: the timeline's order
+        image_prompt, video_prompt = (
+            _as_sent(clip.image_prompt, scene_of.get(clip.scene_id), clip, project, "image", index),
+            _as_sent(clip.video_prompt, scene_of.get(clip.scene_id), clip, project, "video", index),
+        )
         item = results.get(clip.id)
         by_scene.setdefault(clip.scene_id, []).append(
             SourceClip(
@@ -203,8 +221,8 @@ def load_cut(
                 duration=clip.duration_frames,
                 name=name,
                 media=result_media(item, name, folder) if item is not None else None,
-                image_prompt=clip.image_prompt,
-                video_prompt=clip.video_prompt,
+                image_prompt=image_prompt,
+                video_prompt=video_prompt,
                 notes=clip.notes,
                 params=dict(item.params or {}) if item is not None else {},
             )

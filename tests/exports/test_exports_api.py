@@ -161,7 +161,7 @@ def test_import_of_a_json_export_makes_a_new_project(client, owned):
     response = client.post("/api/v1/projects/import", headers=headers, content=exported.content)
     assert response.status_code == 201, response.text
     project = response.json()
-    assert project["name"] == "Moonrise" and project["id"] != film.project.id
+    assert project["name"] == "Moonrise (imported)" and project["id"] != film.project.id
     assert set(project) >= {"id", "owner_id", "name", "fps", "width", "height", "tags", "archived", "created_at"}
     assert json.loads(response.headers["x-storycanvas-warnings"]) == []
     scenes = client.get(f"/api/v1/projects/{project['id']}/scenes", headers=headers).json()
@@ -174,3 +174,31 @@ def test_import_refuses_what_is_not_an_export(client, login):
     assert response.status_code == 422
     assert "not a StoryCanvas project export" in response.json()["detail"]
     assert client.post("/api/v1/projects/import", content=b"{}").status_code == 401
+
+
+def test_notes_carry_the_prompt_as_generating_sends_it(db, make_user, make_project) -> None:
+    from app.exports import edl
+    from app.services import clips, scenes
+    from app.services.project_cut import load_cut
+
+    owner = make_user("director")
+    project = make_project(owner, "Moonrise", fps=24)
+    harbour = scenes.create_scene(db, owner, project.id, "Harbour")
+    clips.create_clip(db, owner, harbour.id, start_frame=0, duration_frames=24, label="Pier", image_prompt="x")
+    clips.create_clip(
+        db,
+        owner,
+        harbour.id,
+        start_frame=24,
+        duration_frames=24,
+        label="Gull",
+        image_prompt="{scene.name} at dusk, shot {clip.index} of {project.name}",
+        video_prompt="{clip.label} flies off",
+    )
+    timeline = load_cut(db, owner, project.id)
+    gull = next(clip for clip in timeline.clips if clip.name == "Gull")
+    assert gull.image_prompt == "Harbour at dusk, shot 2 of Moonrise"
+    assert gull.video_prompt == "Gull flies off"
+    written = edl.write(timeline).content
+    text = written.decode() if isinstance(written, bytes) else written
+    assert "Harbour at dusk" in text and "{scene.name}" not in text
