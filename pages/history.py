@@ -9,6 +9,7 @@ from nicegui import events as ui_events
 from nicegui import ui
 
 from app.services import events, generation_history, job_views, projects
+from components.address import keep_filters
 from components.feedback import attempt, success
 from components.frame import frame
 from components.job_format import STATUS_LABELS
@@ -122,16 +123,18 @@ def _shown(value: Any) -> str:
 class HistoryBoard:
     """Filters, the request table with its actions, and the model statistics, refreshed on job events."""
 
-    def __init__(self, user: User, project_id: int | None, clip_id: int | None) -> None:
+    def __init__(self, user: User, project_id: int | None, clip_id: int | None, **shown: str | None) -> None:
+        """`shown`: the other filters as the address gives them (checkpoint, status, since, until, text)."""
         self.user = user
+        self.days = {"since": shown.get("since") or "", "until": shown.get("until") or ""}
         self.filters: dict[str, Any] = {
             "project_id": project_id,
             "clip_id": clip_id,
-            "checkpoint": None,
-            "status": None,
-            "since": None,
-            "until": None,
-            "text": None,
+            "checkpoint": shown.get("checkpoint") or None,
+            "status": shown.get("status") if shown.get("status") in JOB_STATUSES else None,
+            "since": _day(self.days["since"], end=False),
+            "until": _day(self.days["until"], end=True),
+            "text": (shown.get("text") or "").strip() or None,
         }
         self.entries: list[generation_history.HistoryEntry] = []
         self._refresh_soon = Coalesced(self.refresh, delay=0.4, name="history refresh")
@@ -174,7 +177,7 @@ class HistoryBoard:
             self.model_select = (
                 ui.select(
                     {"": "All models", **{name: name for name in models}},
-                    value="",
+                    value=self.filters["checkpoint"] if self.filters["checkpoint"] in models else "",
                     label="Model",
                     on_change=lambda e: self._set(checkpoint=e.value or None),
                 )
@@ -183,18 +186,20 @@ class HistoryBoard:
             )
             ui.select(
                 {"": "Any status", **{s: STATUS_LABELS[s] for s in JOB_STATUSES}},
-                value="",
+                value=self.filters["status"] or "",
                 label="Status",
                 on_change=lambda e: self._set(status=e.value or None),
             ).props('dense outlined options-dense data-testid="history-status"').classes("w-36")
-            ui.input("From", on_change=lambda e: self._set(since=_day(e.value, end=False))).props(
+            ui.input("From", value=self.days["since"], on_change=lambda e: self._set_day("since", e.value)).props(
                 'dense outlined type=date stack-label data-testid="history-since"'
             ).classes("w-40")
-            ui.input("To", on_change=lambda e: self._set(until=_day(e.value, end=True))).props(
+            ui.input("To", value=self.days["until"], on_change=lambda e: self._set_day("until", e.value)).props(
                 'dense outlined type=date stack-label data-testid="history-until"'
             ).classes("w-40")
             ui.input(
-                "Search prompts, models, errors", on_change=lambda e: self._set(text=(e.value or "").strip() or None)
+                "Search prompts, models, errors",
+                value=self.filters["text"] or "",
+                on_change=lambda e: self._set(text=(e.value or "").strip() or None),
             ).props('dense outlined clearable debounce=400 data-testid="history-search"').classes("w-64")
         with ui.row().classes("w-full items-center gap-2"):
             ui.button("Compare", icon="compare_arrows", on_click=self._compare).props(
@@ -239,7 +244,13 @@ class HistoryBoard:
 
     def _set(self, **changes: Any) -> None:
         self.filters.update(changes)
+        address = {**self.filters, **{name: self.days[name] for name in ("since", "until")}}
+        keep_filters("/history", address)
         self.refresh()
+
+    def _set_day(self, name: str, text: str | None) -> None:
+        self.days[name] = (text or "") if _day(text, end=False) else ""
+        self._set(**{name: _day(text, end=name == "until")})
 
     @property
     def _filtered(self) -> bool:
@@ -359,6 +370,16 @@ class HistoryBoard:
         ui.download.content(body.encode("utf-8"), f"generation-history.{kind}", media)
 
 
-def page(user: User, project_id: int | None = None, clip_id: int | None = None) -> None:
+def page(
+    user: User,
+    project_id: int | None = None,
+    clip_id: int | None = None,
+    checkpoint: str | None = None,
+    status: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    text: str | None = None,
+) -> None:
     with frame("History", user):
-        HistoryBoard(user, project_id, clip_id)
+        shown = {"checkpoint": checkpoint, "status": status, "since": since, "until": until, "text": text}
+        HistoryBoard(user, project_id, clip_id, **shown)

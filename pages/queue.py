@@ -9,6 +9,7 @@ from nicegui import ui
 from sqlmodel import Session
 
 from app.services import events, job_views, jobs, projects
+from components.address import keep_filters
 from components.confirm import confirm
 from components.feedback import attempt, success
 from components.frame import frame
@@ -27,7 +28,6 @@ LIMIT = 500
 REFRESH_DELAY = 0.3  # bursts of jobs_changed collapse into one refresh at most ~3 times a second
 PROGRESS_DELAY = 0.15
 EMPTY = "No generation jobs yet. Open a clip and press Generate, or use Generate all on a scene."
-
 
 
 class QueueBoard:
@@ -110,12 +110,18 @@ class QueueBoard:
 
     def _set_status(self, status: str | None) -> None:
         self.status = None if status == self.status else status
+        self._keep_address()
         self.refresh()
 
     def _set_filter(self, **changes: int | None) -> None:
         for name, value in changes.items():
             setattr(self, name, value)
+        self._keep_address()
         self.refresh()
+
+    def _keep_address(self) -> None:
+        filters = {"status": self.status, "project_id": self.project_id, "clip_id": self.clip_id}
+        keep_filters("/queue", {**filters, "server_id": self.server_id})
 
     @property
     def _filtered(self) -> bool:

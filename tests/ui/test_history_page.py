@@ -112,6 +112,31 @@ async def test_rows_filters_and_model_statistics(user: User, sign_in, make_proje
     assert (sdxl["completed"], sdxl["median"], sdxl["success"]) == (1, "12.0 s", "100 %")
 
 
+async def test_the_address_holds_the_filters(user: User, sign_in, make_project, db) -> None:
+    """Reopening an address gives the same filtered view; each filter change writes the address anew."""
+    account = await sign_in(user)
+    project = make_project(account, "Harbour")
+    add_job(db, project, status="completed", checkpoint="sdxl.safetensors", created_at=T0)
+    failed = add_job(
+        db,
+        project,
+        status="failed",
+        checkpoint="flux.safetensors",
+        params={"prompt": "storm over the pier", "seed": 3},
+        created_at=T0 + timedelta(days=3),
+    )
+    await user.open("/history?status=failed&since=2030-05-02&text=storm")
+    await eventually(lambda: _row_ids(user) == [failed.id])
+    assert _by_testid(user, "history-status")[0].value == "failed"  # type: ignore[attr-defined]
+    assert _by_testid(user, "history-since")[0].value == "2030-05-02"  # type: ignore[attr-defined]
+    assert _by_testid(user, "history-search")[0].value == "storm"  # type: ignore[attr-defined]
+
+    written: list[str] = []
+    user.client.run_javascript = lambda code, **_: written.append(code)  # type: ignore[method-assign]  # what the page asks the browser
+    _by_testid(user, "history-status")[0].set_value("")  # type: ignore[attr-defined]
+    assert written[-1] == 'history.replaceState({}, "", "/history?since=2030-05-02&text=storm");'
+
+
 async def test_compare_highlights_the_settings_that_differ(user: User, sign_in, make_project, db) -> None:
     account = await sign_in(user)
     project = make_project(account, "Harbour")

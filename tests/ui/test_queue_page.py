@@ -184,6 +184,13 @@ async def test_query_string_preselects_filters(user: User, sign_in, make_project
     await user.open(f"/queue?project_id={short.id}&status=failed")
     await eventually(lambda: _rows(user) == [mine.id])
 
+    written: list[str] = []
+    user.client.run_javascript = lambda code, **_: written.append(code)  # type: ignore[method-assign]  # what the page asks the browser
+    project_filter = next(e for e in user.client.layout.descendants() if e.props.get("data-testid") == "project-filter")
+    project_filter.set_value(film.id)
+    assert written[-1].startswith('history.replaceState({}, "", "/queue?')
+    assert written[-1] == f'history.replaceState({{}}, "", "/queue?status=failed&project_id={film.id}");'
+
 
 async def test_cancel_retry_and_delete_a_job(user: User, sign_in, make_project, db) -> None:
     account = await sign_in(user)
