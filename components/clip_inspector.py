@@ -367,13 +367,9 @@ class ClipInspector:
         return False
 
     def _stored(self, clip: Clip, sent: ClipDraft) -> None:
-        prompts_before = self.steps[self.step_at] if self.steps else None
         self.form.saved(clip, sent)
-        prompts = (clip.image_prompt, clip.video_prompt)
-        if prompts != prompts_before and not self._stepping:
-            del self.steps[self.step_at + 1 :]
-            self.steps.append(prompts)
-            self.step_at = len(self.steps) - 1
+        if not self._stepping:
+            self._note_prompts()
         self._set_state("unsaved" if self.form.dirty else "saved")
         self.after_store()
 
@@ -412,6 +408,7 @@ class ClipInspector:
         self._apply_draft()
         if self.form.state != "conflict":
             self.form.state = "unsaved" if self.form.dirty else "saved"
+            self._note_prompts()
         self._show_state()
 
     def keep_mine(self) -> None:
@@ -427,6 +424,7 @@ class ClipInspector:
         if clip is None:
             return
         self.form.take_theirs(clip)
+        self._note_prompts()
         self._apply_draft()
         self._show_state()
 
@@ -494,6 +492,14 @@ class ClipInspector:
         if not self.steps or self.steps[-1] != current:
             self.steps.append(current)
         self.step_at = len(self.steps) - 1
+
+    def _note_prompts(self) -> None:
+        """A new stored wording (saved here or taken from elsewhere) becomes the newest undo step."""
+        prompts = (self.form.stored.image_prompt, self.form.stored.video_prompt)
+        if not self.steps or prompts != self.steps[self.step_at]:
+            del self.steps[self.step_at + 1 :]
+            self.steps.append(prompts)
+            self.step_at = len(self.steps) - 1
 
     def _draft_prompts(self) -> tuple[str, str]:
         return (self.form.draft.image_prompt, self.form.draft.video_prompt)
