@@ -70,6 +70,12 @@ CSS = """
 """
 
 
+def install() -> None:
+    """Once per page, while it is first built: a script added later (with the inspector) would never run."""
+    ui.add_css(CSS)
+    ui.add_head_html(LEAVE_GUARD)
+
+
 @dataclass
 class ClipDraft:
     label: str
@@ -190,8 +196,6 @@ class ClipInspector:
         self.steps: list[tuple[str, str]] = []
         self.step_at = -1
         self._stepping = False
-        ui.add_css(CSS)
-        ui.add_head_html(LEAVE_GUARD, shared=True)
         self._build()
         self._load_steps()
         self._show_state()

@@ -13,6 +13,7 @@ from app.services import clips, projects, prompt_history, scenes, timeline_edit
 from app.services.editor_settings import editor_settings, update_editor_settings
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
+from components import clip_inspector
 from components.batch_dialog import BatchDialog
 from components.clip_generation import ClipGeneration
 from components.clip_inspector import ClipForm, ClipInspector
@@ -359,6 +360,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         if neighbour is not None:
             ui.navigate.to(f"/scenes/{neighbour.id}")
 
+    clip_inspector.install()
     crumbs = [("Projects", "/projects"), (project.name, f"/projects/{project.id}")]
     with frame(scene.name, user, breadcrumbs=crumbs):
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
