@@ -196,8 +196,8 @@ class ClipInspector:
         self.steps: list[tuple[str, str]] = []
         self.step_at = -1
         self._stepping = False
+        self._loaded_steps = False
         self._build()
-        self._load_steps()
         self._show_state()
 
     # --- building ---------------------------------------------------------------------------------
@@ -485,7 +485,11 @@ class ClipInspector:
     # --- undo, redo and the history ----------------------------------------------------------------
 
     def _load_steps(self) -> None:
-        """The saved wordings so far (oldest first), so undo reaches back past this visit."""
+        """The saved wordings so far (oldest first), so undo reaches back past this visit. Read at the first
+        undo, not when the clip is shown: switching clips stays quick."""
+        if self._loaded_steps:
+            return
+        self._loaded_steps = True
         try:
             with session_scope() as session:
                 versions = prompt_history.list_history(session, self.user, self.form.clip_id)[:50]
@@ -499,6 +503,8 @@ class ClipInspector:
 
     def _note_prompts(self) -> None:
         """A new stored wording (saved here or taken from elsewhere) becomes the newest undo step."""
+        if not self._loaded_steps:
+            return  # the history read at the first undo has it
         prompts = (self.form.stored.image_prompt, self.form.stored.video_prompt)
         if not self.steps or prompts != self.steps[self.step_at]:
             del self.steps[self.step_at + 1 :]
@@ -509,6 +515,8 @@ class ClipInspector:
         return (self.form.draft.image_prompt, self.form.draft.video_prompt)
 
     def _can_undo(self) -> bool:
+        if not self._loaded_steps:
+            return True  # not read yet: the first press reads the history
         return self.step_at > 0 or (bool(self.steps) and self._draft_prompts() != self.steps[self.step_at])
 
     def _step_to(self, at: int) -> None:
@@ -524,6 +532,7 @@ class ClipInspector:
 
     def undo(self) -> None:
         """Back to the last saved wording if there is unsaved typing, else to the one before it."""
+        self._load_steps()
         if not self.steps:
             return
         if self._draft_prompts() != self.steps[self.step_at]:
@@ -532,6 +541,7 @@ class ClipInspector:
             self._step_to(self.step_at - 1)
 
     def redo(self) -> None:
+        self._load_steps()
         if self.step_at < len(self.steps) - 1:
             self._step_to(self.step_at + 1)
 

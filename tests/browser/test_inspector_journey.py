@@ -153,6 +153,7 @@ def test_inspector_states_in_both_themes(live_server: LiveServer, page: Page) ->
     image = page.get_by_test_id("image-prompt")
     for theme in ("dark", "light"):
         _state(page, "saved")
+        page.mouse.move(700, 860)  # no tooltip in the pictures
         shot(page, f"{theme}-saved")
         image.fill(f"a pier at dawn, {theme} sky")
         _state(page, "unsaved")
