@@ -73,7 +73,21 @@ def test_nothing_typed_is_lost(live_server: LiveServer, page: Page) -> None:
     # Ctrl+Enter inside a field saves at once (well before the autosave pause is over).
     video.fill("slow pan left")
     video.press("Control+Enter")
-    _wait(lambda: _stored(api, scene["id"])["Opening"]["video_prompt"] == "slow pan left", timeout=0.7)
+    _wait(lambda: _stored(api, scene["id"])["Opening, wide"]["video_prompt"] == "slow pan left", timeout=0.7)
+    _state(page, "saved")
+
+    # Another tab renames the clip while this one types a prompt: the label follows, the typing stays and saves.
+    image.click()
+    _state(page, "saved")
+    image.fill("harbour at dawn, typed here")
+    _state(page, "unsaved")
+    api.patch(f"/clips/{ids['A']}", json={"label": "Opening, wide"})
+    expect(header).to_contain_text("Opening, wide ·")
+    expect(page.get_by_test_id("clip-label")).to_have_value("Opening, wide")
+    expect(image).to_have_value("harbour at dawn, typed here")
+    _wait(
+        lambda: _stored(api, scene["id"]).get("Opening, wide", {}).get("image_prompt") == "harbour at dawn, typed here"
+    )
     _state(page, "saved")
 
     # Another tab saves the same prompt while this one types: the local text stays, and the choice shows.
@@ -86,7 +100,7 @@ def test_nothing_typed_is_lost(live_server: LiveServer, page: Page) -> None:
     expect(image).to_have_value("mine: a foggy harbour")
     expect(page.get_by_test_id("conflict-theirs")).to_have_text("theirs: a sunny harbour")
     page.get_by_test_id("keep-mine").click()
-    _wait(lambda: _stored(api, scene["id"])["Opening"]["image_prompt"] == "mine: a foggy harbour")
+    _wait(lambda: _stored(api, scene["id"])["Opening, wide"]["image_prompt"] == "mine: a foggy harbour")
     _state(page, "saved")
 
     image.click()  # the field left saves on blur: only then does the typing below stay unsaved
@@ -99,7 +113,7 @@ def test_nothing_typed_is_lost(live_server: LiveServer, page: Page) -> None:
     page.get_by_test_id("take-theirs").click()
     expect(image).to_have_value("theirs again")
     _state(page, "saved")
-    assert _stored(api, scene["id"])["Opening"]["image_prompt"] == "theirs again"
+    assert _stored(api, scene["id"])["Opening, wide"]["image_prompt"] == "theirs again"
 
     # The history: every saved wording, and an older one restored.
     page.get_by_test_id("prompt-history").click()
@@ -110,12 +124,12 @@ def test_nothing_typed_is_lost(live_server: LiveServer, page: Page) -> None:
     assert history[-1]["image_prompt"] == "harbour" and history[0]["image_prompt"] == "theirs again"
     page.get_by_test_id(f"restore-{history[-1]['n']}").click()
     expect(image).to_have_value("harbour")
-    assert _stored(api, scene["id"])["Opening"]["image_prompt"] == "harbour"
+    assert _stored(api, scene["id"])["Opening, wide"]["image_prompt"] == "harbour"
 
     # Undo in the field goes back to the wording before the restore.
     page.get_by_test_id("prompt-undo").click()
     expect(image).to_have_value("theirs again")
-    _wait(lambda: _stored(api, scene["id"])["Opening"]["image_prompt"] == "theirs again")
+    _wait(lambda: _stored(api, scene["id"])["Opening, wide"]["image_prompt"] == "theirs again")
 
     # Leaving while unsaved asks first; leaving anyway still saves what was typed.
     asked: list[str] = []
@@ -135,7 +149,7 @@ def test_nothing_typed_is_lost(live_server: LiveServer, page: Page) -> None:
     assert asked == ["beforeunload"]
     assert not page.is_closed()  # "stay" kept the page
     page.close()  # closing for good: the server saves what it had
-    _wait(lambda: _stored(api, scene["id"])["Opening"]["video_prompt"] == "typed just before leaving")
+    _wait(lambda: _stored(api, scene["id"])["Opening, wide"]["video_prompt"] == "typed just before leaving")
 
 
 def test_inspector_states_in_both_themes(live_server: LiveServer, page: Page) -> None:
