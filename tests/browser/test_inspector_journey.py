@@ -73,7 +73,7 @@ def test_nothing_typed_is_lost(live_server: LiveServer, page: Page) -> None:
     # Ctrl+Enter inside a field saves at once (well before the autosave pause is over).
     video.fill("slow pan left")
     video.press("Control+Enter")
-    _wait(lambda: _stored(api, scene["id"])["Opening, wide"]["video_prompt"] == "slow pan left", timeout=0.7)
+    _wait(lambda: _stored(api, scene["id"])["Opening"]["video_prompt"] == "slow pan left", timeout=0.7)
     _state(page, "saved")
 
     # Another tab renames the clip while this one types a prompt: the label follows, the typing stays and saves.
