@@ -28,6 +28,11 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Stale(Conflict):
+    """A change based on a version of the row that someone else has replaced since (409): nothing was written,
+    so what the caller sent is still theirs to keep or drop after looking at the newer version."""
+
+
 class Invalid(DomainError):
     status_code = 422
 

@@ -9,40 +9,27 @@ from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 from sqlmodel import Session
 
-from app.services import clips, projects, scenes, timeline_edit
+from app.services import clips, projects, prompt_history, scenes, timeline_edit
 from app.services.editor_settings import editor_settings, update_editor_settings
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
+from components import clip_inspector
 from components.batch_dialog import BatchDialog
 from components.clip_generation import ClipGeneration
-from components.clip_inspector import clip_inspector
+from components.clip_inspector import ClipForm, ClipInspector
 from components.confirm import confirm
 from components.export_dialog import open_export_dialog
-from components.feedback import success
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
 from components.timeline import TimelineEditor, format_position, normalize_clip
 from data.engine import session_scope
 from data.errors import DomainError, NotFound
-from data.frames import frames_to_seconds, seconds_to_frames
+from data.frames import seconds_to_frames
 from data.models import Clip, Scene, User
 from data.words import counted
 
 MIN_VISIBLE_SECONDS = 10
 T = TypeVar("T")
-
-
-def clip_signature(clip: Clip) -> tuple[object, ...]:
-    """What the inspector shows of a clip: when it differs from the stored row, the inspector redraws."""
-    return (
-        clip.start_frame,
-        clip.duration_frames,
-        clip.label,
-        clip.color,
-        clip.image_prompt,
-        clip.video_prompt,
-        clip.notes,
-    )
 
 
 def page(user: User, scene_id: int, clip: int | None = None) -> None:
@@ -83,28 +70,57 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
     def reload() -> None:
         if refresh_cards(force=True):
             toolbar_state()
-            inspector.refresh()
+            show_inspector()
 
     def reload_from_elsewhere() -> None:
-        """Another tab, the API or a landing result changed the project: keep an unsaved draft unless its clip
-        itself changed, and otherwise redraw only the results."""
+        """Another tab, the API or a landing result changed the project: what is being typed stays (the
+        inspector takes the stored clip in without a redraw), and otherwise redraw only the results."""
         if not refresh_cards():
             return
         toolbar_state()
+        show_inspector()
+
+    def show_inspector() -> None:
+        """The selected clip in the inspector. The same clip as shown takes the stored row in place (typing
+        goes on); another clip first saves the shown one — or, when that cannot be saved, keeps its text
+        aside (parked) to show again when that clip is selected."""
         ids = selected()
-        clip_id = ids[0] if len(ids) == 1 else None
-        if clip_id is None or clip_id != shown["clip_id"]:
-            inspector.refresh()
+        view: ClipInspector | None = shown["view"]
+        if view is not None and ids == [view.form.clip_id]:
+            with session_scope() as session:
+                try:
+                    clip = clips.get_clip(session, user, view.form.clip_id)
+                except NotFound:
+                    clip = None
+            if clip is not None:
+                view.arrived(clip)
+                generation.refresh_gallery()
+                return
+        leave_shown()
+        inspector.refresh()
+
+    def leave_shown() -> None:
+        view: ClipInspector | None = shown["view"]
+        shown["view"] = None
+        if view is None or view.save_now():
             return
-        with session_scope() as session:
-            try:
-                signature = clip_signature(clips.get_clip(session, user, clip_id))
-            except NotFound:
-                signature = None
-        if signature != shown["signature"]:
-            inspector.refresh()
-        else:
-            generation.refresh_gallery()
+        parked[view.form.clip_id] = view.form
+        name = view.form.draft.label or f"Clip {view.form.clip_id}"
+        ui.notify(
+            f"{name} is not saved ({view.form.error or 'changed elsewhere'}). Its text is kept: select the clip "
+            "again to finish.",
+            type="warning",
+            multi_line=True,
+        )
+
+    def store_edit(label: str, action: Callable[[Session], Clip]) -> Clip:
+        """An inspector save: one transaction and one undo step. Runs in a worker thread: no UI here."""
+        with session_scope() as session, history.track(session, [scene_id], label):
+            return action(session)
+
+    def after_store() -> None:
+        if refresh_cards(force=True):
+            toolbar_state()
 
     def read(query: Callable[[Session], T]) -> T | None:
         """A read for an action; if what it names is gone meanwhile, say so, redraw, and return None."""
@@ -345,6 +361,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         if neighbour is not None:
             ui.navigate.to(f"/scenes/{neighbour.id}")
 
+    clip_inspector.install()
     crumbs = [("Projects", "/projects"), (project.name, f"/projects/{project.id}")]
     with frame(scene.name, user, breadcrumbs=crumbs):
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
@@ -450,7 +467,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         with track_area, ui.context_menu().props('data-testid="clip-context-menu"'):
             # Right-click selects the clip under the pointer first (the widget does), so these act on it.
             for text, action in (
-                ("Edit in the inspector", lambda: inspector.refresh()),
+                ("Edit in the inspector", lambda: show_inspector()),
                 ("Generation dialog…", lambda: generation.open_dialog(selected()[0]) if len(selected()) == 1 else None),
                 ("Split at the playhead", split),
                 ("Duplicate", duplicate),
@@ -474,11 +491,11 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         editor.on("trim", on_trim)
         editor.on("key", on_key)
         editor.on("playhead", lambda: toolbar_state())
-        editor.on("select", lambda: inspector.refresh())
+        editor.on("select", lambda: show_inspector())
 
         def open_clip(e: GenericEventArguments) -> None:
             editor.select([int(e.args["clip_id"])])
-            inspector.refresh()
+            show_inspector()
 
         editor.on("open", open_clip)
         if not cards:
@@ -488,12 +505,13 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             ).classes("sc-muted")
 
         generation = ClipGeneration(user, project.id, refresh_cards)  # type: ignore[arg-type]  # a stored row's id is never None
-        shown: dict[str, Any] = {"clip_id": None, "signature": None}
+        shown: dict[str, Any] = {"view": None}
+        parked: dict[int, ClipForm] = {}  # drafts that could not be saved when their clip was left
 
         @ui.refreshable
         def inspector() -> None:
             ids = selected()
-            shown.update(clip_id=None, signature=None)
+            shown["view"] = None
             if len(ids) != 1:
                 generation.detach()
                 text = (
@@ -510,20 +528,20 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 except NotFound:
                     generation.detach()
                     return
-            shown.update(clip_id=clip.id, signature=clip_signature(clip))
-            ui.label(
-                f"{clip.label or f'Clip {clip.id}'} · starts {frames_to_seconds(clip.start_frame, fps):g} s · "
-                f"{clip.duration_frames} frames"
-            ).classes("text-subtitle2")
-
-            def save(changes: dict[str, Any]) -> bool:
-                if edit("Edit clip", lambda s: clips.update_clip(s, user, clip.id, **changes)):  # type: ignore[arg-type]  # a stored row's id is never None
-                    success("Clip saved")
-                    return True
-                return False
-
-            form = clip_inspector(clip, fps, save)
-            generation.build(clip.id, form.save)  # type: ignore[arg-type]  # a stored row's id is never None
+            clip_id: int = clip.id  # type: ignore[assignment]  # a stored row's id is never None
+            form = parked.pop(clip_id, None) or ClipForm(clip, fps)
+            view = ClipInspector(
+                user,
+                form,
+                store=lambda changes, expected: store_edit(
+                    "Edit clip", lambda s: clips.update_clip(s, user, clip_id, expected_updated_at=expected, **changes)
+                ),
+                restore=lambda n: store_edit("Restore prompts", lambda s: prompt_history.restore(s, user, clip_id, n)),
+                after_store=after_store,
+            )
+            view.arrived(clip)  # a parked draft meets the clip as stored now
+            shown["view"] = view
+            generation.build(clip_id, view.save_now)
 
         if clip is not None and any(card["id"] == clip for card in cards):
             editor.select([clip])
@@ -531,3 +549,11 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             inspector()
 
         ProjectWatch(project.id, reload_from_elsewhere)
+
+        def tab_gone() -> None:
+            """Leaving the page (a link, closing the tab) saves what is typed, as far as the server has it."""
+            view: ClipInspector | None = shown["view"]
+            if view is not None:
+                view.save_now()
+
+        ui.context.client.on_disconnect(tab_gone)

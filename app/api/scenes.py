@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from app.services import clips, projects, scenes, timeline_analysis, timeline_edit
+from app.services import clips, projects, prompt_history, scenes, timeline_analysis, timeline_edit
 from data.frames import frames_to_seconds, seconds_to_frames
 from data.models import BodyId, Clip, RowId, Scene, StrictNumber
 
@@ -71,6 +71,10 @@ class ClipUpdate(BaseModel):
     notes: str | None = None
     color: str | None = Field(default=None, max_length=20)
     overlap: OverlapPolicy = "allow"
+    expected_updated_at: datetime | None = Field(
+        default=None,
+        description="the updated_at your edit started from: if the clip changed since, 409 and nothing is saved",
+    )
 
 
 class ClipPublic(BaseModel):
@@ -89,6 +93,14 @@ class ClipPublic(BaseModel):
     overlap: bool
     created_at: datetime
     updated_at: datetime
+
+
+class PromptVersionPublic(BaseModel):
+    n: int
+    image_prompt: str
+    video_prompt: str
+    saved_at: datetime
+    saved_by: str
 
 
 class SplitRequest(BaseModel):
@@ -198,6 +210,22 @@ def update_clip(clip_id: RowId, body: ClipUpdate, user: UserDep, session: Sessio
 def delete_clip(clip_id: RowId, user: UserDep, session: SessionDep) -> Response:
     clips.delete_clips(session, user, [clip_id])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/clips/{clip_id}/prompt-history", response_model=list[PromptVersionPublic])
+def clip_prompt_history(clip_id: RowId, user: UserDep, session: SessionDep) -> list[PromptVersionPublic]:
+    """Every kept version of the clip's prompts, newest first."""
+    return [
+        PromptVersionPublic.model_validate(v, from_attributes=True)
+        for v in prompt_history.list_history(session, user, clip_id)
+    ]
+
+
+@router.post("/clips/{clip_id}/prompt-history/{n}/restore", response_model=ClipPublic)
+def restore_clip_prompts(clip_id: RowId, n: RowId, user: UserDep, session: SessionDep) -> ClipPublic:
+    """The clip's prompts become version n's again, saved as a new version."""
+    clip = prompt_history.restore(session, user, clip_id, n)
+    return _clip(clip, _fps(session, user, clip.project_id))
 
 
 @router.post("/clips/{clip_id}/split", response_model=list[ClipPublic])

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from data import frames
-from data.errors import Conflict, Invalid
+from data.errors import Conflict, Invalid, Stale
 from data.models import Clip, GalleryItem, Project, Scene, User
 from data.models._common import utcnow
 from data.words import counted
 
-from . import events, projects, scenes
+from . import events, projects, prompt_history, scenes
 from .scenes import atomic
 
 OverlapPolicy = Literal["allow", "ripple", "trim"]
@@ -190,6 +191,15 @@ def clean_color(value: str) -> str:
     return value.strip().lower()
 
 
+def _same_instant(stored: datetime, expected: datetime) -> bool:
+    """A naive time (a client that dropped the zone) is read as UTC, like every stored time."""
+    if expected.tzinfo is None:
+        expected = expected.replace(tzinfo=UTC)
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=UTC)
+    return stored == expected
+
+
 def clips_of_scene(session: Session, scene_id: int) -> list[Clip]:
     query = select(Clip).where(Clip.scene_id == scene_id).order_by(col(Clip.start_frame), col(Clip.id))
     return list(session.exec(query.execution_options(populate_existing=True)))
@@ -289,6 +299,9 @@ def create_clip(
     )
     session.add(clip)
     apply_overlap_policy([*clips, clip], [clip], policy, limit)
+    session.flush()
+    if clip.image_prompt or clip.video_prompt:
+        prompt_history.record(session, actor, clip)
     finish_edit(session, actor, scene.project_id, "clip.created", f"Added a clip to “{scene.name}”")
     return clip
 
@@ -309,8 +322,13 @@ def update_clip(
     notes: str | None = None,
     color: str | None = None,
     overlap: OverlapPolicy = "allow",
+    expected_updated_at: datetime | None = None,
 ) -> Clip:
-    """Only given fields change; a new start or duration is checked like on creation and lands by the policy."""
+    """Only given fields change; a new start or duration is checked like on creation and lands by the policy.
+
+    With `expected_updated_at` (the clip's updated_at the caller's edit started from), a clip changed by
+    anyone since is Stale and nothing is written: a save from an old version never overwrites a newer one.
+    A new wording of either prompt is kept in the clip's prompt history."""
     clip = get_clip(session, actor, clip_id)
     policy = parse_policy(overlap)
     changes: dict[str, Any] = clean_texts(
@@ -319,7 +337,12 @@ def update_clip(
     if color is not None:
         changes["color"] = clean_color(color)
     project, limit = begin_edit(session, clip.project_id)
-    clips = clips_of_scene(session, clip.scene_id)
+    clips = clips_of_scene(session, clip.scene_id)  # re-reads the clip under the lock
+    if expected_updated_at is not None and not _same_instant(clip.updated_at, expected_updated_at):
+        raise Stale(
+            f"{clip_name(clip).capitalize()} was changed elsewhere since this edit started; nothing was saved.",
+            field="expected_updated_at",
+        )
     begin = to_frames(start, start_frame, project.fps, "start")
     length = to_frames(duration, duration_frames, project.fps, "duration")
     changes["start_frame"] = clip.start_frame if begin is None else begin
@@ -329,11 +352,14 @@ def update_clip(
     if not changes:
         session.rollback()  # frees the lock; nothing to write
         return clip
+    before, before_at = (clip.image_prompt, clip.video_prompt), clip.updated_at
     for key, value in changes.items():
         setattr(clip, key, value)
     clip.updated_at = utcnow()
     if {"start_frame", "duration_frames"} & changes.keys():
         apply_overlap_policy(clips, [clip], policy, limit)
+    if {"image_prompt", "video_prompt"} & changes.keys():
+        prompt_history.record(session, actor, clip, before, before_at)
     scene = session.get(Scene, clip.scene_id)
     finish_edit(session, actor, clip.project_id, "clip.updated", f"Edited {clip_name(clip)} in “{scene.name}”")  # type: ignore[union-attr]  # the clip's scene exists: clips go with their scene
     return clip

@@ -20,7 +20,17 @@ from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from data.errors import Invalid, NotFound
-from data.models import Activity, Clip, ClipCharacterLink, ClipStyleLink, GalleryItem, Project, Scene, User
+from data.models import (
+    Activity,
+    Clip,
+    ClipCharacterLink,
+    ClipPromptVersion,
+    ClipStyleLink,
+    GalleryItem,
+    Project,
+    Scene,
+    User,
+)
 from data.models._common import utcnow
 
 from . import events, media_store, projects
@@ -141,7 +151,8 @@ def forget_deleted(session: Session, clip_ids: Iterable[int]) -> None:
     for key, obj in list(session.identity_map.items()):  # type: ignore[attr-defined]  # a session's map is a WeakInstanceDict, which has items()
         model, primary_key = key[0], key[1]
         if (model is Clip and primary_key[0] in ids) or (
-            model in (GalleryItem, ClipCharacterLink, ClipStyleLink) and inspect(obj).dict.get("clip_id") in ids
+            model in (GalleryItem, ClipCharacterLink, ClipStyleLink, ClipPromptVersion)
+            and inspect(obj).dict.get("clip_id") in ids
         ):
             session.expunge(obj)
 

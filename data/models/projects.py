@@ -200,3 +200,22 @@ class Activity(SQLModel, table=True):
     kind: str = Field(max_length=40)
     message: str = Field(max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ClipPromptVersion(SQLModel, table=True):
+    """One saved state of a clip's two prompts, so a director can look back and restore an earlier wording.
+
+    `n` counts up per clip and is never reused (the oldest versions are pruned past a bound, so the lowest
+    kept `n` may be above 1). `saved_by` keeps the name as it was, so a version outlives its author's account."""
+
+    __tablename__ = "clip_prompt_versions"
+    __table_args__ = (UniqueConstraint("clip_id", "n", name="uq_clip_prompt_versions_clip_n"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clip_id: int = Field(foreign_key="clips.id", ondelete="CASCADE")
+    n: int = Field(ge=1)
+    image_prompt: str = Field(default="")
+    video_prompt: str = Field(default="")
+    saved_at: datetime = Field(default_factory=utcnow)
+    saved_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    saved_by: str = Field(default="", max_length=40)

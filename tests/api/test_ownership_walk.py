@@ -84,7 +84,9 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
     """The owner's objects, one per kind of path parameter the API uses."""
     project = client.post("/api/v1/projects", headers=owner, json={"name": "Private"}).json()
     scene = client.post(f"/api/v1/projects/{project['id']}/scenes", headers=owner, json={"name": "S"}).json()
-    clip = client.post(f"/api/v1/scenes/{scene['id']}/clips", headers=owner, json={"duration": 2}).json()
+    clip = client.post(
+        f"/api/v1/scenes/{scene['id']}/clips", headers=owner, json={"duration": 2, "image_prompt": "a harbour"}
+    ).json()
     builtin = client.get("/api/v1/workflows", params={"kind": "image"}, headers=owner).json()[0]
     workflow = client.post(
         "/api/v1/workflows",
@@ -117,6 +119,7 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
         "item_id": item_id,
         "batch_id": batch_id,
         "notification_id": notification_id,
+        "n": 1,  # the clip's first prompt version (its prompt on creation)
     }
 
 
