@@ -9,7 +9,7 @@ from nicegui import app, ui
 from nicegui.events import GenericEventArguments
 from sqlmodel import Session
 
-from app.services import clips, projects, prompt_history, scenes, timeline_edit
+from app.services import clips, projects, scenes, timeline_edit
 from app.services.editor_settings import editor_settings, update_editor_settings
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
@@ -536,7 +536,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 store=lambda changes, expected: store_edit(
                     "Edit clip", lambda s: clips.update_clip(s, user, clip_id, expected_updated_at=expected, **changes)
                 ),
-                restore=lambda n: store_edit("Restore prompts", lambda s: prompt_history.restore(s, user, clip_id, n)),
+                restore=lambda n: store_edit("Restore prompts", lambda s: clips.restore_prompts(s, user, clip_id, n)),
                 after_store=after_store,
             )
             view.arrived(clip)  # a parked draft meets the clip as stored now

@@ -224,7 +224,7 @@ def clip_prompt_history(clip_id: RowId, user: UserDep, session: SessionDep) -> l
 @router.post("/clips/{clip_id}/prompt-history/{n}/restore", response_model=ClipPublic)
 def restore_clip_prompts(clip_id: RowId, n: RowId, user: UserDep, session: SessionDep) -> ClipPublic:
     """The clip's prompts become version n's again, saved as a new version."""
-    clip = prompt_history.restore(session, user, clip_id, n)
+    clip = clips.restore_prompts(session, user, clip_id, n)
     return _clip(clip, _fps(session, user, clip.project_id))
 
 

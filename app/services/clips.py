@@ -455,3 +455,10 @@ def delete_clips(session: Session, actor: User, clip_ids: list[int]) -> int:
 
 
 # --- split, merge, gaps, clipboard ----------------------------------------------------------------
+
+
+def restore_prompts(session: Session, actor: User, clip_id: int, n: int) -> Clip:
+    """The clip's prompts become version n's again, saved as a new version (so the restore can be undone)."""
+    get_clip(session, actor, clip_id)
+    old = prompt_history.version(session, clip_id, n)
+    return update_clip(session, actor, clip_id, image_prompt=old.image_prompt, video_prompt=old.video_prompt)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from data.errors import NotFound
 from data.models import Clip, ClipPromptVersion, User
 
-from . import clips
+from . import projects
 
 MAX_VERSIONS = 200
 
@@ -93,7 +93,7 @@ def record(
 
 def list_history(session: Session, actor: User, clip_id: int) -> list[PromptVersion]:
     """Newest first; another user's clip is NotFound, like every clip read."""
-    clips.get_clip(session, actor, clip_id)
+    projects.get_within(session, actor, Clip, clip_id, "Clip")
     query = (
         select(ClipPromptVersion).where(ClipPromptVersion.clip_id == clip_id).order_by(col(ClipPromptVersion.n).desc())
     )
@@ -106,14 +106,11 @@ def count_versions(session: Session, clip_id: int) -> int:
     return int(session.exec(select(func.count()).where(ClipPromptVersion.clip_id == clip_id)).one())
 
 
-def restore(session: Session, actor: User, clip_id: int, n: int) -> Clip:
-    """The clip's prompts become version n's again, saved as a new version (so the restore can be undone)."""
-    clips.get_clip(session, actor, clip_id)
-    version = session.exec(
+def version(session: Session, clip_id: int, n: int) -> ClipPromptVersion:
+    """Version n of the clip's prompts (clips.restore_prompts makes it current again)."""
+    found = session.exec(
         select(ClipPromptVersion).where(ClipPromptVersion.clip_id == clip_id, ClipPromptVersion.n == n)
     ).first()
-    if version is None:
+    if found is None:
         raise NotFound(f"This clip has no prompt version {n} (the oldest ones are not kept past {MAX_VERSIONS}).")
-    return clips.update_clip(
-        session, actor, clip_id, image_prompt=version.image_prompt, video_prompt=version.video_prompt
-    )
+    return found

@@ -80,7 +80,7 @@ def test_restore_brings_an_older_wording_back_as_a_new_version(db, setting) -> N
     clip = clips.create_clip(db, owner, scene.id, image_prompt="first", video_prompt="pan")
     clips.update_clip(db, owner, clip.id, image_prompt="second", video_prompt="tilt")
 
-    restored = prompt_history.restore(db, owner, clip.id, 1)
+    restored = clips.restore_prompts(db, owner, clip.id, 1)
 
     assert (restored.image_prompt, restored.video_prompt) == ("first", "pan")
     history = prompt_history.list_history(db, owner, clip.id)
@@ -91,7 +91,7 @@ def test_restore_of_a_version_that_is_not_kept_is_not_found(db, setting) -> None
     owner, _project, scene = setting
     clip = clips.create_clip(db, owner, scene.id, image_prompt="first")
     with pytest.raises(NotFound):
-        prompt_history.restore(db, owner, clip.id, 7)
+        clips.restore_prompts(db, owner, clip.id, 7)
 
 
 def test_another_users_clip_history_is_not_found(db, setting, make_user) -> None:
@@ -101,7 +101,7 @@ def test_another_users_clip_history_is_not_found(db, setting, make_user) -> None
     with pytest.raises(NotFound):
         prompt_history.list_history(db, intruder, clip.id)
     with pytest.raises(NotFound):
-        prompt_history.restore(db, intruder, clip.id, 1)
+        clips.restore_prompts(db, intruder, clip.id, 1)
     db.expire_all()
     assert db.get(Clip, clip.id).image_prompt == "private"
 
