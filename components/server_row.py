@@ -14,6 +14,8 @@ from nicegui import ui
 from app.services.server_catalog import KINDS
 from app.services.servers import ServerPublic
 
+from .job_format import age
+
 ROW_CSS = """
 .sc-server-grid { display: grid; align-items: center; column-gap: 12px;
   grid-template-columns: 14px minmax(150px, 1.3fr) 64px minmax(170px, 1.3fr) 48px 56px minmax(150px, 1.2fr)
@@ -34,6 +36,7 @@ STATUS_WORDS = {
 }
 SHORT_KINDS = {"checkpoints": "ckpt", "loras": "LoRA", "vaes": "VAE", "embeddings": "emb", "upscalers": "upscale"}
 ERROR_PREVIEW = 70
+
 
 
 @dataclass
@@ -67,7 +70,19 @@ def status_light(server: ServerPublic) -> None:
     light.tooltip(words)
 
 
+def last_seen_text(server: ServerPublic) -> str:
+    """An offline server: when it last answered (its GPU figures from then would mislead)."""
+    if server.last_seen_at is None:
+        return "Offline · never answered a check"
+    return f"Offline · last seen {age(server.last_seen_at)}"
+
+
 def vram_cell(server: ServerPublic) -> None:
+    if server.status == "offline":
+        with ui.column().classes("gap-0 min-w-0"):
+            ui.label(server.gpu_name or "–").classes("ellipsis text-xs sc-muted").props('data-testid="server-gpu"')
+            ui.label(last_seen_text(server)).classes("sc-muted text-[11px]").props('data-testid="server-last-seen"')
+        return
     with ui.column().classes("gap-0 min-w-0"):
         ui.label(server.gpu_name or "–").classes("ellipsis text-xs").props('data-testid="server-gpu"').tooltip(
             server.gpu_name or "GPU unknown until the server answers a health check"

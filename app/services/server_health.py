@@ -88,6 +88,8 @@ def _store(server_id: int, **fields: Any) -> ComfyServer | None:
         for key, value in fields.items():
             setattr(server, key, value)
         server.last_checked_at = utcnow()
+        if server.status in ("online", "degraded"):
+            server.last_seen_at = server.last_checked_at
         session.add(server)
         session.commit()
     events.emit(events.servers_changed, server_id)

@@ -108,6 +108,7 @@ class ServerPublic(BaseModel):
     comfy_version: str | None
     last_error: str | None
     last_checked_at: datetime | None
+    last_seen_at: datetime | None = None
     catalog_refreshed_at: datetime | None
 
 
@@ -164,6 +165,7 @@ def public_server(server: ComfyServer, active_jobs: int = 0) -> ServerPublic:
         comfy_version=server.comfy_version,
         last_error=server.last_error,
         last_checked_at=server.last_checked_at,
+        last_seen_at=server.last_seen_at,
         catalog_refreshed_at=server.catalog_refreshed_at,
     )
 

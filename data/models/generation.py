@@ -35,6 +35,8 @@ class ComfyServer(SQLModel, table=True):
     comfy_version: str | None = Field(default=None, max_length=50)
     last_error: str | None = None
     last_checked_at: datetime | None = None
+    # When it last answered a check (online or slow): an offline server shows this, not its old GPU figures.
+    last_seen_at: datetime | None = None
     last_checkpoint: str | None = Field(default=None, max_length=500)
     catalog_refreshed_at: datetime | None = None
     # Node class names from /object_info: which workflows (e.g. face swap) this server can run.

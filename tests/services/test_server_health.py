@@ -85,12 +85,14 @@ async def test_a_healthy_server_is_online_with_its_gpu_and_catalog(db, admin, co
 
 async def test_a_server_that_goes_down_is_offline_with_the_reason_and_comes_back(db, admin, comfy) -> None:
     server = add(db, admin, comfy.url)
-    await server_health.check_health(server.id)
+    up = await server_health.check_health(server.id)
+    assert up is not None and up.last_seen_at == up.last_checked_at
     comfy.go_down()
     down = await server_health.check_health(server.id)
     assert down is not None and down.status == "offline"
     assert down.last_error and "refused" in down.last_error.lower()
-    assert down.gpu_name == GPU  # the last known hardware stays on show
+    assert down.gpu_name == GPU  # the last known hardware stays on record
+    assert down.last_seen_at == up.last_seen_at < down.last_checked_at  # seen when it last answered
     comfy.come_up()
     back = await server_health.check_health(server.id)
     assert back is not None and (back.status, back.last_error) == ("online", None)

@@ -186,3 +186,33 @@ async def test_edit_keeps_the_stored_key_and_the_switch_disables(user: User, sig
     db.expire_all()
     assert db.get(ComfyServer, server.id).enabled is False
     await eventually(lambda: _testid(user, "server-status")[0].props.get("data-status") == "disabled")
+
+
+async def test_an_offline_server_says_when_it_was_last_seen_not_its_old_gpu_figures(
+    user: User, sign_in, db
+) -> None:
+    from datetime import timedelta
+
+    from data.models._common import utcnow
+
+    await sign_in(user, admin=True)
+    db.add(
+        ComfyServer(
+            name="Attic GPU",
+            base_url="http://127.0.0.1:9",
+            status="offline",
+            gpu_name="RTX 3090",
+            vram_total=24 * 1024**3,
+            vram_free=20 * 1024**3,
+            last_seen_at=utcnow() - timedelta(hours=3),
+        )
+    )
+    db.add(ComfyServer(name="Never seen", base_url="http://127.0.0.1:10", status="offline"))
+    db.commit()
+    await user.open("/servers")
+    await eventually(lambda: len(_testid(user, "server-last-seen")) == 2)
+    assert sorted(e.text for e in _testid(user, "server-last-seen")) == [
+        "Offline · last seen 3 h ago",
+        "Offline · never answered a check",
+    ]
+    await user.should_not_see("free / 24.0 GB")
