@@ -16,8 +16,18 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.services import clips, events, generation_defaults, projects, prompt_compose, workflow_graph, workflows
+from app.services import (
+    clips,
+    events,
+    generation_defaults,
+    input_images,
+    projects,
+    prompt_compose,
+    workflow_graph,
+    workflows,
+)
 from app.services.generation_params import GenerationParams, LoraSpec
+from app.services.input_images import InputImageRef
 from app.services.scenes import media_path
 from data.errors import DomainError, Invalid
 from data.models import (
@@ -60,6 +70,10 @@ class GenerationSettings(BaseModel):
     # None keeps the original rule: no seed → random per variation, a seed → counts up per variation.
     # "increment" continues the project's sequence across requests when no seed is given.
     seed_policy: Literal["fixed", "random", "increment"] | None = None
+    # The pictures an image-to-image or face-swap workflow starts from (and, in mode "video", the picture to
+    # animate instead of the clip's selected image): {"upload_id": "<32 hex>"} or {"item_id": <result id>}.
+    init_image: InputImageRef | None = None
+    face_image: InputImageRef | None = None
 
 
 class GenerateRequest(GenerationSettings):
@@ -111,6 +125,31 @@ def _init_image(session: Session, clip: Clip, item_id: int | None) -> GalleryIte
             raise Invalid(f"Result {item_id} is not an image of this clip.", field="init_item_id")
         return item
     return session.exec(query.where(GalleryItem.selected == True)).first()  # noqa: E712
+
+
+INPUT_WORDS = {"init_image": "the picture it starts from", "face_image": "the face to put in"}
+
+
+def _input_images(session: Session, clip: Clip, template: WorkflowTemplate, request: GenerateRequest) -> dict[str, Any]:
+    """The params naming the pictures a workflow loads; Invalid when it loads one and none was given.
+
+    Without this the graph would keep its placeholder (example.png), which a real ComfyUI has in its input
+    folder: the job would succeed with the wrong picture."""
+    found: dict[str, Any] = {}
+    for name in ("init_image", "face_image"):
+        if name not in (template.bindings or {}):
+            continue
+        ref: InputImageRef | None = getattr(request, name)
+        if ref is None:
+            raise Invalid(
+                f"The workflow “{template.name}” needs {INPUT_WORDS[name]}: upload a picture or pick a result "
+                "of the project.",
+                field=name,
+            )
+        stored, path = input_images.resolve(session, clip.project_id, ref, name)
+        found[name] = upload_name(path)
+        found[f"{name}_path"] = stored
+    return found
 
 
 def _seeds(session: Session, project_id: int, request: GenerateRequest) -> list[int]:
@@ -262,8 +301,9 @@ def queue_clip_jobs(
         image_template = _pick_workflow(session, actor, request.workflow_id, "image")
         text = request.prompt if request.prompt is not None else clip.image_prompt
         prompt = prompt_compose.compose_for_clip(session, clip, text, "image")
+        pictures = _input_images(session, clip, image_template, request)
         for seed in seeds:
-            params = {**base, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
+            params = {**base, **pictures, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
             job = build_job(
                 template=image_template,
                 params=params,
@@ -286,11 +326,14 @@ def queue_clip_jobs(
         video_prompt = prompt_compose.compose_for_clip(session, clip, video_text, "video")
         checkpoint = request.video_checkpoint or (request.checkpoint if request.mode == "video" else None)
         sources: list[GenerationJob | None] = list(created) if request.mode == "both" else [None] * len(seeds)
-        init = None if request.mode == "both" else _init_image(session, clip, request.init_item_id)
-        if request.mode == "video" and init is None:
+        chosen_picture: dict[str, Any] = {}
+        if request.mode == "video" and request.init_image is not None:
+            chosen_picture = _input_images(session, clip, video_template, request)
+        init = None if request.mode == "both" or chosen_picture else _init_image(session, clip, request.init_item_id)
+        if request.mode == "video" and init is None and not chosen_picture:
             raise Invalid("This clip has no selected image to animate: generate or select an image first.")
         for seed, source in zip(seeds, sources, strict=True):
-            params = {**base, "prompt": video_prompt, "seed": seed}
+            params = {**base, **chosen_picture, "prompt": video_prompt, "seed": seed}
             if checkpoint:
                 params["checkpoint"] = checkpoint
             if init is not None:
