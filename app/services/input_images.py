@@ -26,11 +26,11 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, Field, model_validator
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from data.errors import Invalid, NotFound, TooLarge
-from data.models import GalleryItem, User
+from data.models import Clip, GalleryItem, User
 
 from . import projects
 from .media_store import project_media_dir
@@ -235,3 +235,46 @@ def resolve(session: Session, project_id: int, ref: InputImageRef, field: str) -
     if file is None or not file.is_file():
         raise Invalid(f"The file of result {ref.item_id} is missing: pick another image.", field=field)
     return item.file_path, file
+
+
+@dataclass(frozen=True)
+class PictureChoice:
+    """One picture a person can start from, as a picker offers it."""
+
+    ref: dict[str, Any]  # an InputImageRef as JSON
+    label: str
+    url: str  # its thumbnail
+
+
+PICK_LIMIT = 200  # the newest; older results are still reachable over REST by id
+
+
+def picture_choices(session: Session, actor: User, project_id: int) -> list[PictureChoice]:
+    """The project's uploads, then its image results (newest first), for a picker."""
+    from .clips import clip_name
+
+    choices = [
+        PictureChoice(
+            {"upload_id": image.id},
+            f"{image.filename} · {image.width}×{image.height} · uploaded",
+            image.public(project_id)["url"],
+        )
+        for image in list_uploads(session, actor, project_id)[:PICK_LIMIT]
+    ]
+    query = (
+        select(GalleryItem, Clip)
+        .join(Clip, col(Clip.id) == col(GalleryItem.clip_id))
+        .where(GalleryItem.project_id == project_id, GalleryItem.kind == "image")
+        .order_by(col(GalleryItem.created_at).desc(), col(GalleryItem.id).desc())
+        .limit(PICK_LIMIT)
+    )
+    for item, clip in session.exec(query):
+        size = f" · {item.width}×{item.height}" if item.width and item.height else ""
+        choices.append(
+            PictureChoice(
+                {"item_id": item.id},
+                f"Result #{item.id} · {clip_name(clip)}{size}" + (" · selected" if item.selected else ""),
+                f"/api/v1/gallery/{item.id}/thumbnail",
+            )
+        )
+    return choices
