@@ -152,11 +152,38 @@ def _input_images(session: Session, clip: Clip, template: WorkflowTemplate, requ
     return found
 
 
-def _seeds(session: Session, project_id: int, request: GenerateRequest) -> list[int]:
-    """A given seed counts up per variation (identical graphs would come back from ComfyUI's cache)."""
+RANDOM_SEED_MAX = 2**32 - 1
+
+
+def random_seed_limit(session: Session, templates: list[WorkflowTemplate]) -> int:
+    """Random seeds stay within what the workflows' seed inputs take on every enabled server."""
+    specs = [s.node_specs for s in session.exec(select(ComfyServer).where(col(ComfyServer.enabled))) if s.node_specs]
+    limit = RANDOM_SEED_MAX
+    for template in templates:
+        limit = min(limit, workflow_graph.seed_limit(template.graph, template.bindings, specs, RANDOM_SEED_MAX))
+    return limit
+
+
+def _seeded_templates(session: Session, actor: User, request: GenerateRequest) -> list[WorkflowTemplate]:
+    """The workflows a request's seeds go into (both of mode "both")."""
+    found = []
+    if request.mode in ("image", "both"):
+        found.append(_pick_workflow(session, actor, request.workflow_id, "image"))
+    if request.mode in ("video", "both"):
+        chosen = request.video_workflow_id if request.mode == "both" else request.workflow_id
+        found.append(_pick_workflow(session, actor, chosen, "video"))
+    return found
+
+
+def _seeds(
+    session: Session, project_id: int, request: GenerateRequest, templates: list[WorkflowTemplate] | None = None
+) -> list[int]:
+    """A given seed counts up per variation (identical graphs would come back from ComfyUI's cache); random
+    seeds are drawn within the range the bound seed inputs take."""
     policy = request.seed_policy
     if policy == "random" or (policy is None and request.seed is None):
-        return [random.randint(0, 2**32 - 1) for _ in range(request.variations)]
+        limit = random_seed_limit(session, templates or [])
+        return [random.randint(0, limit) for _ in range(request.variations)]
     if policy == "increment":
         return generation_defaults.take_seeds(session, project_id, request.seed, request.variations)
     if request.seed is None:
@@ -255,7 +282,7 @@ def check_runnable(session: Session, graph: dict[str, Any], *, passed: set[tuple
         models = None
         if server.catalog_refreshed_at is not None:
             models = server_models(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
-        found = workflow_graph.problems_on_server(graph, set(server.node_types), models)
+        found = workflow_graph.problems_on_server(graph, set(server.node_types), models, specs=server.node_specs)
         if not found or (models is None and not server.node_types):
             if passed is not None:
                 passed.add(key)  # type: ignore[arg-type]  # key is set whenever passed is given
@@ -296,7 +323,7 @@ def queue_clip_jobs(
     base = _base_params(request, width, height)
     base["negative_prompt"] = _composed(session, clip, request.negative_prompt, "negative")
     created: list[GenerationJob] = []
-    seeds = _seeds(session, clip.project_id, request)
+    seeds = _seeds(session, clip.project_id, request, _seeded_templates(session, actor, request))
     if request.mode in ("image", "both"):
         image_template = _pick_workflow(session, actor, request.workflow_id, "image")
         text = request.prompt if request.prompt is not None else clip.image_prompt

@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from data.errors import Invalid, NotFound, TooLarge
-from data.models import Clip, GalleryItem, User
+from data.models import BodyId, Clip, GalleryItem, User
 
 from . import projects
 from .media_store import project_media_dir
@@ -55,7 +55,7 @@ class InputImageRef(BaseModel):
     or any image result of the project (`item_id`, a gallery item id). Exactly one of the two."""
 
     upload_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    item_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    item_id: BodyId | None = None
 
     @model_validator(mode="after")
     def _one(self) -> InputImageRef:
