@@ -293,6 +293,8 @@ class BatchDialog:
         settings["checkpoint"] = settings["checkpoint"] or ""
         settings["negative_prompt"] = (self.negative.value or "").strip() or None
         settings["loras"] = [dict(lora) for lora in self.state["loras"] if lora.get("name")]
+        settings["init_image"] = settings["face_image"] = None  # only the pictures the workflow loads are sent
+        settings.update(self.form.picture_values())
         ordered = [clip_id for clip_id in self.clips if clip_id in self.selected]
         return {
             "clip_ids": ordered,

@@ -177,6 +177,7 @@ class GenerationDialog:
             request["video_prompt"] = self.video_editor.value
         if mode == "video":
             request["init_item_id"] = self.state.get("init_item_id")
+        request.update(self.form.picture_values())
         return request
 
     def submit(self) -> None:

@@ -9,22 +9,26 @@ happens with the values is the dialog's business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from nicegui import ui
 from sqlmodel import Session
 
-from app.services import generation, generation_defaults, workflows
+from app.services import generation, generation_defaults, input_images, workflows
 from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
+from app.services.input_images import PictureChoice
 from data.engine import session_scope
-from data.models import Project, User
+from data.models import Project, User, WorkflowTemplate
 
 from .generate_panel import MODES, checkpoint_options, no_models_text
+from .input_image_picker import InputImagePicker, load_choices
 
 FIELD = "outlined dense options-dense hide-bottom-space"
 WORKFLOW_DEFAULT = "Default workflow"
 ANY_BASE = "Any base model"
+PICTURE_LABELS = {"init_image": "Start image", "face_image": "Face to put in"}
+PICTURE_TESTIDS = {"init_image": "start-picture", "face_image": "face-picture"}
 
 E = TypeVar("E", bound=ui.element)
 
@@ -49,14 +53,30 @@ class SettingsChoices:
     video_workflows: dict[int, str]
     base_models: list[str]
     sizes: dict[str, tuple[int, int]]
+    # The pictures each image workflow loads ("init_image", "face_image"); None is the default workflow.
+    image_inputs: dict[int | None, tuple[str, ...]] = field(default_factory=dict)
+    pictures: list[PictureChoice] = field(default_factory=list)
+    user: User | None = None
+    project_id: int | None = None
+
+
+def _inputs(workflow: WorkflowTemplate) -> tuple[str, ...]:
+    return tuple(name for name in PICTURE_LABELS if name in (workflow.bindings or {}))
 
 
 def settings_choices(session: Session, user: User, project: Project) -> SettingsChoices:
+    image_workflows = [w for w in workflows.list_workflows(session, user) if w.kind != "video"]
+    image_inputs: dict[int | None, tuple[str, ...]] = {w.id: _inputs(w) for w in image_workflows}
+    image_inputs[None] = _inputs(workflows.default_workflow(session, "image"))
     return SettingsChoices(
-        image_workflows={w.id: w.name for w in workflows.list_workflows(session, user) if w.kind != "video"},  # type: ignore[misc]  # a stored row's id is never None
+        image_workflows={w.id: w.name for w in image_workflows},  # type: ignore[misc]  # a stored row's id is never None
         video_workflows={w.id: w.name for w in workflows.list_workflows(session, user, "video")},  # type: ignore[misc]  # a stored row's id is never None
         base_models=generation_defaults.base_models(session),
         sizes=size_presets(project.width, project.height),
+        image_inputs=image_inputs,
+        pictures=input_images.picture_choices(session, user, project.id),  # type: ignore[arg-type]  # a stored row's id is never None
+        user=user,
+        project_id=project.id,
     )
 
 
@@ -112,6 +132,21 @@ class GenerationSettingsForm:
                 "video-workflow",
             )
             self.video_workflow.bind_value(state, "video_workflow_id").props(FIELD).classes("grow")
+        self.workflow.on_value_change(lambda: self.pictures_changed())
+        self.pickers: dict[str, InputImagePicker] = {}
+        if choices.user is not None and choices.project_id is not None:
+            for name, label in PICTURE_LABELS.items():
+                state.setdefault(name, None)
+                self.pickers[name] = InputImagePicker(
+                    state,
+                    name,
+                    label,
+                    user=choices.user,
+                    project_id=choices.project_id,
+                    choices=choices.pictures,
+                    testid=f"{self.testid}-{PICTURE_TESTIDS[name]}",
+                    on_uploaded=self._share_uploads,
+                )
         if self.images is not None:
             self.init_image = self._tag(ui.select(self.images, label="Start from image"), "init-image")
             self.init_image.bind_value(state, "init_item_id").props(FIELD).classes("w-full")
@@ -179,7 +214,33 @@ class GenerationSettingsForm:
         )
         if self.state["workflow_id"] not in self.workflow.options:
             self.state["workflow_id"] = None
+        self.pictures_changed()
         self.on_mode()
+
+    def needed_pictures(self) -> tuple[str, ...]:
+        """The pictures the chosen image workflow loads (none in mode "video": it starts from a clip's image)."""
+        if self.state["mode"] == "video":
+            return ()
+        return self.choices.image_inputs.get(self.state.get("workflow_id"), ())
+
+    def pictures_changed(self) -> None:
+        if not self._built:
+            return
+        needed = self.needed_pictures()
+        for name, picker in self.pickers.items():
+            picker.set_visibility(name in needed)
+
+    def picture_values(self) -> dict[str, Any]:
+        """The chosen pictures the workflow loads, for the request (the others are left out)."""
+        needed = self.needed_pictures()
+        return {name: self.state.get(name) for name in self.pickers if name in needed}
+
+    def _share_uploads(self) -> None:
+        """A picture uploaded in one picker is offered by the other too."""
+        assert self.choices.user is not None and self.choices.project_id is not None
+        self.choices.pictures = load_choices(self.choices.user, self.choices.project_id)
+        for picker in self.pickers.values():
+            picker.set_choices(self.choices.pictures)
 
     # --- models and LoRAs ----------------------------------------------------------------------------
 

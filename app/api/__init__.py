@@ -15,6 +15,7 @@ from . import (
     gallery,
     generation,
     history,
+    input_images,
     jobs,
     notifications,
     projects,
@@ -38,6 +39,7 @@ def build_router() -> APIRouter:
     router.include_router(generation.router)
     router.include_router(history.router)
     router.include_router(gallery.router)
+    router.include_router(input_images.router)
     router.include_router(batches.router)
     router.include_router(notifications.router)
     router.include_router(exports.router)

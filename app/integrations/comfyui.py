@@ -327,7 +327,58 @@ def catalog_from(object_info: dict[str, Any], embeddings: list[str]) -> Catalog:
         embeddings=list(dict.fromkeys(embeddings)),
         upscalers=_union(object_info, UPSCALER_INPUTS),
         node_types=sorted(object_info),
+        node_specs=node_specs(object_info),
     )
+
+
+# Inputs whose choice list is not worth keeping: model files (the catalog checks those, by kind) and the pictures
+# in the input folder (ours are uploaded just before queueing, so they are never in a stored list).
+UNLISTED_CHOICES = frozenset(
+    {"ckpt_name", "lora_name", "vae_name", "model_name", "unet_name", "clip_name", "image", "video", "audio"}
+)
+
+
+def _input_spec(name: str, spec: Any) -> dict[str, Any]:
+    """One input as the graph check needs it: its type, and its limits or choices."""
+    if not isinstance(spec, list | tuple) or not spec:
+        return {"type": "*"}
+    kind, options = spec[0], spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    found: dict[str, Any] = {}
+    if isinstance(kind, list):
+        found = {"type": "COMBO", "choices": kind}
+    elif kind == "COMBO":
+        found = {"type": "COMBO", "choices": options.get("options")}
+    else:
+        found = {"type": str(kind)}
+    if found["type"] == "COMBO" and (
+        name in UNLISTED_CHOICES or options.get("image_upload") or found["choices"] is None
+    ):
+        found.pop("choices", None)
+    for limit in ("min", "max"):
+        value = options.get(limit)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found[limit] = value
+    return found
+
+
+def node_specs(object_info: dict[str, Any]) -> dict[str, Any]:
+    """Each node's inputs and output types from /object_info, kept small enough to store with the server."""
+    specs: dict[str, Any] = {}
+    for class_type, info in object_info.items():
+        if not isinstance(info, dict):
+            continue
+        found_inputs = info.get("input")
+        inputs: dict[str, Any] = found_inputs if isinstance(found_inputs, dict) else {}
+        spec_of: dict[str, Any] = {
+            group: {str(name): _input_spec(str(name), spec) for name, spec in inputs[group].items()}
+            for group in ("required", "optional")
+            if isinstance(inputs.get(group), dict)
+        }
+        found_outputs = info.get("output")
+        outputs: list[Any] = found_outputs if isinstance(found_outputs, list) else []
+        spec_of["output"] = [kind if isinstance(kind, str) else "COMBO" for kind in outputs]
+        specs[str(class_type)] = spec_of
+    return specs
 
 
 async def fetch_catalog(client: ComfyClient) -> Catalog:

@@ -344,6 +344,7 @@ class Catalog:
     embeddings: list[str]
     upscalers: list[str]
     node_types: list[str] = field(default_factory=list)
+    node_specs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -16,8 +16,18 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
-from app.services import clips, events, generation_defaults, projects, prompt_compose, workflow_graph, workflows
+from app.services import (
+    clips,
+    events,
+    generation_defaults,
+    input_images,
+    projects,
+    prompt_compose,
+    workflow_graph,
+    workflows,
+)
 from app.services.generation_params import GenerationParams, LoraSpec
+from app.services.input_images import InputImageRef
 from app.services.scenes import media_path
 from data.errors import DomainError, Invalid
 from data.models import (
@@ -61,6 +71,10 @@ class GenerationSettings(BaseModel):
     # None keeps the original rule: no seed → random per variation, a seed → counts up per variation.
     # "increment" continues the project's sequence across requests when no seed is given.
     seed_policy: Literal["fixed", "random", "increment"] | None = None
+    # The pictures an image-to-image or face-swap workflow starts from (and, in mode "video", the picture to
+    # animate instead of the clip's selected image): {"upload_id": "<32 hex>"} or {"item_id": <result id>}.
+    init_image: InputImageRef | None = None
+    face_image: InputImageRef | None = None
 
 
 class GenerateRequest(GenerationSettings):
@@ -114,11 +128,63 @@ def _init_image(session: Session, clip: Clip, item_id: int | None) -> GalleryIte
     return session.exec(query.where(GalleryItem.selected == True)).first()  # noqa: E712
 
 
-def _seeds(session: Session, project_id: int, request: GenerateRequest) -> list[int]:
-    """A given seed counts up per variation (identical graphs would come back from ComfyUI's cache)."""
+INPUT_WORDS = {"init_image": "the picture it starts from", "face_image": "the face to put in"}
+
+
+def _input_images(session: Session, clip: Clip, template: WorkflowTemplate, request: GenerateRequest) -> dict[str, Any]:
+    """The params naming the pictures a workflow loads; Invalid when it loads one and none was given.
+
+    Without this the graph would keep its placeholder (example.png), which a real ComfyUI has in its input
+    folder: the job would succeed with the wrong picture."""
+    found: dict[str, Any] = {}
+    for name in ("init_image", "face_image"):
+        if name not in (template.bindings or {}):
+            continue
+        ref: InputImageRef | None = getattr(request, name)
+        if ref is None:
+            raise Invalid(
+                f"The workflow “{template.name}” needs {INPUT_WORDS[name]}: upload a picture or pick a result "
+                "of the project.",
+                field=name,
+            )
+        stored, path = input_images.resolve(session, clip.project_id, ref, name)
+        found[name] = upload_name(path)
+        found[f"{name}_path"] = stored
+    return found
+
+
+RANDOM_SEED_MAX = 2**32 - 1
+
+
+def random_seed_limit(session: Session, templates: list[WorkflowTemplate]) -> int:
+    """Random seeds stay within what the workflows' seed inputs take on every enabled server."""
+    specs = [s.node_specs for s in session.exec(select(ComfyServer).where(col(ComfyServer.enabled))) if s.node_specs]
+    limit = RANDOM_SEED_MAX
+    for template in templates:
+        limit = min(limit, workflow_graph.seed_limit(template.graph, template.bindings, specs, RANDOM_SEED_MAX))
+    return limit
+
+
+def _seeded_templates(session: Session, actor: User, request: GenerateRequest) -> list[WorkflowTemplate]:
+    """The workflows a request's seeds go into (both of mode "both")."""
+    found = []
+    if request.mode in ("image", "both"):
+        found.append(_pick_workflow(session, actor, request.workflow_id, "image"))
+    if request.mode in ("video", "both"):
+        chosen = request.video_workflow_id if request.mode == "both" else request.workflow_id
+        found.append(_pick_workflow(session, actor, chosen, "video"))
+    return found
+
+
+def _seeds(
+    session: Session, project_id: int, request: GenerateRequest, templates: list[WorkflowTemplate] | None = None
+) -> list[int]:
+    """A given seed counts up per variation (identical graphs would come back from ComfyUI's cache); random
+    seeds are drawn within the range the bound seed inputs take."""
     policy = request.seed_policy
     if policy == "random" or (policy is None and request.seed is None):
-        return [random.randint(0, 2**32 - 1) for _ in range(request.variations)]
+        limit = random_seed_limit(session, templates or [])
+        return [random.randint(0, limit) for _ in range(request.variations)]
     if policy == "increment":
         return generation_defaults.take_seeds(session, project_id, request.seed, request.variations)
     if request.seed is None:
@@ -217,7 +283,7 @@ def check_runnable(session: Session, graph: dict[str, Any], *, passed: set[tuple
         models = None
         if server.catalog_refreshed_at is not None:
             models = server_models(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
-        found = workflow_graph.problems_on_server(graph, set(server.node_types), models)
+        found = workflow_graph.problems_on_server(graph, set(server.node_types), models, specs=server.node_specs)
         if not found or (models is None and not server.node_types):
             if passed is not None:
                 passed.add(key)  # type: ignore[arg-type]  # key is set whenever passed is given
@@ -270,13 +336,14 @@ def queue_clip_jobs(
     base = _base_params(request, width, height)
     base["negative_prompt"] = _composed(session, clip, request.negative_prompt, "negative")
     created: list[GenerationJob] = []
-    seeds = _seeds(session, clip.project_id, request)
+    seeds = _seeds(session, clip.project_id, request, _seeded_templates(session, actor, request))
     if request.mode in ("image", "both"):
         image_template = _pick_workflow(session, actor, request.workflow_id, "image")
         text = request.prompt if request.prompt is not None else clip.image_prompt
         prompt = prompt_compose.compose_for_clip(session, clip, text, "image")
+        pictures = _input_images(session, clip, image_template, request)
         for seed in seeds:
-            params = {**base, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
+            params = {**base, **pictures, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
             job = build_job(
                 template=image_template,
                 params=params,
@@ -299,11 +366,14 @@ def queue_clip_jobs(
         video_prompt = prompt_compose.compose_for_clip(session, clip, video_text, "video")
         checkpoint = request.video_checkpoint or (request.checkpoint if request.mode == "video" else None)
         sources: list[GenerationJob | None] = list(created) if request.mode == "both" else [None] * len(seeds)
-        init = None if request.mode == "both" else _init_image(session, clip, request.init_item_id)
-        if request.mode == "video" and init is None:
+        chosen_picture: dict[str, Any] = {}
+        if request.mode == "video" and request.init_image is not None:
+            chosen_picture = _input_images(session, clip, video_template, request)
+        init = None if request.mode == "both" or chosen_picture else _init_image(session, clip, request.init_item_id)
+        if request.mode == "video" and init is None and not chosen_picture:
             raise Invalid("This clip has no selected image to animate: generate or select an image first.")
         for seed, source in zip(seeds, sources, strict=True):
-            params = {**base, "prompt": video_prompt, "seed": seed}
+            params = {**base, **chosen_picture, "prompt": video_prompt, "seed": seed}
             if checkpoint:
                 params["checkpoint"] = checkpoint
             if init is not None:

@@ -149,6 +149,7 @@ def store_catalog(session: Session, server: ComfyServer, catalog: Catalog) -> di
     drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
     _link(session, server.id, model_ids)  # type: ignore[arg-type]  # a stored row's id is never None
     server.node_types = sorted(set(catalog.node_types or []))
+    server.node_specs = catalog.node_specs or {}
     server.catalog_refreshed_at = utcnow()
     session.add(server)
     session.commit()

@@ -361,7 +361,12 @@ def required_nodes(graph: dict) -> list[str]:
 
 
 def problems_on_server(
-    graph: dict, node_types: set[str], models: dict[str, set[str]] | None, *, bindings: dict | None = None
+    graph: dict,
+    node_types: set[str],
+    models: dict[str, set[str]] | None,
+    *,
+    bindings: dict | None = None,
+    specs: dict[str, Any] | None = None,
 ) -> list[str]:
     """Why a server cannot run this graph, in words; [] when it can.
 
@@ -374,6 +379,8 @@ def problems_on_server(
         for class_type in required_nodes(graph)
         if node_types and class_type not in node_types
     ]
+    if specs:
+        problems.extend(spec_problems(graph, specs, unchecked=bound_inputs(bindings) if bindings else None))
     if models is None:
         return problems
     bound = {(t["node"], t["input"]) for b in (bindings or {}).values() for t in binding_targets(b) if "input" in t}
@@ -394,3 +401,117 @@ def graph_nodes(graph: dict) -> list[tuple[str, str, list[str]]]:
         title = (node.get("_meta") or {}).get("title") or node.get("class_type", "?")
         rows.append((node_id, str(title), list(node.get("inputs", {}))))
     return rows
+
+
+# --- against a server's node definitions (its /object_info) ------------------------------------------------------
+
+
+def _title(node_id: str, node: dict) -> str:
+    title = (node.get("_meta") or {}).get("title") or node.get("class_type", "?")
+    return f"“{title}” (node {node_id})"
+
+
+def _types_meet(output_type: str, input_type: str) -> bool:
+    """ComfyUI's rule: "*" takes anything, a comma list is a set of types, COMBO outputs feed combo inputs."""
+    if "*" in (output_type, input_type) or "COMBO" in (output_type, input_type):
+        return True
+    return bool(set(output_type.split(",")) & set(input_type.split(",")))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def spec_problems(graph: dict, specs: dict[str, Any], *, unchecked: set[tuple[str, str]] | None = None) -> list[str]:
+    """What ComfyUI's own validation would refuse in this graph, in words naming the node and the input.
+
+    Required inputs present, links from outputs of the type the input takes, numbers within min and max,
+    choices in their lists. Nodes the server does not define are left to problems_on_server. `unchecked`
+    (node id, input) are inputs whose value each job sets (bindings): their presence and links still count.
+    """
+    problems: list[str] = []
+    skip = unchecked or set()
+    for node_id, node in _nodes(graph):
+        spec = specs.get(node.get("class_type", ""))
+        if not isinstance(spec, dict):
+            continue
+        inputs = node.get("inputs", {})
+        required, optional = spec.get("required") or {}, spec.get("optional") or {}
+        where = _title(node_id, node)
+        for name in required:
+            if name not in inputs:
+                problems.append(f"{where}: the required input {name} is missing")
+        for name, value in inputs.items():
+            expected = required.get(name) or optional.get(name)
+            if not isinstance(expected, dict):
+                continue
+            if is_link(value):
+                source = graph.get(str(value[0]))
+                source_spec = specs.get(source.get("class_type", "")) if isinstance(source, dict) else None
+                outputs = source_spec.get("output", []) if isinstance(source_spec, dict) else []
+                if isinstance(source, dict) and source_spec is not None and not 0 <= value[1] < len(outputs):
+                    problems.append(
+                        f"{where}: input {name} links to output {value[1]} of {_title(str(value[0]), source)}, "
+                        "which has no such output"
+                    )
+                elif (
+                    isinstance(source, dict)
+                    and outputs
+                    and not _types_meet(str(outputs[value[1]]), str(expected.get("type", "*")))
+                ):
+                    problems.append(
+                        f"{where}: input {name} takes {expected.get('type')} but is linked to a "
+                        f"{outputs[value[1]]} output of {_title(str(value[0]), source)}"
+                    )
+                continue
+            if (node_id, name) in skip:
+                continue
+            problems.extend(_value_problems(where, name, value, expected))
+    return problems
+
+
+def _value_problems(where: str, name: str, value: Any, expected: dict[str, Any]) -> list[str]:
+    kind = expected.get("type")
+    if kind in ("INT", "FLOAT") and _is_number(value):
+        if "min" in expected and value < expected["min"]:
+            return [f"{where}: input {name} is {value}, below the minimum {expected['min']}"]
+        if "max" in expected and value > expected["max"]:
+            return [f"{where}: input {name} is {value}, above the maximum {expected['max']}"]
+    choices = expected.get("choices")
+    if kind == "COMBO" and isinstance(choices, list) and value not in choices:
+        shown = ", ".join(str(choice) for choice in choices[:8]) + (" …" if len(choices) > 8 else "")
+        return [f"{where}: input {name} is “{value}”, which is not one of {shown}"]
+    return []
+
+
+def bound_inputs(bindings: dict | None) -> set[tuple[str, str]]:
+    """(node id, input) of every scalar binding: their values are set per job."""
+    return {
+        (str(target["node"]), str(target["input"]))
+        for name, binding in (bindings or {}).items()
+        if name != "loras"
+        for target in binding_targets(binding)
+        if isinstance(target, dict) and "input" in target
+    }
+
+
+def seed_limit(graph: dict, bindings: dict, specs: list[dict[str, Any]], default: int) -> int:
+    """The largest seed every bound seed input takes on every server that defines its node.
+
+    A random seed above it is refused by ComfyUI ("Value 2022195351 bigger than max of 16777215" for a node whose
+    seed is 24 bits), so random seeds are drawn below it."""
+    limit = default
+    for target in binding_targets((bindings or {}).get("seed")):
+        node = graph.get(str(target.get("node")))
+        if not isinstance(node, dict):
+            continue
+        for server_specs in specs:
+            spec = server_specs.get(node.get("class_type", ""))
+            if not isinstance(spec, dict):
+                continue
+            expected = (spec.get("required") or {}).get(target["input"]) or (spec.get("optional") or {}).get(
+                target["input"]
+            )
+            if isinstance(expected, dict) and _is_number(expected.get("max")):
+                limit = min(limit, int(expected["max"]))
+    return max(0, limit)

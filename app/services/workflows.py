@@ -25,8 +25,9 @@ KINDS = ("image", "img2img", "video", "faceswap")
 KIND_LABELS = {"image": "Text to image", "img2img": "Image to image", "video": "Video", "faceswap": "Face swap"}
 # Without these a kind of job has nowhere to put its input (the dispatcher sets images by these bindings).
 REQUIRED_BINDINGS: dict[str, tuple[str, ...]] = {
-    "image": ("prompt",),
-    "img2img": ("prompt", "init_image"),
+    # A prompt is optional: utility graphs (upscale, blur, face restore, frame interpolation) have none.
+    "image": (),
+    "img2img": ("init_image",),
     "video": ("init_image",),
     "faceswap": ("init_image", "face_image"),
 }
@@ -197,10 +198,28 @@ def _validate(kind: str, graph: Any, bindings: Any) -> tuple[dict, dict]:
     return checked_graph, checked_bindings
 
 
+def check_on_servers(session: Session, graph: dict[str, Any], bindings: dict[str, Any]) -> None:
+    """Invalid when every enabled server that told us its node definitions would refuse the graph.
+
+    What is checked is what ComfyUI's own validation refuses (a missing required input, a link from an output of
+    the wrong type, a number out of range, a choice not in its list); missing nodes and models are shown per
+    server on the workflows page instead, since installing them is how such a workflow becomes runnable."""
+    servers = [s for s in session.exec(select(ComfyServer).where(col(ComfyServer.enabled))) if s.node_specs]
+    refusals = []
+    for server in servers:
+        found = workflow_graph.spec_problems(graph, server.node_specs, unchecked=workflow_graph.bound_inputs(bindings))
+        if not found:
+            return
+        refusals.append(f"{server.name}: {'; '.join(found[:5])}" + (" …" if len(found) > 5 else ""))
+    if refusals:
+        raise Invalid("ComfyUI would refuse this workflow. " + " · ".join(refusals), field="graph")
+
+
 def create_workflow(session: Session, actor: User, name: str, kind: str, graph: Any, bindings: Any) -> WorkflowTemplate:
     """An imported workflow, owned by the actor; its graph and bindings are checked before anything is stored."""
     cleaned = _clean_name(name)
     checked_graph, checked_bindings = _validate(kind, graph, bindings)
+    check_on_servers(session, checked_graph, checked_bindings)
     if _name_taken(session, actor.id, cleaned):
         raise Conflict(f"You already have a workflow named “{cleaned}”: choose another name.", field="name")
     workflow = WorkflowTemplate(
@@ -238,6 +257,7 @@ def update_workflow(
         graph if graph is not None else workflow.graph,
         bindings if bindings is not None else workflow.bindings,
     )
+    check_on_servers(session, checked_graph, checked_bindings)
     if new_name.lower() != workflow.name.lower() and _name_taken(session, workflow.owner_id, new_name, workflow.id):
         raise Conflict(f"There is already a workflow named “{new_name}”: choose another name.", field="name")
     workflow.name, workflow.kind, workflow.graph, workflow.bindings = (
@@ -324,7 +344,11 @@ def server_support(session: Session, workflow: WorkflowTemplate) -> list[tuple[C
         (
             server,
             workflow_graph.problems_on_server(
-                workflow.graph, set(server.node_types or []), server_models(session, server), bindings=workflow.bindings
+                workflow.graph,
+                set(server.node_types or []),
+                server_models(session, server),
+                bindings=workflow.bindings,
+                specs=server.node_specs or None,
             ),
         )
         for server in servers

@@ -41,6 +41,9 @@ class ComfyServer(SQLModel, table=True):
     catalog_refreshed_at: datetime | None = None
     # Node class names from /object_info: which workflows (e.g. face swap) this server can run.
     node_types: list[str] = Field(default_factory=list, sa_column=json_column())
+    # Each node's inputs (required, optional) and output types from /object_info, as node_specs() keeps them:
+    # graphs are checked against them at import and before queueing (what ComfyUI's own validation refuses).
+    node_specs: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.api import API_PREFIX
 from data.engine import session_scope
 from data.models import Batch, GalleryItem, GenerationJob, Notification
+from tests.fakes.fake_media import png_bytes
 
 PUBLIC = {
     ("POST", "/api/v1/auth/register"),
@@ -53,6 +54,10 @@ STUDIO_WIDE_PREFIX = f"{API_PREFIX}/servers"
 # route under this prefix and proves 403 for a signed-in non-administrator and 401 without a token).
 ADMIN_PREFIX = f"{API_PREFIX}/admin/"
 # Valid bodies, so the ownership check (not validation) answers; {} where every field is optional.
+# Routes that take a multipart upload instead of JSON: the file a valid request would send.
+EXAMPLE_FILES = {
+    ("POST", "/api/v1/projects/{project_id}/input-images"): {"file": ("a.png", png_bytes(8, 8), "image/png")},
+}
 EXAMPLE_BODIES = {
     ("POST", "/api/v1/projects/{project_id}/scenes"): {"name": "Intruder's scene"},
     ("POST", "/api/v1/projects/{project_id}/scenes/reorder"): {"scene_ids": []},
@@ -80,7 +85,7 @@ def _routes(app: FastAPI) -> list[tuple[str, str]]:
     return found
 
 
-def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
+def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int | str]:
     """The owner's objects, one per kind of path parameter the API uses."""
     project = client.post("/api/v1/projects", headers=owner, json={"name": "Private"}).json()
     scene = client.post(f"/api/v1/projects/{project['id']}/scenes", headers=owner, json={"name": "S"}).json()
@@ -110,8 +115,14 @@ def _owned_objects(client: TestClient, owner: dict[str, str]) -> dict[str, int]:
         session.add(notice)
         session.commit()
         job_id, item_id, batch_id, notification_id = job.id, item.id, batch.id, notice.id
+    upload = client.post(
+        f"/api/v1/projects/{project['id']}/input-images",
+        headers=owner,
+        files={"file": ("private.png", png_bytes(8, 8, seed="private"), "image/png")},
+    ).json()
     return {
         "project_id": project["id"],
+        "upload_id": upload["id"],
         "scene_id": scene["id"],
         "clip_id": clip["id"],
         "workflow_id": workflow["id"],
@@ -147,7 +158,11 @@ def test_every_api_route_refuses_another_users_objects(client: TestClient, api_a
         assert not missing, f"{method} {path}: teach _owned_objects to make a {missing}"
         url = path.format(**ids)
         body = EXAMPLE_BODIES.get((method, path), {})
-        as_intruder = client.request(method, url, headers=intruder, json=body)
+        files = EXAMPLE_FILES.get((method, path))
+        if files is not None:  # a multipart upload
+            as_intruder = client.request(method, url, headers=intruder, files=files)
+        else:
+            as_intruder = client.request(method, url, headers=intruder, json=body)
         assert as_intruder.status_code != 422, f"{method} {path}: add a valid body to EXAMPLE_BODIES"
         assert as_intruder.status_code in (403, 404), f"{method} {url} let another user in: {as_intruder.text}"
         assert client.request(method, url, json={}).status_code == 401, f"{method} {url} answers without a token"

@@ -391,6 +391,10 @@ class FakeComfyUI:
         for name, value in knobs.items():
             setattr(self, name, value)
 
+    def uploaded_file(self, name: str, subfolder: str = "", kind: str = "input") -> bytes | None:
+        """The bytes POST /upload/image stored under this name, as LoadImage would read them."""
+        return self._files.get((kind, subfolder, name))
+
     # -- node definitions ---------------------------------------------------------------------
 
     def object_info(self) -> dict[str, Any]:

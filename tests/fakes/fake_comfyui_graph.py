@@ -175,7 +175,7 @@ def validate(graph: dict[str, Any], info: dict[str, Any]) -> dict[str, Any] | No
     found: dict[str, Any] = {}
     for output in outputs:
         for node_id in upstream(graph, output):
-            errors = node_errors(graph[node_id], info[graph[node_id]["class_type"]])
+            errors = node_errors(graph[node_id], info[graph[node_id]["class_type"]], graph, info)
             if errors:
                 entry = found.setdefault(
                     node_id, {"errors": errors, "dependent_outputs": [], "class_type": graph[node_id]["class_type"]}
@@ -187,7 +187,21 @@ def validate(graph: dict[str, Any], info: dict[str, Any]) -> dict[str, Any] | No
     return {"error": {**error, "details": "", "extra_info": {}}, "node_errors": found}
 
 
-def node_errors(node: dict[str, Any], definition: dict[str, Any]) -> list[dict[str, Any]]:
+def _types_meet(received: str, expected: str) -> bool:
+    """ComfyUI 0.3.64's validate_node_input: "*" matches anything, comma lists are sets of types."""
+    if "*" in (received, expected) or received == expected:
+        return True
+    return bool(set(received.split(",")) & set(expected.split(",")))
+
+
+def node_errors(
+    node: dict[str, Any],
+    definition: dict[str, Any],
+    graph: dict[str, Any] | None = None,
+    info: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The errors ComfyUI's validate_inputs reports for one node, field for field: a missing required input,
+    a link from an output of another type, a number out of range, a value not in its combo list."""
     inputs = node.get("inputs") or {}
     required = definition.get("input", {}).get("required", {})
     optional = definition.get("input", {}).get("optional", {})
@@ -204,7 +218,31 @@ def node_errors(node: dict[str, Any], definition: dict[str, Any]) -> list[dict[s
             )
     for name, value in inputs.items():
         spec = required.get(name) or optional.get(name)
-        if not spec or is_link(value):
+        if not spec:
+            continue
+        if is_link(value):
+            source = (graph or {}).get(value[0])
+            source_info = (info or {}).get(source.get("class_type")) if isinstance(source, dict) else None
+            outputs = (source_info or {}).get("output") or []
+            if 0 <= value[1] < len(outputs):
+                received = outputs[value[1]]
+                received = "COMBO" if isinstance(received, list) else received
+                expected = "COMBO" if isinstance(spec[0], list) else spec[0]
+                if not _types_meet(received, expected):
+                    details = f"{name}, received_type({received}) mismatch input_type({expected})"
+                    errors.append(
+                        {
+                            "type": "return_type_mismatch",
+                            "message": "Return type mismatch between linked nodes",
+                            "details": details,
+                            "extra_info": {
+                                "input_name": name,
+                                "input_config": spec,
+                                "received_type": received,
+                                "linked_node": value,
+                            },
+                        }
+                    )
             continue
         options = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
         extra = {"input_name": name, "input_config": spec, "received_value": value}
@@ -217,8 +255,8 @@ def node_errors(node: dict[str, Any], definition: dict[str, Any]) -> list[dict[s
                 message = f"Value {value} bigger than max of {options['max']}"
                 errors.append({"type": "value_bigger_than_max", "message": message, "details": name})
                 errors[-1]["extra_info"] = extra
-        elif (node["class_type"], name) in MODEL_INPUTS:
-            choices = spec[1].get("options", []) if spec[0] == "COMBO" else spec[0]
+        elif isinstance(spec[0], list) or spec[0] == "COMBO":
+            choices = options.get("options", []) if spec[0] == "COMBO" else spec[0]
             if value not in choices:
                 listed = f"(list of length {len(choices)})" if len(choices) > 20 else str(choices)
                 details = f"{name}: '{value}' not in {listed}"

@@ -74,8 +74,12 @@ def test_create_checks_graph_bindings_kind_and_name(db, make_user) -> None:
     graph = _t2i(db).graph
     with pytest.raises(Invalid, match="UI format"):
         workflows.create_workflow(db, alice, "UI", "image", {"nodes": [], "links": []}, {})
-    with pytest.raises(Invalid, match="needs the “prompt” binding"):
-        workflows.create_workflow(db, alice, "No prompt", "image", graph, {})
+    # A graph without a prompt imports (utility graphs have none); one that loads a picture must say where.
+    assert workflows.create_workflow(db, alice, "No prompt", "image", graph, {}).bindings == {}
+    with pytest.raises(Invalid, match="needs the “init_image” binding"):
+        workflows.create_workflow(
+            db, alice, "No picture", "img2img", workflows.default_workflow(db, "img2img").graph, {}
+        )
     with pytest.raises(Invalid, match="needs the “face_image” binding"):
         face = workflows.default_workflow(db, "faceswap").graph
         workflows.create_workflow(db, alice, "Swap", "faceswap", face, {"init_image": {"node": "1", "input": "image"}})
@@ -87,7 +91,8 @@ def test_create_checks_graph_bindings_kind_and_name(db, make_user) -> None:
     assert (created.name, created.owner_id, created.builtin) == ("Spaced name", alice.id, False)
     with pytest.raises(Conflict):
         _import(db, alice, "spaced NAME")
-    assert db.exec(select(WorkflowTemplate).where(WorkflowTemplate.owner_id == alice.id)).all() == [created]
+    mine = db.exec(select(WorkflowTemplate).where(WorkflowTemplate.owner_id == alice.id)).all()
+    assert sorted(w.name for w in mine) == ["No prompt", "Spaced name"]
 
 
 def test_builtins_are_read_only_and_duplicating_gives_an_editable_copy(db, make_user) -> None:
