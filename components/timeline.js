@@ -160,7 +160,8 @@ const ClipCard = {
     <div class="sc-tl-clip" :style="cardStyle" :data-clip-id="clip.id" :data-start-frame="start"
          :data-duration-frames="dur" :data-size="size" :data-selected="sel ? 'true' : 'false'"
          :data-live="live ? 'true' : 'false'" :data-overlap="hot > 0 ? 'true' : 'false'"
-         role="listitem" :aria-label="tip" :aria-selected="sel ? 'true' : 'false'" :title="live ? null : tip">
+         role="option" :id="'sc-tl-clip-' + clip.id" :aria-label="tip" :aria-selected="sel ? 'true' : 'false'"
+         :title="live ? null : tip">
       <img v-if="clip.thumbnail" v-show="size === 'large'" class="sc-tl-thumb" :src="clip.thumbnail" alt=""
            draggable="false" loading="lazy">
       <div v-show="size !== 'tiny'" class="sc-tl-body">
@@ -186,14 +187,16 @@ const ClipCard = {
 export default {
   components: { "sc-tl-clip": ClipCard },
   template: `
-    <div class="sc-tl" ref="root" tabindex="0" role="application" aria-label="Timeline" @keydown="onKey"
+    <div class="sc-tl" ref="root" tabindex="0" role="listbox" aria-multiselectable="true"
+         aria-label="Clips on the timeline (Up and Down choose a clip, Enter edits it, Left and Right move the playhead)"
+         :aria-activedescendant="activeId" @keydown="onKey"
          :data-revision="revision" :data-px-per-frame="ppf" :data-ruler="rulerMode" :data-snap="snapOn ? 'true' : 'false'">
       <canvas ref="canvas" class="sc-tl-canvas"></canvas>
       <div ref="scroller" class="sc-tl-scroller" @scroll="onScroll">
         <div class="sc-tl-content" :style="{width: contentWidth + 'px'}">
           <div class="sc-tl-ruler" ref="ruler" data-testid="timeline-ruler"
                @pointerdown="rulerDown" @pointermove="rulerMove" @pointerup="rulerUp" @pointercancel="rulerUp"></div>
-          <div class="sc-tl-track" ref="track" data-testid="timeline-track" role="list"
+          <div class="sc-tl-track" ref="track" data-testid="timeline-track" role="presentation"
                @pointerdown="trackDown" @pointermove="trackMove" @pointerup="trackUp" @pointercancel="trackCancel"
                @contextmenu="onContext">
             <sc-tl-clip v-for="c in items" :key="c.id" :clip="c" :ppf="ppf" :fps="fps" :unit="rulerMode"
@@ -241,6 +244,9 @@ export default {
   computed: {
     selSet() {
       return new Set(this.selected);
+    },
+    activeId() {
+      return this.selected.length ? `sc-tl-clip-${this.selected[this.selected.length - 1]}` : null;
     },
     endFrame() {
       let end = this.sceneLen;
@@ -784,6 +790,11 @@ export default {
       else if (lower === "n") {
         this.snapOn = !this.snapOn;
         this.emitKey("toggle_snap", { snap: this.snapOn });
+      } else if (k === "ArrowUp" || k === "ArrowDown") this.stepSelection(k === "ArrowDown" ? 1 : -1);
+      else if (k === "Enter") {
+        const id = this.selected.length ? this.selected[this.selected.length - 1] : null;
+        if (id === null) return;
+        this.$emit("open", { clip_id: id });
       } else if (k === "ArrowLeft") this.moveHead(this.head - (e.shiftKey ? base : 1));
       else if (k === "ArrowRight") this.moveHead(this.head + (e.shiftKey ? base : 1));
       else if (k === "Home") this.moveHead(0);
@@ -797,6 +808,25 @@ export default {
       } else return;
       e.preventDefault();
       e.stopPropagation();
+    },
+
+    // Keyboard selection: the previous or next clip in time becomes the one selected, its start the playhead,
+    // and it scrolls into view; with nothing selected the first (or last) clip is chosen.
+    stepSelection(step) {
+      const order = this.items.slice().sort((a, b) => a.start_frame - b.start_frame || a.id - b.id);
+      if (!order.length) return;
+      const current = this.selected.length ? this.selected[this.selected.length - 1] : null;
+      let index = order.findIndex((c) => c.id === current);
+      index = index < 0 ? (step > 0 ? 0 : order.length - 1) : Math.min(order.length - 1, Math.max(0, index + step));
+      const clip = order[index];
+      this.setSelection([clip.id], true);
+      this.moveHead(clip.start_frame);
+      const scroller = this.$refs.scroller;
+      const left = ORIGIN + clip.start_frame * this.ppf;
+      const right = left + clip.duration_frames * this.ppf;
+      if (scroller && (left < scroller.scrollLeft || right > scroller.scrollLeft + scroller.clientWidth)) {
+        scroller.scrollLeft = Math.max(0, left - 40);
+      }
     },
 
     // ----- canvas: ruler, grid, beats, scene end --------------------------------------------
