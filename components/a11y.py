@@ -12,19 +12,21 @@ from __future__ import annotations
 from nicegui import ui
 
 
-def _tooltip_text(button: ui.button) -> str:
-    for child in button.default_slot.children:
-        if isinstance(child, ui.tooltip) and child.text:
-            return str(child.text)
-    return ""
-
-
 def name_icon_buttons(root: ui.element) -> None:
-    """Every button under `root` (and `root` itself) without text or name takes its tooltip's words."""
-    for element in [root, *root.descendants()]:
+    """Every button under `root` (and `root` itself) without text or name takes its tooltip's words.
+
+    `element.tooltip(text)` places the tooltip beside the element, aimed at it by `target="#c<id>"`.
+    """
+    elements = [root, *root.descendants()]
+    tips = {
+        str(element.props.get("target")): str(element.text)
+        for element in elements
+        if isinstance(element, ui.tooltip) and element.text and element.props.get("target")
+    }
+    for element in elements:
         if not isinstance(element, ui.button) or element.text or element.props.get("aria-label"):
             continue
-        tip = _tooltip_text(element)
+        tip = tips.get(f"#{element.html_id}")
         if tip:
             element.props["aria-label"] = tip
             element.update()

@@ -107,7 +107,7 @@ def _verdict(report: Mapping[str, Any], scenes: list[dict[str, Any]]) -> None:
             )
             ui.label("No overlaps; every clip has both prompts and a chosen result.").classes("sc-muted self-center")
             return
-        ui.chip("Not ready to export", icon="error_outline", color="warning").props(
+        ui.chip("Not ready to export", icon="error_outline", color="warning", text_color="white").props(
             'dense square data-testid="export-verdict"'
         )
         with ui.column().classes("gap-0 self-center"):
