@@ -18,8 +18,9 @@ ROW_CSS = """
 .sc-server-grid { display: grid; align-items: center; column-gap: 12px;
   grid-template-columns: 14px minmax(150px, 1.3fr) 64px minmax(170px, 1.3fr) 48px 56px minmax(150px, 1.2fr)
                          minmax(120px, 1fr) 248px; }
-.sc-server-row { border-bottom: 1px solid rgba(128, 128, 128, .18); padding: 5px 4px; }
-.sc-server-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; opacity: .55; padding: 0 4px 4px; }
+.sc-server-row { border-bottom: 1px solid var(--sc-border); padding: 5px 4px; }
+.sc-server-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--sc-text-muted);
+  padding: 0 4px 4px; }
 .sc-server-cells { display: contents; }
 .sc-num { font-variant-numeric: tabular-nums; }
 """

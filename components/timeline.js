@@ -300,10 +300,14 @@ export default {
     this.$refs.scroller.addEventListener("wheel", this.onWheel, { passive: false });
     this.resizer = new ResizeObserver(() => this.resize());
     this.resizer.observe(this.$refs.root);
+    // The canvas takes its colours from the theme (timeline.css): redraw when the page's theme changes.
+    this.themeWatch = new MutationObserver(() => this.draw());
+    this.themeWatch.observe(document.body, { attributes: true, attributeFilter: ["class"] });
     this.resize();
   },
   beforeUnmount() {
     this.resizer?.disconnect();
+    this.themeWatch?.disconnect();
     this.$refs.scroller?.removeEventListener("wheel", this.onWheel);
     clearTimeout(this.zoomTimer);
     cancelAnimationFrame(this.drawFrame);
@@ -870,23 +874,25 @@ export default {
       const X = (frame) => Math.round(frame * ppf - left) + 0.5;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
+      const style = getComputedStyle(this.$refs.root);
+      const color = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
 
-      ctx.fillStyle = "#121419";
+      ctx.fillStyle = color("--sc-tl-ruler-bg", "#121419");
       ctx.fillRect(0, 0, w, rulerH);
-      ctx.fillStyle = "#181a20";
+      ctx.fillStyle = color("--sc-tl-bg", "#181a20");
       ctx.fillRect(0, rulerH, w, h - rulerH);
 
       // past the scene's end: darker, hatched
       const endX = this.sceneLen > 0 ? this.sceneLen * ppf - left : null;
       if (endX !== null && endX < w) {
         const from = Math.max(0, endX);
-        ctx.fillStyle = "#111216";
+        ctx.fillStyle = color("--sc-tl-past", "#111216");
         ctx.fillRect(from, rulerH, w - from, h - rulerH);
         ctx.save();
         ctx.beginPath();
         ctx.rect(from, rulerH, w - from, trackBottom - rulerH);
         ctx.clip();
-        ctx.strokeStyle = "rgba(255,255,255,0.028)";
+        ctx.strokeStyle = color("--sc-tl-hatch", "rgba(255,255,255,0.028)");
         ctx.lineWidth = 1;
         ctx.beginPath();
         const off = left % 12;
@@ -903,7 +909,7 @@ export default {
 
       // frame grid at frame level
       if (ppf >= 10) {
-        ctx.strokeStyle = "rgba(255,255,255,0.025)";
+        ctx.strokeStyle = color("--sc-tl-grid", "rgba(255,255,255,0.025)");
         ctx.beginPath();
         for (let f = Math.floor(first); f <= last; f++) {
           ctx.moveTo(X(f), rulerH);
@@ -926,7 +932,7 @@ export default {
           break;
         }
       }
-      ctx.strokeStyle = "rgba(255,255,255,0.045)";
+      ctx.strokeStyle = color("--sc-tl-grid-major", "rgba(255,255,255,0.045)");
       ctx.beginPath();
       for (let i = Math.floor(first / major); i * major <= last; i++) {
         ctx.moveTo(X(i * major), rulerH);
@@ -935,7 +941,7 @@ export default {
       ctx.stroke();
 
       if (minor) {
-        ctx.strokeStyle = "#3a3f4b";
+        ctx.strokeStyle = color("--sc-tl-tick-minor", "#3a3f4b");
         ctx.beginPath();
         for (let i = Math.floor(first / minor); i * minor <= last; i++) {
           const f = i * minor;
@@ -946,8 +952,8 @@ export default {
         }
         ctx.stroke();
       }
-      ctx.strokeStyle = "#5a6172";
-      ctx.fillStyle = "#98a0b3";
+      ctx.strokeStyle = color("--sc-tl-tick", "#5a6172");
+      ctx.fillStyle = color("--sc-tl-tick-text", "#98a0b3");
       ctx.font = "10px 'Roboto Mono', ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace";
       ctx.textBaseline = "top";
       ctx.beginPath();
@@ -983,14 +989,14 @@ export default {
 
       // scene end line
       if (endX !== null && endX >= 0 && endX <= w) {
-        ctx.strokeStyle = "#4a5060";
+        ctx.strokeStyle = color("--sc-tl-end", "#4a5060");
         ctx.beginPath();
         ctx.moveTo(Math.round(endX) + 0.5, 0);
         ctx.lineTo(Math.round(endX) + 0.5, trackBottom);
         ctx.stroke();
       }
 
-      ctx.strokeStyle = "#2a2e37";
+      ctx.strokeStyle = color("--sc-tl-rule", "#2a2e37");
       ctx.beginPath();
       ctx.moveTo(0, rulerH - 0.5);
       ctx.lineTo(w, rulerH - 0.5);
