@@ -337,3 +337,43 @@ def test_no_page_scrolls_sideways_at_any_width_and_wide_screens_are_used(
             page.screenshot(path=str(folder / f"{name}-{width}-{theme}.png"), animations="disabled")
         page.context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_language_one_heading_link_navigation_focus_ring_and_reduced_motion(
+    site: Site, signed_in: Callable[[int, str], Page]
+) -> None:
+    page = signed_in(1440, "dark")
+    _open(page, site, "/queue")
+    assert page.evaluate("document.documentElement.lang") == "en-US"
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.locator("h1")).to_have_text("Queue")
+
+    studio = page.get_by_role("navigation", name="Studio")
+    queue = studio.get_by_role("link", name="Queue")
+    expect(queue).to_have_attribute("href", "/queue")  # a real link: it opens in a new tab too
+    expect(queue).to_have_attribute("aria-current", "page")
+    expect(studio.locator("[aria-current]")).to_have_count(1)
+    history = studio.get_by_role("link", name="History")
+    expect(history).to_have_attribute("href", "/history")
+    with page.context.expect_page() as opened:
+        history.click(modifiers=["Control"])
+    new_tab = opened.value
+    new_tab.wait_for_load_state()
+    assert new_tab.url.endswith("/history")
+    new_tab.close()
+
+    _open(page, site, "/queue")
+    page.keyboard.press("Tab")  # the first stop: the skip link, with a visible ring
+    focused = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [document.activeElement.textContent.trim(), s.outlineStyle, s.outlineWidth]; })()"
+    )
+    assert focused[0] == "Skip to content" and focused[1] != "none" and focused[2] != "0px", focused
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # past the brand: a header link, a Quasar button with its own outline rules
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "a focused header link shows no ring"
+
+    # The context asks for reduced motion: transitions are (near) instant.
+    duration = page.evaluate("getComputedStyle(document.querySelector('.sc-job-row, .q-btn')).transitionDuration")
+    assert all(float(part.strip().rstrip("ms")) < 0.001 for part in duration.split(",")), duration
