@@ -66,7 +66,7 @@ class NotificationPanel:
                     'flat dense round size=sm aria-label="Mark all read" data-testid="notifications-read-all"'
                 ).tooltip("Mark all read")
                 ui.button(icon="delete_sweep", on_click=self.ask_clear).props(
-                    'flat dense round size=sm aria-label="Remove the notices shown" data-testid="notifications-clear"'
+                    'flat dense round size=sm aria-label="Remove the listed notices" data-testid="notifications-clear"'
                 ).tooltip("Remove the notices shown")
                 ui.button(icon="close", on_click=self.drawer.hide).props(
                     'flat dense round size=sm aria-label="Close the notifications"'
