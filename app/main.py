@@ -102,6 +102,7 @@ def run(host: str | None = None, port: int | None = None, forwarded_allow_ips: s
         port=_served_port,
         title="StoryCanvas",
         favicon="🎬",
+        language="en-US",  # <html lang>: screen readers pick their voice by it
         dark=True,
         reload=False,
         show=False,

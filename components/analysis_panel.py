@@ -101,7 +101,7 @@ def _verdict(report: Mapping[str, Any], scenes: list[dict[str, Any]]) -> None:
             )
             ui.label("No overlaps; every clip has both prompts and a chosen result.").classes("sc-muted self-center")
             return
-        ui.chip("Not ready to export", icon="error_outline", color="warning", text_color="black").props(
+        ui.chip("Not ready to export", icon="error_outline", color="warning", text_color="white").props(
             'dense square data-testid="export-verdict"'
         )
         with ui.column().classes("gap-0 self-center"):
@@ -131,7 +131,9 @@ def _durations(report: Mapping[str, Any], scenes: list[dict[str, Any]]) -> None:
         note, color = f"{format_seconds(-difference)} to go until the target.", "primary"
     else:
         note, color = f"{format_seconds(difference)} over the target.", "warning"
-    ui.linear_progress(min(ratio, 1.0), show_value=False, color=color).props("rounded size=6px")
+    ui.linear_progress(min(ratio, 1.0), show_value=False, color=color).props(
+        'rounded size=6px aria-label="Duration against the target"'
+    )
     ui.label(note).classes("text-xs sc-muted").props('data-testid="analysis-duration-note"')
 
     _heading("Per scene", len(scenes))

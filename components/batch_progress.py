@@ -109,7 +109,7 @@ class BatchProgress:
                 )
                 self.queue_link = ui.link("Queue", "/queue").classes("text-xs")
             self.bar = ui.linear_progress(0, show_value=False, size="6px").props(
-                'rounded instant-feedback data-testid="batch-progress-bar"'
+                'rounded instant-feedback aria-label="Batch progress" data-testid="batch-progress-bar"'
             )
             self.list = ui.column().classes("sc-batch-rows w-full gap-0").props('data-testid="batch-rows"')
         self._refresh_soon = Coalesced(self.refresh, delay=REFRESH_DELAY, name="batch refresh")
@@ -176,9 +176,10 @@ class BatchProgress:
         with element:
             icon = ui.icon("schedule", size="18px")
             with ui.column().classes("gap-0 w-60 flex-none min-w-0"):
-                ui.link(row.label, f"/scenes/{row.scene_id}").classes("text-sm truncate no-underline text-white")
+                ui.link(row.label, f"/scenes/{row.scene_id}").classes("text-sm truncate no-underline sc-plain-link")
                 ui.label(row.scene_name).classes("text-xs sc-muted truncate")
             bar = ui.linear_progress(0, show_value=False, size="4px").props("rounded instant-feedback")
+            bar.props["aria-label"] = f"Progress of {row.label}"  # a value: the label is user text
             bar.classes("w-40 flex-none")
             state = ui.label("").classes("text-xs w-16 flex-none").props('data-testid="batch-row-state"')
             error = ui.label("").classes("text-xs text-negative grow sc-batch-error")

@@ -32,15 +32,15 @@ from .results_viewer import metadata_rows, open_viewer
 CSS = """
 .sc-results { display: flex; flex-wrap: wrap; gap: 6px; }
 .sc-result { position: relative; height: 64px; aspect-ratio: 16 / 9; border-radius: 4px; overflow: hidden;
-  background: #0d0f12; border: 1px solid #2a2e37; cursor: pointer; }
-.sc-result:hover, .sc-result:focus-visible { border-color: #7c9cff; outline: none; }
-.sc-result[data-selected="true"] { border-color: #7c9cff; box-shadow: 0 0 0 1px #7c9cff; }
+  background: var(--sc-sunken); border: 1px solid var(--sc-border); cursor: pointer; }
+.sc-result:hover, .sc-result:focus-visible { border-color: var(--sc-accent); }
+.sc-result[data-selected="true"] { border-color: var(--sc-accent); box-shadow: 0 0 0 1px var(--sc-accent); }
 .sc-result[data-checked="true"] { border-color: #ffb86b; box-shadow: 0 0 0 2px #ffb86b; }
 .sc-result img { width: 100%; height: 100%; object-fit: cover; display: block; pointer-events: none; }
 .sc-result-play { position: absolute; left: 50%; top: 50%; transform: translate(-50%, -50%); font-size: 26px;
   color: #fff; opacity: .9; text-shadow: 0 1px 3px rgba(0, 0, 0, .8); pointer-events: none; }
-.sc-result-check { position: absolute; left: 3px; top: 3px; font-size: 14px; color: #7c9cff;
-  background: rgba(13, 15, 18, .8); border-radius: 50%; pointer-events: none; }
+.sc-result-check { position: absolute; left: 3px; top: 3px; font-size: 14px; color: var(--sc-accent);
+  background: var(--sc-sunken); border-radius: 50%; pointer-events: none; }
 .sc-result-wrap { position: relative; }
 .sc-result-btn { position: absolute; top: 2px; width: 20px; height: 20px; padding: 0; border: 0; border-radius: 50%;
   font-family: "Material Icons"; font-feature-settings: "liga"; overflow: hidden; white-space: nowrap;
@@ -53,17 +53,16 @@ CSS = """
 .sc-result-wrap:hover .sc-result-delete, .sc-result-wrap:hover .sc-result-more, .sc-result-wrap:hover .sc-result-pick,
 .sc-result-delete:focus-visible, .sc-result-more:focus-visible, .sc-result-pick:focus-visible,
 .sc-result-pick[data-checked="true"] { opacity: 1; }
-.sc-results-tab[aria-selected="true"] { color: #7c9cff; border-bottom: 2px solid #7c9cff; border-radius: 0; }
+.sc-results-tab[aria-selected="true"] { color: var(--sc-accent); border-bottom: 2px solid var(--sc-accent);
+  border-radius: 0; }
 .sc-results-meta { display: grid; grid-template-columns: auto minmax(0, 1fr) auto minmax(0, 1fr); gap: 0 10px;
   font-size: 12px; line-height: 1.45; }
-.sc-results-meta .k { color: #8b919c; }
+.sc-results-meta .k { color: var(--sc-text-muted); }
 .sc-results-meta .v { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.sc-results-panel { border: 1px solid #23262e; border-radius: 6px; padding: 6px 8px; min-height: 48px; }
+.sc-results-panel { border: 1px solid var(--sc-border); border-radius: 6px; padding: 6px 8px; min-height: 48px; }
 .sc-clip-job-preview { width: 40px; height: 40px; flex: none; object-fit: cover; border-radius: 3px;
-  background: #0d0f12; }
-.sc-clip-job-error { color: #ff8787; }
-.body--light .sc-result { background: #e9ecef; border-color: #d6d9de; }
-.body--light .sc-results-panel { border-color: #d6d9de; }
+  background: var(--sc-sunken); }
+.sc-clip-job-error { color: var(--sc-danger-text); }
 """
 EMPTY = "No results yet: choose a model and press Generate (or G on the timeline)."
 EMPTY_KIND = {
@@ -200,12 +199,17 @@ class _Gallery:
     def _draw(self) -> None:
         shown = self.by_kind[self.tab]
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
-            for kind, label in (("image", "Images"), ("video", "Videos")):
-                tab = ui.button(f"{label} · {self.counts[kind]}", on_click=lambda k=kind: self._set_tab(k))
-                tab.props("flat dense no-caps size=sm").classes("sc-results-tab")
-                tab.props.update(
-                    {"data-testid": f"results-tab-{kind}", "aria-selected": "true" if kind == self.tab else "false"}
-                )
+            with ui.row().classes("items-center gap-1 no-wrap").props('role="tablist" aria-label="Results"'):
+                for kind, label in (("image", "Images"), ("video", "Videos")):
+                    tab = ui.button(f"{label} · {self.counts[kind]}", on_click=lambda k=kind: self._set_tab(k))
+                    tab.props("flat dense no-caps size=sm").classes("sc-results-tab")
+                    tab.props.update(
+                        {
+                            "data-testid": f"results-tab-{kind}",
+                            "role": "tab",
+                            "aria-selected": "true" if kind == self.tab else "false",
+                        }
+                    )
             ui.space()
             if self.checked:
                 ui.label(f"{len(self.checked)} checked").classes("text-xs sc-muted").props(

@@ -18,6 +18,7 @@ from data.engine import session_scope
 from data.errors import DomainError, NotFound
 from data.models import User
 
+from .a11y import name_dialog
 from .clip_gallery import CSS, GalleryActions, clip_gallery, shown_limit
 from .clip_job_status import ClipJobStatus
 from .confirm import confirm
@@ -174,7 +175,7 @@ class ClipGeneration:
         if clip_id == self.clip_id and not self.before_generate():
             return
         with user_errors():
-            GenerationDialog(self.user, clip_id, self._refresh_jobs)
+            name_dialog(GenerationDialog(self.user, clip_id, self._refresh_jobs).dialog, "Generate for this clip")
 
     def _show_error(self, message: str | None) -> None:
         if message:

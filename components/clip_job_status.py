@@ -82,6 +82,7 @@ class ClipJobStatus:
                     bar = ui.linear_progress(view.progress, show_value=False, size="4px").props(
                         "rounded instant-feedback color=primary"
                     )
+                    bar.props["aria-label"] = f"Progress of the {kind.lower()} job"
                 preview = ui.element("img").classes("sc-clip-job-preview")
                 preview.props.update({"alt": "Live preview", "data-testid": f"clip-job-preview-{view.id}"})
                 live = _Live(view.status, bar, label, preview, view)

@@ -57,7 +57,7 @@ class ExportDialog:
                 "media_paths": "absolute",
             }
         self.ready = False  # bindings fire change events while the form is being built
-        self.dialog = ui.dialog()
+        self.dialog = ui.dialog().props('aria-label="Export for an editor"')
         self._build()
         self.ready = True
         self.dialog.open()

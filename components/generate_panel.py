@@ -58,8 +58,7 @@ def generate_panel(
     with ui.column().classes("w-full gap-1").props('data-testid="generate-panel"'):
         toggle = ui.toggle(MODES).bind_value(choice, "mode")
         toggle.props(
-            "dense no-caps unelevated color=grey-9 text-color=grey-4 toggle-color=primary "
-            'toggle-text-color=white data-testid="generate-mode"'
+            'dense no-caps outline toggle-color=primary data-testid="generate-mode"'
         ).classes("text-xs")
         if not options:
             with ui.row().classes("items-center gap-1 text-xs").props('data-testid="generate-no-models"'):

@@ -50,6 +50,7 @@ class PresetBar:
             ):
                 button = ui.button(icon=icon, on_click=handler).props("flat dense").tooltip(tip)
                 button.props["data-testid"] = f"{testid}-{name}"
+                button.props["aria-label"] = tip
 
     def _read(self) -> dict[int, str]:
         with session_scope() as session:

@@ -269,7 +269,9 @@ class GenerationSettingsForm:
                     ui.label().bind_text_from(lora, "strength", lambda v: f"{float(v or 0):.2f}").classes(
                         "text-xs w-10"
                     )
-                    ui.button(icon="close", on_click=lambda i=index: self.remove_lora(i)).props("flat dense size=sm")
+                    ui.button(icon="close", on_click=lambda i=index: self.remove_lora(i)).props(
+                        'flat dense size=sm aria-label="Remove this LoRA"'
+                    )
             add = self._tag(ui.button("Add LoRA", icon="add", on_click=self.add_lora), "add-lora")
             add.props("flat dense no-caps size=sm")
             if not options:

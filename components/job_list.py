@@ -38,13 +38,12 @@ from .job_format import (
 )
 
 _CSS = """
-.sc-jobs { border: 1px solid #2a2e37; border-radius: 6px; }
-.body--light .sc-jobs { border-color: #d6d9de; }
-.sc-job-row { border-bottom: 1px solid #252932; padding: 3px 10px; min-height: 46px; flex-wrap: nowrap; }
-.body--light .sc-job-row { border-bottom-color: #e3e5e8; }
+.sc-jobs { border: 1px solid var(--sc-border); border-radius: 6px; max-width: 100%; }
+.sc-job-row { border-bottom: 1px solid var(--sc-border); padding: 3px 10px; min-height: 46px; flex-wrap: nowrap; }
 .sc-job-row:last-child { border-bottom: none; }
 .sc-job-row:hover { background: rgba(124, 156, 255, .06); }
-.sc-job-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; opacity: .55; min-height: 28px; }
+.sc-job-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--sc-text-muted);
+  min-height: 28px; }
 .sc-job-info { display: flex; align-items: center; gap: .75rem; min-width: 0; }
 .sc-job-badge { width: 84px; justify-content: center; }
 .sc-job-kind { font-size: 18px; opacity: .6; }
@@ -54,19 +53,29 @@ _CSS = """
 .sc-job-where div, .sc-job-where a { display: block; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
 .sc-job-server { width: 7rem; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .sc-job-tries { width: 2.5rem; flex: none; text-align: center; }
-.sc-job-age { width: 4.5rem; flex: none; opacity: .65; }
+.sc-job-age { width: 4.5rem; flex: none; color: var(--sc-text-muted); }
 .sc-job-live { width: 14rem; flex: none; }
 .sc-job-wide { width: 17rem; flex: none; }
-.sc-job-thumb { width: 40px; height: 40px; flex: none; object-fit: cover; border-radius: 3px; background: #0d0f12; }
+.sc-job-thumb { width: 40px; height: 40px; flex: none; object-fit: cover; border-radius: 3px;
+  background: var(--sc-sunken); }
 .sc-job-actions { width: 88px; flex: none; display: flex; justify-content: flex-end; }
 .sc-icon-btn { background: none; border: 0; color: inherit; opacity: .7; cursor: pointer; width: 28px; height: 28px;
   border-radius: 50%; display: inline-flex; align-items: center; justify-content: center; padding: 0; }
-.sc-icon-btn:hover, .sc-icon-btn:focus-visible { opacity: 1; background: rgba(124, 156, 255, .16); outline: none; }
+.sc-icon-btn:hover, .sc-icon-btn:focus-visible { opacity: 1;
+  background: color-mix(in srgb, var(--sc-accent) 16%, transparent); }
 .sc-icon-btn .material-icons { font-size: 18px; }
-.sc-icon-btn.sc-danger { color: #fa5252; }
-.sc-job-cancelled .sc-job-info { opacity: .55; }
-.sc-job-error { color: #ff8787; }
+.sc-icon-btn.sc-danger { color: var(--sc-danger-text); }
+.sc-job-cancelled .sc-job-info { color: var(--sc-text-muted); }
+.sc-job-error { color: var(--sc-danger-text); }
 .sc-job-head .sc-job-age { opacity: 1; }
+/* A phone: a row wraps under its title instead of pushing the page wider. */
+@media (max-width: 900px) {
+  .sc-job-row { flex-wrap: wrap; row-gap: 2px; }
+  .sc-job-info { flex-wrap: wrap; row-gap: 2px; }
+  .sc-job-where { flex-basis: 100%; order: -1; }
+  .sc-job-live, .sc-job-wide { width: auto; flex: 1 1 10rem; }
+  .sc-job-head { display: none; }
+}
 """
 
 Action = Callable[[int], None]
@@ -217,6 +226,7 @@ class JobRow:
                     "rounded instant-feedback"
                 )
                 self.bar.props["color"] = "grey-6" if view.cancel_requested else "primary"
+                self.bar.props["aria-label"] = f"Progress of job {view.id}"
                 self.live_label = ui.label(progress_text(view)).classes("text-xs truncate")
                 self.live_label.props["data-testid"] = f"job-progress-{view.id}"
             self.thumb = ui.element("img").classes("sc-job-thumb")

@@ -65,10 +65,10 @@ class NotificationPanel:
             with ui.row().classes("w-full items-center gap-1 no-wrap"):
                 ui.label("Notifications").classes("text-subtitle1 grow")
                 ui.button(icon="done_all", on_click=self.read_all).props(
-                    'flat dense round size=sm data-testid="notifications-read-all"'
+                    'flat dense round size=sm aria-label="Mark all read" data-testid="notifications-read-all"'
                 ).tooltip("Mark all read")
                 ui.button(icon="delete_sweep", on_click=self.ask_clear).props(
-                    'flat dense round size=sm data-testid="notifications-clear"'
+                    'flat dense round size=sm aria-label="Remove the listed notices" data-testid="notifications-clear"'
                 ).tooltip("Remove the notices shown")
                 ui.button(icon="close", on_click=self.drawer.hide).props(
                     'flat dense round size=sm aria-label="Close the notifications"'
@@ -211,14 +211,14 @@ class NotificationPanel:
                     ui.element("span").classes("sc-unread-dot mr-1")
                 if notifications.can_retry(notice):
                     ui.button(icon="replay", on_click=lambda n=notice: self.retry(n)).props(
-                        'flat dense round size=sm color=negative data-testid="notification-retry"'
+                        'flat dense round size=sm color=negative aria-label="Retry" data-testid="notification-retry"'
                     ).tooltip("Retry")
                 if not notice.read:
                     ui.button(icon="mark_email_read", on_click=lambda n=notice: self.mark_read(n)).props(
-                        'flat dense round size=sm data-testid="notification-read"'
+                        'flat dense round size=sm aria-label="Mark read" data-testid="notification-read"'
                     ).tooltip("Mark read")
                 ui.button(icon="close", on_click=lambda n=notice: self.delete(n)).props(
-                    'flat dense round size=sm data-testid="notification-delete"'
+                    'flat dense round size=sm aria-label="Remove from the list" data-testid="notification-delete"'
                 ).tooltip("Remove from the list")
 
     # --- actions ----------------------------------------------------------------------------------

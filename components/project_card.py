@@ -47,9 +47,10 @@ def project_card(project: Project, selected: bool, actions: ProjectActions) -> N
     _identify(card, project)
     with card.on("click", lambda: actions.open(project)):
         with ui.row().classes("w-full items-center no-wrap gap-1"):
-            ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value)).props(
-                'dense aria-label="Select"'
-            ).on("click.stop", lambda: None)
+            box = ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value))
+            box.props("dense")
+            box.props["aria-label"] = f"Select {project.name}"  # a value: the name is user text
+            box.on("click.stop", lambda: None)
             ui.label(project.name).classes("text-subtitle1 grow ellipsis").props('data-testid="project-name"').tooltip(
                 project.name
             )
@@ -70,9 +71,9 @@ def project_row(project: Project, selected: bool, actions: ProjectActions) -> No
     _identify(row, project)
     row.on("click", lambda: actions.open(project))
     with row:
-        ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value)).props(
-            'dense aria-label="Select"'
-        ).on("click.stop", lambda: None)
+        box = ui.checkbox(value=selected, on_change=lambda e: actions.toggle_selected(project, e.value)).props("dense")
+        box.props["aria-label"] = f"Select {project.name}"  # a value: the name is user text
+        box.on("click.stop", lambda: None)
         ui.label(project.name).classes("w-64 ellipsis font-medium").props('data-testid="project-name"')
         ui.label(_meta(project)).classes("w-56 text-xs")
         with ui.row().classes("gap-1 grow"):

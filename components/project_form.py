@@ -76,7 +76,8 @@ def open_project_dialog(user: User, project: Project | None, on_saved: Callable[
             def preset(choice: str) -> None:
                 draft.width, draft.height = RESOLUTION_PRESETS[choice]
 
-            with ui.button(icon="aspect_ratio").props("flat dense").tooltip("Resolution presets"), ui.menu():
+            presets_button = ui.button(icon="aspect_ratio").props('flat dense aria-label="Resolution presets"')
+            with presets_button.tooltip("Resolution presets"), ui.menu():
                 for label in RESOLUTION_PRESETS:
                     ui.menu_item(label, lambda label=label: preset(label))
         with ui.row().classes("w-full gap-2 no-wrap items-center"):

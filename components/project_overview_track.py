@@ -159,42 +159,41 @@ def layout_track(track: ProjectTrack, width: float = BASE_WIDTH_PX) -> TrackLayo
 
 
 _CSS = """
-.sc-ptrack-scroll { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; }
+.sc-ptrack-scroll { overflow-x: auto; overflow-y: hidden; padding-bottom: 4px; max-width: 100%; }
 .sc-ptrack { position: relative; user-select: none; padding-top: 16px; }
-.sc-ptrack-ruler { position: relative; height: 18px; border-bottom: 1px solid #3a3f4b; }
-.sc-ptick { position: absolute; top: 0; height: 100%; border-left: 1px solid #4a5060; padding-left: 3px;
-  font: 10px/12px ui-monospace, SFMono-Regular, Menlo, monospace; color: #9aa0ac; white-space: nowrap; }
+.sc-ptrack-ruler { position: relative; height: 18px; border-bottom: 1px solid var(--sc-border-strong); }
+.sc-ptick { position: absolute; top: 0; height: 100%; border-left: 1px solid var(--sc-border-strong); padding-left: 3px;
+  font: 10px/12px ui-monospace, SFMono-Regular, Menlo, monospace; color: var(--sc-text-muted); white-space: nowrap; }
 .sc-ptrack-lane { position: relative; height: 66px; margin-top: 4px; }
 .sc-pscene { position: absolute; top: 0; bottom: 0; display: block; box-sizing: border-box; overflow: hidden;
-  background: #23262e; border: 1px solid #343a46; border-radius: 4px; padding: 3px 6px;
-  color: inherit; text-decoration: none; cursor: pointer; }
-.sc-pscene:hover, .sc-pscene:focus-visible { border-color: var(--sc-accent); background: #282d38; outline: none; }
+  background: var(--sc-surface-2); border: 1px solid var(--sc-border); border-radius: 4px; padding: 3px 6px;
+  color: var(--sc-text); text-decoration: none; cursor: pointer; }
+.sc-pscene:hover, .sc-pscene:focus-visible { border-color: var(--sc-accent); background: var(--sc-surface); }
+.sc-pscene:focus-visible { outline: 2px solid var(--sc-focus); outline-offset: 1px; }
 .sc-pscene.sc-pscene-empty { border-style: dashed; background: transparent; }
-.sc-pscene.sc-pscene-warn { border-color: #c24a4a; }
+.sc-pscene.sc-pscene-warn { border-color: var(--q-negative); }
 .sc-pscene.sc-pscene-compact { padding: 3px 1px; text-align: center; }
 .sc-pscene-compact .sc-pscene-name { text-overflow: clip; }
 .sc-pscene-name { font-size: 12px; font-weight: 500; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.sc-pscene-meta { font-size: 10px; opacity: .7; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.sc-pscene-warn .sc-pscene-meta b { color: #ff8787; font-weight: 600; }
+.sc-pscene-meta { font-size: 10px; color: var(--sc-text-muted); white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.sc-pscene-warn .sc-pscene-meta b { color: var(--sc-danger-text); font-weight: 600; }
 .sc-pclips { position: absolute; left: 0; right: 0; bottom: 4px; height: 20px; }
 .sc-pclip { position: absolute; border-radius: 1px; box-shadow: inset -1px 0 0 rgba(0,0,0,.6); opacity: .9; }
-.sc-pclip.sc-pclip-overlap { outline: 1px solid #ff6b6b; outline-offset: 0; z-index: 1; }
-.sc-poverlap { position: absolute; top: -2px; bottom: -2px; z-index: 2; border-left: 1px solid #ff6b6b;
-  border-right: 1px solid #ff6b6b; min-width: 2px;
-  background: repeating-linear-gradient(45deg, rgba(255,107,107,.7) 0 2px, rgba(255,107,107,.15) 2px 5px); }
-.sc-ptail { position: absolute; top: 0; bottom: 0; border: 1px dashed #3a3f4b; border-radius: 4px;
-  display: flex; align-items: center; justify-content: center; font-size: 10px; color: #8a909c; overflow: hidden;
-  white-space: nowrap; }
-.sc-pover { position: absolute; top: 0; height: 18px; background: rgba(250,176,5,.18); pointer-events: none; }
-.sc-ptarget { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px dashed #fab005; z-index: 3;
+.sc-pclip.sc-pclip-overlap { outline: 1px solid var(--sc-danger-text); outline-offset: 0; z-index: 1; }
+.sc-poverlap { position: absolute; top: -2px; bottom: -2px; z-index: 2; border-left: 1px solid var(--sc-danger-text);
+  border-right: 1px solid var(--sc-danger-text); min-width: 2px;
+  background: repeating-linear-gradient(45deg, var(--sc-danger-text) 0 2px, transparent 2px 5px); }
+.sc-ptail { position: absolute; top: 0; bottom: 0; border: 1px dashed var(--sc-border-strong); border-radius: 4px;
+  display: flex; align-items: center; justify-content: center; font-size: 10px; color: var(--sc-text-muted);
+  overflow: hidden; white-space: nowrap; }
+.sc-pover { position: absolute; top: 0; height: 18px; pointer-events: none;
+  background: color-mix(in srgb, var(--sc-warn-text) 18%, transparent); }
+.sc-ptarget { position: absolute; top: 0; bottom: 0; width: 0; border-left: 2px dashed var(--sc-warn-text); z-index: 3;
   pointer-events: none; }
-.sc-ptarget > div { position: absolute; top: -1px; left: 4px; font-size: 10px; line-height: 12px; color: #fab005;
-  white-space: nowrap; }
+.sc-ptarget > div { position: absolute; top: -1px; left: 4px; font-size: 10px; line-height: 12px;
+  color: var(--sc-warn-text); white-space: nowrap; }
 .sc-ptarget.sc-ptarget-end > div { left: auto; right: 4px; }
-.body--light .sc-pscene { background: #ffffff; border-color: #d0d4dc; }
-.body--light .sc-pscene:hover { background: #eef1ff; }
-.body--light .sc-pscene.sc-pscene-empty { background: transparent; }
-.body--light .sc-ptick { color: #5a606c; border-color: #b8bcc6; }
 """
 
 

@@ -15,7 +15,7 @@ from app.services.prompt_compose import VARIABLES, highlight_spans
 
 CSS = """
 .sc-prompt-echo { font-family: ui-monospace, monospace; font-size: 11px; line-height: 1.45; white-space: pre-wrap;
-  word-break: break-word; color: var(--sc-muted, #9aa4b2); min-height: 1.45em; }
+  word-break: break-word; color: var(--sc-text-muted); min-height: 1.45em; }
 .sc-prompt-echo .sc-hl-weight { color: #ffd479; background: rgba(255, 212, 121, .10); border-radius: 2px; }
 .sc-prompt-echo .sc-hl-lora { color: #c3a6ff; background: rgba(195, 166, 255, .10); border-radius: 2px; }
 .sc-prompt-echo .sc-hl-variable { color: #7cd4fd; background: rgba(124, 212, 253, .10); border-radius: 2px; }

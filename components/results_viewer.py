@@ -110,7 +110,9 @@ def open_viewer(items: Sequence[Mapping[str, Any]], item_id: int) -> ui.dialog:
     """The viewer in a maximized dialog, starting at `item_id` among `items`."""
     index = next((i for i, item in enumerate(items) if int(item["id"]) == int(item_id)), 0)
     # At page level: the element that asked (a strip tile) may be redrawn away while the viewer is open.
-    with ui.context.client.content, ui.dialog().props("maximized transition-show=fade transition-hide=fade") as dialog:
+    with ui.context.client.content, ui.dialog().props(
+        'maximized transition-show=fade transition-hide=fade aria-label="Result viewer"'
+    ) as dialog:
         dialog.props('data-testid="viewer-dialog"')
         ResultsViewer(items, index, on_close=dialog.close)
     dialog.on("hide", lambda: dialog.delete())

@@ -125,7 +125,7 @@ class SceneList:
     def _card(self, summary: SceneSummary, count: int) -> None:
         with (
             ui.row()
-            .classes("sc-card w-full items-center no-wrap gap-2 px-2 py-1 rounded bg-[#1d2027]")
+            .classes("sc-card sc-row w-full items-center no-wrap gap-2 px-2 py-1 rounded")
             .props('data-testid="scene-card"') as row
         ):
             row.props["data-scene-id"] = str(summary.id)

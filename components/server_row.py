@@ -20,8 +20,9 @@ ROW_CSS = """
 .sc-server-grid { display: grid; align-items: center; column-gap: 12px;
   grid-template-columns: 14px minmax(150px, 1.3fr) 64px minmax(170px, 1.3fr) 48px 56px minmax(150px, 1.2fr)
                          minmax(120px, 1fr) 248px; }
-.sc-server-row { border-bottom: 1px solid rgba(128, 128, 128, .18); padding: 5px 4px; }
-.sc-server-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; opacity: .55; padding: 0 4px 4px; }
+.sc-server-row { border-bottom: 1px solid var(--sc-border); padding: 5px 4px; }
+.sc-server-head { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--sc-text-muted);
+  padding: 0 4px 4px; }
 .sc-server-cells { display: contents; }
 .sc-num { font-variant-numeric: tabular-nums; }
 """
@@ -91,7 +92,9 @@ def vram_cell(server: ServerPublic) -> None:
             free = server.vram_free or 0
             used = max(0.0, min(1.0, 1 - free / server.vram_total))
             color = "negative" if used > 0.9 else "warning" if used > 0.7 else "primary"
-            ui.linear_progress(used, show_value=False, color=color).props("rounded size=5px").tooltip(
+            ui.linear_progress(used, show_value=False, color=color).props(
+                'rounded size=5px aria-label="Graphics memory in use"'
+            ).tooltip(
                 f"{gigabytes(free)} free of {gigabytes(server.vram_total)}"
             )
             ui.label(f"{gigabytes(free)} free / {gigabytes(server.vram_total)}").classes("sc-muted sc-num text-[11px]")
@@ -174,25 +177,26 @@ class ServerRow:
                 self.refresh_button = (
                     ui.button(icon="sync", on_click=self._refresh)
                     .props('flat dense round size=sm data-testid="server-refresh-catalog"')
+                    .props('aria-label="Read the models again"')
                     .tooltip("Read the server's models again")
                 )
             if actions.toggle_catalog is not None:
                 ui.button(icon="inventory_2", on_click=lambda: actions.toggle_catalog(self.server_id)).props(
-                    'flat dense round size=sm data-testid="server-catalog"'
+                    'flat dense round size=sm aria-label="Models on this server" data-testid="server-catalog"'
                 ).tooltip("Models on this server")
             if actions.set_enabled is not None:
                 self.switch = (
                     ui.switch(value=self.view.server.enabled, on_change=self._enabled_changed)
-                    .props('dense size=sm data-testid="server-enabled"')
+                    .props('dense size=sm aria-label="Enabled: receives jobs" data-testid="server-enabled"')
                     .tooltip("Enabled: receives jobs")
                 )
             if actions.edit is not None:
                 ui.button(icon="edit", on_click=lambda: actions.edit(self.server_id)).props(
-                    'flat dense round size=sm data-testid="server-edit"'
+                    'flat dense round size=sm aria-label="Edit" data-testid="server-edit"'
                 ).tooltip("Edit")
             if actions.delete is not None:
                 ui.button(icon="delete", on_click=lambda: actions.delete(self.server_id)).props(
-                    'flat dense round size=sm color=negative data-testid="server-delete"'
+                    'flat dense round size=sm color=negative aria-label="Delete" data-testid="server-delete"'
                 ).tooltip("Delete")
 
     def _enabled_changed(self, event: object) -> None:
@@ -225,7 +229,7 @@ class ServerRow:
                 'data-testid="server-test-result"'
             )
             ui.button(icon="close", on_click=lambda: self.result.set_visibility(False)).props(
-                "flat dense round size=xs"
+                'flat dense round size=xs aria-label="Hide the result"'
             )
         self.result.set_visibility(True)
 

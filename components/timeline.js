@@ -160,7 +160,8 @@ const ClipCard = {
     <div class="sc-tl-clip" :style="cardStyle" :data-clip-id="clip.id" :data-start-frame="start"
          :data-duration-frames="dur" :data-size="size" :data-selected="sel ? 'true' : 'false'"
          :data-live="live ? 'true' : 'false'" :data-overlap="hot > 0 ? 'true' : 'false'"
-         role="listitem" :aria-label="tip" :aria-selected="sel ? 'true' : 'false'" :title="live ? null : tip">
+         role="option" :id="'sc-tl-clip-' + clip.id" :aria-label="tip" :aria-selected="sel ? 'true' : 'false'"
+         :title="live ? null : tip">
       <img v-if="clip.thumbnail" v-show="size === 'large'" class="sc-tl-thumb" :src="clip.thumbnail" alt=""
            draggable="false" loading="lazy">
       <div v-show="size !== 'tiny'" class="sc-tl-body">
@@ -186,14 +187,16 @@ const ClipCard = {
 export default {
   components: { "sc-tl-clip": ClipCard },
   template: `
-    <div class="sc-tl" ref="root" tabindex="0" role="application" aria-label="Timeline" @keydown="onKey"
+    <div class="sc-tl" ref="root" tabindex="0" role="listbox" aria-multiselectable="true"
+         aria-label="Clips on the timeline (Up and Down choose a clip, Enter edits it, Left and Right move the playhead)"
+         :aria-activedescendant="activeId" @keydown="onKey"
          :data-revision="revision" :data-px-per-frame="ppf" :data-ruler="rulerMode" :data-snap="snapOn ? 'true' : 'false'">
       <canvas ref="canvas" class="sc-tl-canvas"></canvas>
       <div ref="scroller" class="sc-tl-scroller" @scroll="onScroll">
         <div class="sc-tl-content" :style="{width: contentWidth + 'px'}">
           <div class="sc-tl-ruler" ref="ruler" data-testid="timeline-ruler"
                @pointerdown="rulerDown" @pointermove="rulerMove" @pointerup="rulerUp" @pointercancel="rulerUp"></div>
-          <div class="sc-tl-track" ref="track" data-testid="timeline-track" role="list"
+          <div class="sc-tl-track" ref="track" data-testid="timeline-track" role="presentation"
                @pointerdown="trackDown" @pointermove="trackMove" @pointerup="trackUp" @pointercancel="trackCancel"
                @contextmenu="onContext">
             <sc-tl-clip v-for="c in items" :key="c.id" :clip="c" :ppf="ppf" :fps="fps" :unit="rulerMode"
@@ -241,6 +244,9 @@ export default {
   computed: {
     selSet() {
       return new Set(this.selected);
+    },
+    activeId() {
+      return this.selected.length ? `sc-tl-clip-${this.selected[this.selected.length - 1]}` : null;
     },
     endFrame() {
       let end = this.sceneLen;
@@ -294,10 +300,14 @@ export default {
     this.$refs.scroller.addEventListener("wheel", this.onWheel, { passive: false });
     this.resizer = new ResizeObserver(() => this.resize());
     this.resizer.observe(this.$refs.root);
+    // The canvas takes its colours from the theme (timeline.css): redraw when the page's theme changes.
+    this.themeWatch = new MutationObserver(() => this.draw());
+    this.themeWatch.observe(document.body, { attributes: true, attributeFilter: ["class"] });
     this.resize();
   },
   beforeUnmount() {
     this.resizer?.disconnect();
+    this.themeWatch?.disconnect();
     this.$refs.scroller?.removeEventListener("wheel", this.onWheel);
     clearTimeout(this.zoomTimer);
     cancelAnimationFrame(this.drawFrame);
@@ -784,6 +794,11 @@ export default {
       else if (lower === "n") {
         this.snapOn = !this.snapOn;
         this.emitKey("toggle_snap", { snap: this.snapOn });
+      } else if (k === "ArrowUp" || k === "ArrowDown") this.stepSelection(k === "ArrowDown" ? 1 : -1);
+      else if (k === "Enter") {
+        const id = this.selected.length ? this.selected[this.selected.length - 1] : null;
+        if (id === null) return;
+        this.$emit("open", { clip_id: id });
       } else if (k === "ArrowLeft") this.moveHead(this.head - (e.shiftKey ? base : 1));
       else if (k === "ArrowRight") this.moveHead(this.head + (e.shiftKey ? base : 1));
       else if (k === "Home") this.moveHead(0);
@@ -797,6 +812,25 @@ export default {
       } else return;
       e.preventDefault();
       e.stopPropagation();
+    },
+
+    // Keyboard selection: the previous or next clip in time becomes the one selected, its start the playhead,
+    // and it scrolls into view; with nothing selected the first (or last) clip is chosen.
+    stepSelection(step) {
+      const order = this.items.slice().sort((a, b) => a.start_frame - b.start_frame || a.id - b.id);
+      if (!order.length) return;
+      const current = this.selected.length ? this.selected[this.selected.length - 1] : null;
+      let index = order.findIndex((c) => c.id === current);
+      index = index < 0 ? (step > 0 ? 0 : order.length - 1) : Math.min(order.length - 1, Math.max(0, index + step));
+      const clip = order[index];
+      this.setSelection([clip.id], true);
+      this.moveHead(clip.start_frame);
+      const scroller = this.$refs.scroller;
+      const left = ORIGIN + clip.start_frame * this.ppf;
+      const right = left + clip.duration_frames * this.ppf;
+      if (scroller && (left < scroller.scrollLeft || right > scroller.scrollLeft + scroller.clientWidth)) {
+        scroller.scrollLeft = Math.max(0, left - 40);
+      }
     },
 
     // ----- canvas: ruler, grid, beats, scene end --------------------------------------------
@@ -840,23 +874,25 @@ export default {
       const X = (frame) => Math.round(frame * ppf - left) + 0.5;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, w, h);
+      const style = getComputedStyle(this.$refs.root);
+      const color = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
 
-      ctx.fillStyle = "#121419";
+      ctx.fillStyle = color("--sc-tl-ruler-bg", "#121419");
       ctx.fillRect(0, 0, w, rulerH);
-      ctx.fillStyle = "#181a20";
+      ctx.fillStyle = color("--sc-tl-bg", "#181a20");
       ctx.fillRect(0, rulerH, w, h - rulerH);
 
       // past the scene's end: darker, hatched
       const endX = this.sceneLen > 0 ? this.sceneLen * ppf - left : null;
       if (endX !== null && endX < w) {
         const from = Math.max(0, endX);
-        ctx.fillStyle = "#111216";
+        ctx.fillStyle = color("--sc-tl-past", "#111216");
         ctx.fillRect(from, rulerH, w - from, h - rulerH);
         ctx.save();
         ctx.beginPath();
         ctx.rect(from, rulerH, w - from, trackBottom - rulerH);
         ctx.clip();
-        ctx.strokeStyle = "rgba(255,255,255,0.028)";
+        ctx.strokeStyle = color("--sc-tl-hatch", "rgba(255,255,255,0.028)");
         ctx.lineWidth = 1;
         ctx.beginPath();
         const off = left % 12;
@@ -873,7 +909,7 @@ export default {
 
       // frame grid at frame level
       if (ppf >= 10) {
-        ctx.strokeStyle = "rgba(255,255,255,0.025)";
+        ctx.strokeStyle = color("--sc-tl-grid", "rgba(255,255,255,0.025)");
         ctx.beginPath();
         for (let f = Math.floor(first); f <= last; f++) {
           ctx.moveTo(X(f), rulerH);
@@ -896,7 +932,7 @@ export default {
           break;
         }
       }
-      ctx.strokeStyle = "rgba(255,255,255,0.045)";
+      ctx.strokeStyle = color("--sc-tl-grid-major", "rgba(255,255,255,0.045)");
       ctx.beginPath();
       for (let i = Math.floor(first / major); i * major <= last; i++) {
         ctx.moveTo(X(i * major), rulerH);
@@ -905,7 +941,7 @@ export default {
       ctx.stroke();
 
       if (minor) {
-        ctx.strokeStyle = "#3a3f4b";
+        ctx.strokeStyle = color("--sc-tl-tick-minor", "#3a3f4b");
         ctx.beginPath();
         for (let i = Math.floor(first / minor); i * minor <= last; i++) {
           const f = i * minor;
@@ -916,8 +952,8 @@ export default {
         }
         ctx.stroke();
       }
-      ctx.strokeStyle = "#5a6172";
-      ctx.fillStyle = "#98a0b3";
+      ctx.strokeStyle = color("--sc-tl-tick", "#5a6172");
+      ctx.fillStyle = color("--sc-tl-tick-text", "#98a0b3");
       ctx.font = "10px 'Roboto Mono', ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace";
       ctx.textBaseline = "top";
       ctx.beginPath();
@@ -953,14 +989,14 @@ export default {
 
       // scene end line
       if (endX !== null && endX >= 0 && endX <= w) {
-        ctx.strokeStyle = "#4a5060";
+        ctx.strokeStyle = color("--sc-tl-end", "#4a5060");
         ctx.beginPath();
         ctx.moveTo(Math.round(endX) + 0.5, 0);
         ctx.lineTo(Math.round(endX) + 0.5, trackBottom);
         ctx.stroke();
       }
 
-      ctx.strokeStyle = "#2a2e37";
+      ctx.strokeStyle = color("--sc-tl-rule", "#2a2e37");
       ctx.beginPath();
       ctx.moveTo(0, rulerH - 0.5);
       ctx.lineTo(w, rulerH - 0.5);

@@ -106,6 +106,7 @@ def _api_keys_card(user: User) -> None:
                             keys.refresh()
 
                         save_button = ui.button(icon="save", on_click=save).props("flat dense")
+                        save_button.props["aria-label"] = "Save the key"
                         save_button.props["data-testid"] = f"save-key-{view.provider}"
                         save_button.mark(f"save-key-{view.provider}").tooltip("Save (empty removes)")
 

@@ -55,6 +55,18 @@ REPLAY_SLOT = r"""
   </q-btn>
 </q-td>
 """
+# Checkboxes named by what they select (the clip's label is row data, bound as a value, never template source).
+SELECT_SLOT = r"""
+<q-td auto-width>
+  <q-checkbox v-model="props.selected" dense
+              :aria-label="'Select request ' + props.row.id + ' (' + props.row.clip + ')'" />
+</q-td>
+"""
+SELECT_ALL_SLOT = r"""
+<q-th auto-width>
+  <q-checkbox v-model="props.selected" dense aria-label="Select every request on this page" />
+</q-th>
+"""
 STATUS_SLOT = r"""
 <q-td :props="props">
   <q-badge :color="props.row.status_color" :label="props.value" outline />
@@ -225,10 +237,12 @@ class HistoryBoard:
         )
         self.table.add_slot("body-cell-actions", REPLAY_SLOT)
         self.table.add_slot("body-cell-status", STATUS_SLOT)
+        self.table.add_slot("body-selection", SELECT_SLOT)
+        self.table.add_slot("header-selection", SELECT_ALL_SLOT)
         self.table.on("replay", self._replay)
         ui.add_css(
             ".sc-history-prompt{max-width:340px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
-            ".sc-diff-row.sc-differs{background:rgba(255,193,7,.14)}"
+            ".sc-diff-row.sc-differs{background:color-mix(in srgb,var(--sc-warn-text) 16%,transparent)}"
             ".sc-diff-row>div{padding:2px 8px;word-break:break-word;font-size:12px}"
         )
 

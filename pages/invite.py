@@ -7,6 +7,7 @@ and while it is not revoked, lives in app/services/invitations; this page says w
 from __future__ import annotations
 
 from nicegui import run, ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from app.services import invitations, users
 from components.frame import apply_theme
@@ -26,8 +27,8 @@ def page(token: str) -> None:
         except DomainError as error:
             invitation, problem = None, error.message
 
-    with ui.column().classes("absolute-center items-center gap-4 w-96"):
-        ui.label("StoryCanvas").classes("text-h5 sc-brand")
+    with ui.element("main").classes("column absolute-center items-center gap-4 w-96 max-w-[94vw]"):
+        TextElement(tag="h1", text="StoryCanvas").classes("text-h5 sc-brand m-0")
         if invitation is None:
             ui.icon("link_off", size="40px").classes("sc-muted")
             ui.label("This invitation link cannot be used").classes("text-h6 text-center")

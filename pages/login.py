@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import RedirectResponse
 from nicegui import run, ui
+from nicegui.elements.mixins.text_element import TextElement
 
 from app.services import browser_sessions, login_throttle, studio_settings, users
 from components.field_errors import FieldErrors
@@ -59,8 +60,8 @@ def page(next: str | None = None) -> RedirectResponse | None:
             return
         sign_in(user, "/projects")
 
-    with ui.column().classes("absolute-center items-center gap-4 w-96"):
-        ui.label("StoryCanvas").classes("text-h5 sc-brand")
+    with ui.element("main").classes("column absolute-center items-center gap-4 w-96 max-w-[94vw]"):
+        TextElement(tag="h1", text="StoryCanvas").classes("text-h5 sc-brand m-0")
         ui.label("From idea to editor").classes("sc-muted -mt-3")
         if first_run:
             ui.label("No accounts yet: create the first one, it becomes the administrator.").classes(

@@ -6,6 +6,7 @@ from nicegui import ui
 from nicegui.events import KeyEventArguments
 
 from app.services import projects
+from components.a11y import name_dialog
 from components.batch_dialog import BatchDialog
 from components.confirm import confirm
 from components.export_dialog import open_export_dialog
@@ -18,6 +19,10 @@ from data.engine import session_scope
 from data.errors import NotFound
 from data.models import Project, User
 
+
+def open_batch_dialog(user: User, project_id: int) -> None:
+    """The batch dialog with the clips that have no result yet ticked, named for screen readers."""
+    name_dialog(BatchDialog(user, project_id, preselect="without_result").dialog, "Generate as a batch")
 
 def page(user: User, project_id: int) -> None:
     try:
@@ -105,7 +110,7 @@ def page(user: User, project_id: int) -> None:
                     ui.button(
                         "Generate all",
                         icon="auto_awesome_motion",
-                        on_click=lambda: BatchDialog(user, project_id, preselect="without_result"),
+                        on_click=lambda: open_batch_dialog(user, project_id),
                     ).props('flat dense data-testid="generate-all"').tooltip(
                         "Generate every clip without a result as one batch, choose others too (G)"
                     )
@@ -146,7 +151,9 @@ def page(user: User, project_id: int) -> None:
                 with ui.card().classes("sc-stat p-3 gap-1"):
                     ui.label("Completion").classes("sc-muted text-xs")
                     ui.label(f"{stats.completion_percent:g}%").classes("text-h6").props('data-testid="stat-completion"')
-                    ui.linear_progress(stats.completion_percent / 100, show_value=False).props("rounded")
+                    ui.linear_progress(stats.completion_percent / 100, show_value=False).props(
+                        'rounded aria-label="Clips with a result"'
+                    )
                     ui.label(f"{stats.clips_with_selection} of {stats.clips} clips have a chosen result").classes(
                         "sc-muted text-xs"
                     )
@@ -194,7 +201,7 @@ def page(user: User, project_id: int) -> None:
         ProjectWatch(project_id, changed)
 
         shortcuts = {
-            "g": lambda: BatchDialog(user, project_id, preselect="without_result"),
+            "g": lambda: open_batch_dialog(user, project_id),
             "e": lambda: open_export_dialog(user, project_id),
         }
 

@@ -145,8 +145,12 @@ class QueueBoard:
             chip.set_text(f"{'All' if status is None else STATUS_LABELS[status]} {count:,}")
             if status == self.status:
                 chip.props(remove="outline").props["color"] = STATUS_COLORS.get(status or "", "primary")
+                chip.props["text-color"] = "white"  # the dark theme's filled colours turn it dark (theme.css)
+                chip.classes(remove="sc-chip-off")
             else:
-                chip.props("color=grey-8 outline")
+                chip.props("outline").props["color"] = None  # the theme's muted text (.sc-chip-off), not a grey literal
+                chip.props["text-color"] = None
+                chip.classes(add="sc-chip-off")
         shown = counts[self.status] if self.status else total
         if shown > len(views):
             self.summary.set_text(f"Showing {len(views):,} of {shown:,} jobs: filter to see the others")

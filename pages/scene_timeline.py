@@ -14,6 +14,7 @@ from app.services.editor_settings import editor_settings, update_editor_settings
 from app.services.timeline_history import History
 from app.services.timeline_view import clip_cards, neighbours
 from components import clip_inspector
+from components.a11y import name_dialog
 from components.batch_dialog import BatchDialog
 from components.clip_generation import ClipGeneration
 from components.clip_inspector import ClipForm, ClipInspector
@@ -29,6 +30,19 @@ from data.models import Clip, Scene, User
 from data.words import counted
 
 MIN_VISIBLE_SECONDS = 10
+# After the inspector is redrawn: the keyboard moves into its first field (tried for a moment while it renders).
+FOCUS_INSPECTOR_JS = """
+(() => {
+  let tries = 0;
+  const focus = () => {
+    const inspector = document.querySelector('[data-testid="clip-inspector"]');
+    const field = inspector && inspector.querySelector("input, textarea");
+    if (field) field.focus();
+    else if (tries++ < 20) setTimeout(focus, 50);
+  };
+  setTimeout(focus, 30);
+})();
+"""
 T = TypeVar("T")
 
 
@@ -365,18 +379,23 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
     crumbs = [("Projects", "/projects"), (project.name, f"/projects/{project.id}")]
     with frame(scene.name, user, breadcrumbs=crumbs):
         with ui.row().classes("w-full items-center gap-1 no-wrap"):
-            ui.button(icon="chevron_left", on_click=lambda: go_to(before)).props("flat dense round").tooltip(
-                f"Previous scene: {before.name}" if before else "First scene"
-            ).set_enabled(before is not None)
+            previous = ui.button(icon="chevron_left", on_click=lambda: go_to(before)).props("flat dense round")
+            previous.props["aria-label"] = f"Previous scene: {before.name}" if before else "No previous scene"
+            previous.tooltip(f"Previous scene: {before.name}" if before else "First scene")
+            previous.set_enabled(before is not None)
             ui.label(scene.name).classes("text-h6").props('data-testid="scene-title"')
-            ui.button(icon="chevron_right", on_click=lambda: go_to(after)).props("flat dense round").tooltip(
-                f"Next scene: {after.name}" if after else "Last scene"
-            ).set_enabled(after is not None)
+            following = ui.button(icon="chevron_right", on_click=lambda: go_to(after)).props("flat dense round")
+            following.props["aria-label"] = f"Next scene: {after.name}" if after else "No next scene"
+            following.tooltip(f"Next scene: {after.name}" if after else "Last scene")
+            following.set_enabled(after is not None)
             ui.space()
             ui.button(
                 "Generate all",
                 icon="auto_awesome_motion",
-                on_click=lambda: BatchDialog(user, project.id, scene_id=scene_id),  # type: ignore[arg-type]  # a stored row's id is never None
+                on_click=lambda: name_dialog(
+                    BatchDialog(user, project.id, scene_id=scene_id).dialog,  # type: ignore[arg-type]  # a stored row's id is never None
+                    "Generate as a batch",
+                ),
             ).props('flat dense no-caps data-testid="generate-all"').tooltip(
                 "Generate this scene's clips as one batch (choose other clips too)"
             )
@@ -460,25 +479,40 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             ).classes("w-full")
         context_frame = {"frame": 0}
 
+        def focus_inspector() -> None:
+            """Enter on a clip (or the menu's item): its inspector, with the keyboard in its first field."""
+            show_inspector()
+            ui.run_javascript(FOCUS_INSPECTOR_JS)
+
         def paste_here() -> None:
             editor.set_playhead(context_frame["frame"])
             paste()
 
         with track_area, ui.context_menu().props('data-testid="clip-context-menu"'):
             # Right-click selects the clip under the pointer first (the widget does), so these act on it.
-            for text, action in (
-                ("Edit in the inspector", lambda: show_inspector()),
-                ("Generation dialog…", lambda: generation.open_dialog(selected()[0]) if len(selected()) == 1 else None),
-                ("Split at the playhead", split),
-                ("Duplicate", duplicate),
-                ("Copy", copy),
-                ("Cut", lambda: copy(cut=True)),
-                ("Paste here", paste_here),
-                ("Merge selected", merge),
+            # Each item shows its key, so the menu teaches the shortcuts (the keys work with the track focused).
+            for text, action, keys_text in (
+                ("Edit in the inspector", focus_inspector, "Enter"),
+                (
+                    "Generation dialog…",
+                    lambda: generation.open_dialog(selected()[0]) if len(selected()) == 1 else None,
+                    "",
+                ),
+                ("Split at the playhead", split, "S"),
+                ("Duplicate", duplicate, "Ctrl+D"),
+                ("Copy", copy, "Ctrl+C"),
+                ("Cut", lambda: copy(cut=True), "Ctrl+X"),
+                ("Paste here", paste_here, "Ctrl+V"),
+                ("Merge selected", merge, ""),
+                ("Delete", delete, "Del"),
             ):
-                ui.menu_item(text, action).props("dense")
-            ui.separator()
-            ui.menu_item("Delete", delete).props("dense").classes("text-negative")
+                if text == "Delete":
+                    ui.separator()
+                with ui.menu_item("", action).props("dense").classes("row items-center no-wrap gap-6") as item:
+                    ui.label(text).classes("grow text-negative" if text == "Delete" else "grow")
+                    if keys_text:
+                        ui.label(keys_text).classes("sc-kbd")
+                        item.props["aria-keyshortcuts"] = keys_text.replace("Ctrl", "Control").replace("Del", "Delete")
         editor.on("context", lambda e: context_frame.update(frame=int(e.args.get("frame") or 0)))
 
         def toolbar_state() -> None:
@@ -495,7 +529,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
 
         def open_clip(e: GenericEventArguments) -> None:
             editor.select([int(e.args["clip_id"])])
-            show_inspector()
+            focus_inspector()
 
         editor.on("open", open_clip)
         if not cards:

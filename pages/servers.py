@@ -66,7 +66,7 @@ class ServersPage:
             ui.label("Only administrators can add or change servers; you can see their state and models.").classes(
                 "sc-muted text-xs"
             )
-        self.listing = ui.column().classes("w-full gap-0")
+        self.listing = ui.column().classes("w-full gap-0 sc-scroll-x")  # a wide table scrolls in its own box
         # Dialogs live here, not inside a row: a row redrawn under an open dialog would take the dialog with it.
         self.overlay = ui.element("div")
         self._pending: set[int] = set()

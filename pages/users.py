@@ -82,7 +82,7 @@ class UsersPage:
             ui.button("New account", icon="person_add", on_click=self.new_account).props(
                 'unelevated dense no-caps data-testid="new-account"'
             )
-        self.accounts = ui.column().classes("w-full gap-0")
+        self.accounts = ui.column().classes("w-full gap-0 sc-scroll-x")  # a wide table scrolls in its own box
 
         with ui.row().classes("w-full items-center gap-2 mt-4"):
             ui.label("Invitations").classes("text-h6")
@@ -93,7 +93,7 @@ class UsersPage:
         ui.label(
             "A link creates one account, then stops working; it also stops when it expires or you revoke it."
         ).classes("sc-muted text-xs")
-        self.invitations = ui.column().classes("w-full gap-0")
+        self.invitations = ui.column().classes("w-full gap-0 sc-scroll-x")
         self.draw_accounts()
         self.draw_invitations()
 

@@ -35,7 +35,7 @@ def page(user: User) -> None:
         with ui.dialog() as dialog, ui.card().classes("w-[900px] max-w-[96vw] gap-2"):
             with ui.row().classes("w-full items-center no-wrap"):
                 ui.label(f"{workflow.name} · API-format JSON").classes("text-h6 grow")
-                ui.button(icon="close", on_click=dialog.close).props("flat dense round")
+                ui.button(icon="close", on_click=dialog.close).props('flat dense round aria-label="Close"')
             with ui.tabs().props("dense inline-label align=left no-caps").classes("w-full") as tabs:
                 graph_tab = ui.tab(f"Graph ({len(workflow.graph)} nodes)")
                 bindings_tab = ui.tab(f"Bindings ({len(workflow.bindings)})")

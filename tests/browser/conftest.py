@@ -192,8 +192,9 @@ def _wait_until_healthy(server: LiveServer) -> str | None:
     return f"no healthy answer from {server.url}/healthz within {STARTUP_TIMEOUT:.0f} s ({last_error})"
 
 
-@pytest.fixture
-def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def running_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """A fresh app process (and database) for as long as the block runs; `request` receives its log on failure."""
     data_dir = Path(tempfile.mkdtemp(prefix="storycanvas-browser-"))
     database_url = None
     if _suite_database_is_postgresql():
@@ -238,6 +239,12 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
 
             drop_pg_database(database_url)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    with running_server(request) as server:
+        yield server
 
 
 def _test_dir_name(request: pytest.FixtureRequest) -> str:

@@ -96,7 +96,7 @@ def test_first_journey(live_server: LiveServer, page: Page) -> None:
     shot(page, "dashboard-new-project")
 
     # Back to the list through the breadcrumb: the card is there.
-    page.get_by_role("banner").get_by_role("link", name="Projects").click()
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Projects").click()
     expect(page).to_have_url(re.compile(r"/projects$"))
     card = _card(page, PROJECT)
     expect(card).to_have_count(1)
@@ -135,7 +135,7 @@ def test_first_journey(live_server: LiveServer, page: Page) -> None:
     shot(page, "dashboard-archived")
 
     # The archived project left the active list and shows under Show: Archived.
-    page.get_by_role("banner").get_by_role("link", name="Projects").click()
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Projects").click()
     expect(page).to_have_url(re.compile(r"/projects$"))
     expect(page.get_by_test_id("project-card")).to_have_count(0)
     expect(page.get_by_test_id("empty-state")).to_be_visible()

@@ -67,7 +67,7 @@ def test_card_menu_list_view_archive_and_delete(live_server: LiveServer, page: P
     sign_in(page, live_server, USERNAME, PASSWORD)
     for name in ("Storm Chaser", "Glass Garden"):
         _create_project(page, name)
-        page.get_by_role("banner").get_by_role("link", name="Projects").click()
+        page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Projects").click()
         expect(page).to_have_url(re.compile(r"/projects$"))
     expect(page.get_by_test_id("project-card")).to_have_count(2)
 
