@@ -65,6 +65,24 @@ def image_graph(seed: int, *, prefix: str = "storycanvas/image", width: int = 32
     }
 
 
+def add_runpod_endpoint(db, fake: Any, *, max_jobs: int = 2) -> ComfyServer:
+    """A RunPod serverless endpoint served by a FakeRunpod (its test key stored encrypted)."""
+    from app.services.security import encrypt_secret
+
+    server = ComfyServer(
+        name="runpod",
+        base_url=fake.url,
+        runpod_endpoint_id="ep-123",
+        encrypted_runpod_key=encrypt_secret("rp-test-key"),
+        status="online",
+        max_jobs=max_jobs,
+    )
+    db.add(server)
+    db.commit()
+    db.refresh(server)
+    return server
+
+
 def make_job(
     db,
     owner,

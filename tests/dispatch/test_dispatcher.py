@@ -13,7 +13,7 @@ from app.services import jobs
 from data.engine import session_scope
 from data.models import ComfyServer, GalleryItem, GenerationJob
 
-from .conftest import add_server, all_finished, drive, image_graph, job_states, make_job
+from .conftest import add_runpod_endpoint, add_server, all_finished, drive, image_graph, job_states, make_job
 
 
 def _gallery(clip_id: int) -> list[GalleryItem]:
@@ -326,21 +326,12 @@ def test_queued_dependents_of_a_failed_job_fail_with_the_reason(db, clip) -> Non
 
 
 async def test_a_runpod_endpoint_runs_jobs_through_run_and_status(db, clip, dispatcher) -> None:
-    from app.services.security import encrypt_secret
     from tests.fakes.fake_runpod import FakeRunpod
 
     owner, target = clip
     fake = FakeRunpod(job_seconds=0.2).start()
     try:
-        server = ComfyServer(
-            name="runpod",
-            base_url=fake.url,
-            runpod_endpoint_id="ep-123",
-            encrypted_runpod_key=encrypt_secret("rp-test-key"),
-            status="online",
-        )
-        db.add(server)
-        db.commit()
+        add_runpod_endpoint(db, fake)
         job = make_job(db, owner, target)
 
         await drive(dispatcher, all_finished([job.id]), timeout=20)

@@ -13,7 +13,7 @@ from data.engine import session_scope
 from data.models import AbandonedPrompt, ComfyServer, GalleryItem, GenerationJob
 from tests.fakes import fake_media
 
-from .conftest import add_server, all_finished, drive, job_states, make_job
+from .conftest import add_runpod_endpoint, add_server, all_finished, drive, job_states, make_job
 
 # The product's promise: a hung server's jobs run elsewhere within this many seconds of the hang.
 MOVE_LIMIT_SECONDS = 15.0
@@ -209,22 +209,12 @@ async def test_a_runpod_endpoint_that_stops_answering_hands_its_job_on_and_the_j
 ) -> None:
     """The RunPod API hangs while our job runs there: the job moves to a free server in time without using an
     attempt, and once the API answers again the job left on RunPod is cancelled (it would bill and be thrown away)."""
-    from app.services.security import encrypt_secret
     from tests.fakes.fake_runpod import FakeRunpod
 
     owner, target = clip
     runpod = FakeRunpod(job_seconds=60).start()
     try:
-        endpoint = ComfyServer(
-            name="runpod",
-            base_url=runpod.url,
-            runpod_endpoint_id="ep-1",
-            encrypted_runpod_key=encrypt_secret("rp-test-key"),
-            status="online",
-            max_jobs=1,
-        )
-        db.add(endpoint)
-        db.commit()
+        endpoint = add_runpod_endpoint(db, runpod, max_jobs=1)
         job = make_job(db, owner, target)
         await drive(dispatcher, lambda: job_states([job.id])[job.id].status == "running")
         left_there = job_states([job.id])[job.id].remote_prompt_id
