@@ -19,7 +19,7 @@ from data.errors import DomainError, Invalid
 from data.models import Batch, BodyId, Clip, GenerationJob, Scene, User
 from data.words import counted
 
-from . import events, generation, job_estimates, jobs, projects
+from . import events, form_errors, generation, job_estimates, jobs, projects
 from .batch_views import ClipInfo, directory, get_batch, unique
 from .generation import GenerateRequest, GenerationSettings
 from .job_views import id_slices
@@ -50,9 +50,7 @@ def parse_batch_request(**values: Any) -> BatchRequest:
     try:
         return BatchRequest(**values)
     except ValidationError as error:
-        problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"])
-        raise Invalid(f"{field}: {problem['msg']}", field=field) from error
+        raise form_errors.invalid_from(error) from error
 
 
 class ClipProblem(BaseModel):

@@ -30,6 +30,7 @@ def _plain(label: str, problem: Mapping[str, Any]) -> str:
         "greater_than": "use more than {gt}",
         "less_than_equal": "use {le} or less",
         "less_than": "use less than {lt}",
+        "multiple_of": "use a multiple of {multiple_of}",
     }
     if kind == "missing":
         return f"{label}: this is required."

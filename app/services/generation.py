@@ -19,6 +19,7 @@ from app.config import get_settings
 from app.services import (
     clips,
     events,
+    form_errors,
     generation_defaults,
     input_images,
     projects,
@@ -92,9 +93,7 @@ def parse_request(**values: Any) -> GenerateRequest:
     try:
         return GenerateRequest(**values)
     except ValidationError as error:
-        problem = error.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"])
-        raise Invalid(f"{field}: {problem['msg']}", field=field) from error
+        raise form_errors.invalid_from(error) from error
 
 
 def upload_name(path: Path) -> str:

@@ -17,7 +17,7 @@ from data.errors import Conflict, Invalid, NotFound
 from data.models import ComfyServer, InferenceConfig, ModelEntry, Project, ServerModel, User
 from data.models._common import utcnow
 
-from . import events, projects
+from . import events, form_errors, projects
 from .generation_params import LoraSpec
 
 SEED_POLICIES: dict[str, str] = {
@@ -78,9 +78,7 @@ FIELD_NAMES = tuple(GenerationDefaults.model_fields)
 
 
 def _invalid(error: ValidationError) -> Invalid:
-    problem = error.errors()[0]
-    name = ".".join(str(part) for part in problem["loc"])
-    return Invalid(f"{name}: {problem['msg']}", field=str(problem["loc"][0]) if problem["loc"] else None)
+    return form_errors.invalid_from(error)
 
 
 def parse_defaults(values: dict[str, Any]) -> GenerationDefaults:

@@ -113,7 +113,7 @@ def test_estimate_answers_jobs_seconds_and_problems_without_queuing(client: Test
 
     assert response.status_code == 200, response.text
     estimate = response.json()
-    assert set(estimate) == {"clips", "jobs", "estimate_seconds", "problems"}
+    assert set(estimate) == {"clips", "jobs", "estimate_seconds", "problems", "warnings"}
     assert (estimate["clips"], estimate["jobs"]) == (3, 0)
     assert [problem["clip_id"] for problem in estimate["problems"]] == film["clip_ids"]
     assert all("no selected image" in problem["reason"] for problem in estimate["problems"])

@@ -178,7 +178,7 @@ def test_clip_values_the_editor_would_refuse_are_refused(client: TestClient, log
         ({"name": "x", "settings": {"theme": "dark"}}, 1, "'theme' is not a setting"),
         ({"name": "x", "settings": {"editor": {"ruler": "cubits"}}}, 1, "editor: ruler"),
         ({"name": "x", "settings": {"editor": {"plugin": "x"}}}, 1, "'plugin' is not an editor setting"),
-        ({"name": "x", "settings": {"generation": {"steps": 5000}}}, 1, "generation: steps"),
+        ({"name": "x", "settings": {"generation": {"steps": 5000}}}, 1, "generation: Steps: use 200 or less."),
         ({"name": "x", "settings": {"generation": {"shell": "rm"}}}, 1, "generation: Unknown generation setting"),
         ({"name": "x", "settings": {"default_clip_duration": "3"}}, 1, "default clip duration"),
     ],

@@ -25,6 +25,7 @@ PUBLIC_FIELDS = {
     "comfy_version",
     "last_error",
     "last_checked_at",
+    "last_seen_at",
     "catalog_refreshed_at",
 }
 CATALOG_FIELDS = {"checkpoints", "loras", "vaes", "embeddings", "upscalers"}

@@ -141,7 +141,7 @@ async def test_project_settings_edit_the_generation_defaults(user: User, sign_in
     _value(user, "defaults-seed-policy", "increment")
     _value(user, "defaults-width", 1001)
     click_testid(user, "save-generation-defaults")
-    await user.should_see("Width: Input should be a multiple of 8", retries=30)
+    await user.should_see("Width: use a multiple of 8.", retries=30)
     _value(user, "defaults-width", 1024)
     _value(user, "defaults-checkpoint", MODEL)
     click_testid(user, "save-generation-defaults")
