@@ -110,7 +110,10 @@ def test_read_one_read_all_and_unread_filter(client: TestClient, login) -> None:
 def test_retry_puts_the_failed_job_back_and_refuses_twice(client: TestClient, login) -> None:
     owner = login("nora")
     _clip_id, failed_id, _scene_id = _finished_jobs(client, owner)
-    failed, done = client.get("/api/v1/notifications", headers=owner).json()["items"]
+    items = client.get("/api/v1/notifications", headers=owner).json()["items"]
+    # Both notices may carry the same time: pick them by kind, not by place.
+    failed = next(item for item in items if item["kind"] == "job_failed")
+    done = next(item for item in items if item["kind"] == "job_completed")
 
     assert client.post(f"/api/v1/notifications/{failed['id']}/retry", headers=owner).json() == {"count": 1}
     assert client.get(f"/api/v1/jobs/{failed_id}", headers=owner).json()["status"] == "queued"
@@ -123,7 +126,8 @@ def test_retry_puts_the_failed_job_back_and_refuses_twice(client: TestClient, lo
 def test_delete_one_and_clear_what_matches(client: TestClient, login) -> None:
     owner = login("nora")
     _finished_jobs(client, owner)
-    _failed, done = client.get("/api/v1/notifications", headers=owner).json()["items"]
+    items = client.get("/api/v1/notifications", headers=owner).json()["items"]
+    done = next(item for item in items if item["kind"] == "job_completed")
 
     assert client.delete(f"/api/v1/notifications/{done['id']}", headers=owner).status_code == 204
     assert client.delete(f"/api/v1/notifications/{done['id']}", headers=owner).status_code == 404
