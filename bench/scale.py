@@ -58,6 +58,7 @@ import contextlib
 import importlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -488,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://127.0.0.1:5432/test", help="any database there")
     args = parser.parse_args(argv)
+    # Ctrl-C and SIGTERM both end in the cleanup below (a shell may start the bench with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     data = Path(tempfile.mkdtemp(prefix="storycanvas-bench-scale-"))
     name, url = pg_database(args.database_url, prefix="storycanvas_scale")
     env = server_env(data)
