@@ -96,6 +96,9 @@ def run(host: str | None = None, port: int | None = None, forwarded_allow_ips: s
         proxy["forwarded_allow_ips"] = forwarded_allow_ips or settings.forwarded_allow_ips
     settings.ensure_data_dir()
     _served_port = port or settings.port
+    # The default worker id is hostname:port: two processes on one host started with `serve --port` must
+    # not share one (each would take the other's jobs for its own and send them again).
+    settings.port = _served_port
     build()
     ui.run(
         host=host or settings.host,

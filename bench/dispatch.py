@@ -53,6 +53,7 @@ import httpx  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 import fake_servers  # noqa: E402
+from fake_servers import graph, logs  # noqa: E402
 
 CHECKPOINTS = ["alpha.safetensors", "beta.safetensors", "gamma.safetensors"]
 
@@ -104,19 +105,6 @@ def retire(server_ids: list[int]) -> None:
         session.commit()
 
 
-def graph(seed: int, checkpoint: str | None) -> dict:
-    if checkpoint is None:
-        return {
-            "1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": seed}},
-            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "bench"}},
-        }
-    return {
-        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}},
-        "2": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": seed}},
-        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "bench"}},
-    }
-
-
 def queue_jobs(owner: int, project: int, clip: int, checkpoints: list[str | None], seed_base: int) -> list[int]:
     from data.engine import session_scope
     from data.models import GenerationJob
@@ -165,10 +153,6 @@ async def run_until(dispatcher, ids: list[int], timeout: float = 300) -> None:  
             raise RuntimeError("jobs did not finish")
         await dispatcher.tick()
         await asyncio.sleep(0.5)
-
-
-def logs(urls: list[str]) -> list[dict]:
-    return [httpx.get(f"{url}/__fake__/log", timeout=30).json() for url in urls]
 
 
 def loads_in_order(checkpoint_per_server: list[list[str | None]]) -> int:

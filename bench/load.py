@@ -27,7 +27,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -35,25 +34,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
-from startup import free_port, server_env, start_server, stop
+from startup import drop_pg_database, free_port, pg_database, server_env, start_server, stop
 
 HEALTHZ_EVERY_S = 0.02
-
-
-def _pg_database(admin_url: str) -> tuple[str, str]:
-    import psycopg
-
-    name = f"storycanvas_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return name, admin_url.rpartition("/")[0] + "/" + name
-
-
-def _drop_pg_database(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _prepare(base: str) -> tuple[dict[str, str], list[int]]:
@@ -146,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="storycanvas-load-"))
     pg_name = None
     if args.database_url:
-        pg_name, url = _pg_database(args.database_url)
+        pg_name, url = pg_database(args.database_url)
         os.environ["DATABASE_URL"] = url
     port = free_port()
     env = server_env(data_dir)
@@ -162,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         stop(process)
         shutil.rmtree(data_dir, ignore_errors=True)
         if pg_name and args.database_url:
-            _drop_pg_database(args.database_url, pg_name)
+            drop_pg_database(args.database_url, pg_name)
     return 0
 
 

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,24 @@ def start_server(
             time.sleep(0.05)
     process.kill()
     raise SystemExit("the server did not start within 60 s")
+
+
+def pg_database(admin_url: str, prefix: str = "storycanvas_bench") -> tuple[str, str]:
+    """A new, empty database on the PostgreSQL server of `admin_url`: its name and its URL."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return name, admin_url.rpartition("/")[0] + "/" + name
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    """Dropped even while connections are open (a process that did not stop in time)."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def rss_bytes(process: psutil.Process) -> int:

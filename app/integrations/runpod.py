@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from .comfyui import transport_error
+from .comfyui import tls_context, transport_error
 from .comfyui_types import ComfyError
 
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
@@ -54,9 +54,10 @@ class RunpodClient:
         self.endpoint_id = endpoint_id
         self.timeout = timeout
         self._endpoint_url = f"{self.api_base}/{endpoint_id}"
-        self._http = httpx.AsyncClient(headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        self._http = httpx.AsyncClient(headers=headers, timeout=timeout, verify=tls_context())
         # Result URLs (S3) must not receive the RunPod key.
-        self._downloads = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        self._downloads = httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=tls_context())
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -7,8 +7,10 @@ import io
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from app.integrations.comfyui import (
     WsEvent,
     fetch_catalog,
     test_connection,
+    tls_context,
 )
 from app.integrations.comfyui_ws import parse_binary_frame
 from tests.fakes.fake_comfyui import FakeComfyUI
@@ -465,3 +468,18 @@ async def test_the_fake_runs_as_a_subprocess_controlled_over_http() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_a_round_of_new_clients_costs_no_tls_setup_and_still_verifies_certificates(fake: FakeComfyUI) -> None:
+    """A health round makes a client per server: each loading the CA bundle again took seconds of CPU with 64."""
+    started = time.process_time()
+    clients = [ComfyClient(fake.url, timeout=5) for _ in range(100)]
+    spent = time.process_time() - started
+    try:
+        assert spent < 0.1, f"100 clients took {spent * 1000:.0f} ms of CPU"
+        answers = await asyncio.gather(*(client.system_stats() for client in clients[:3]))
+        assert all(answer.comfyui_version == "0.3.64" for answer in answers)
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    context = tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
