@@ -42,11 +42,13 @@ def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-def active_counts(session: Session, ended: set[str] | None = None) -> dict[int, int]:
-    """Jobs on each server; `ended` names prompts that finished there but are still being stored."""
+def active_counts(session: Session, ended: set[str] | None = None, servers: list[int] | None = None) -> dict[int, int]:
+    """Jobs on each server (or on these); `ended` names prompts that finished there but are still being stored."""
     query = select(GenerationJob.server_id, func.count()).where(
         col(GenerationJob.status).in_(ACTIVE), col(GenerationJob.server_id).is_not(None)
     )
+    if servers is not None:
+        query = query.where(col(GenerationJob.server_id).in_(servers))
     if ended:
         query = query.where(col(GenerationJob.remote_prompt_id).not_in(ended))
     rows = session.exec(query.group_by(col(GenerationJob.server_id))).all()
@@ -63,13 +65,14 @@ def owner_loads(session: Session) -> dict[int, int]:
 
 
 class CatalogCache:
-    """Model files per server, reread only when a server's catalog changed."""
+    """Model files and node types per server, reread only when a server's catalog changed: decoding them
+    for every server on every tick was most of a tick's CPU with 64 servers."""
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[datetime | None, dict[str, set[str]] | None]] = {}
+        self._nodes: dict[int, tuple[datetime, set[str]]] = {}
 
-    def models(self, session: Session, server: ComfyServer) -> dict[str, set[str]] | None:
-        assert server.id is not None
+    def models(self, session: Session, server: ServerRow) -> dict[str, set[str]] | None:
         if server.catalog_refreshed_at is None:
             return None
         cached = self._seen.get(server.id)
@@ -86,6 +89,49 @@ class CatalogCache:
         self._seen[server.id] = (server.catalog_refreshed_at, found)
         return found
 
+    def node_types(self, session: Session, server: ServerRow) -> set[str]:
+        """Node class names, stored with the catalog (refreshed together)."""
+        refreshed = server.catalog_refreshed_at
+        cached = self._nodes.get(server.id)
+        if refreshed is not None and cached is not None and cached[0] == refreshed:
+            return cached[1]
+        names = set(session.exec(select(ComfyServer.node_types).where(ComfyServer.id == server.id)).first() or [])
+        if refreshed is not None:
+            self._nodes[server.id] = (refreshed, names)
+        return names
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    """The columns of a server that choosing needs: not its node or model lists, which the cache keeps."""
+
+    id: int
+    name: str
+    max_jobs: int
+    status: str
+    last_checkpoint: str | None
+    catalog_refreshed_at: datetime | None
+    runpod_endpoint_id: str | None
+
+
+def working_servers(session: Session) -> list[ServerRow]:
+    """Enabled servers that answer (online, or degraded: slow but working, as its health message promises)."""
+    rows = session.exec(
+        select(  # type: ignore[call-overload]  # sqlmodel's select is typed for at most four columns
+            ComfyServer.id,
+            ComfyServer.name,
+            ComfyServer.max_jobs,
+            ComfyServer.status,
+            ComfyServer.last_checkpoint,
+            ComfyServer.catalog_refreshed_at,
+            ComfyServer.runpod_endpoint_id,
+        ).where(
+            ComfyServer.enabled == True,  # noqa: E712
+            col(ComfyServer.status).in_(WORKING),
+        )
+    ).all()
+    return [ServerRow(*row) for row in rows]
+
 
 def open_slots(
     session: Session,
@@ -93,20 +139,12 @@ def open_slots(
     loaded: dict[int, str | None],
     ended: set[str],
 ) -> list[Slot]:
-    """Enabled servers that answer (online, or degraded: slow but working, as its health message
-    promises) with room; online ones are offered first. Prompts in `ended` finished on their server
+    """Working servers with room; online ones are offered first. Prompts in `ended` finished on their server
     but their results are still being stored: their slot is free already, so the GPU never waits on us."""
-    servers = session.exec(
-        select(ComfyServer).where(
-            ComfyServer.enabled == True,  # noqa: E712
-            col(ComfyServer.status).in_(WORKING),
-        )
-    ).all()
     counts = active_counts(session, ended)
     slots = []
     degraded: set[int] = set()
-    for server in servers:
-        assert server.id is not None
+    for server in working_servers(session):
         free = server.max_jobs - counts.get(server.id, 0)
         if free <= 0:
             continue
@@ -116,7 +154,7 @@ def open_slots(
                 name=server.name,
                 free=free,
                 checkpoint=loaded.get(server.id, server.last_checkpoint),
-                node_types=set(server.node_types or []),
+                node_types=cache.node_types(session, server),
                 models=cache.models(session, server),
                 runpod=bool(server.runpod_endpoint_id),
             )
@@ -253,6 +291,54 @@ class Pick:
     job_id: int
     server_id: int
     prompt_id: str
+
+
+# The first key of the advisory locks a claim takes on a server's slots (PostgreSQL), so they cannot meet
+# another feature's locks; the second key is the server's id.
+SLOT_LOCKS = 0x5C_0_5107
+
+
+def fit_to_room(session: Session, picks: list[Pick], ended: set[str]) -> tuple[list[Pick], set[int]]:
+    """The picks that fit their servers' free slots as they are now, and the servers whose picks were cut.
+
+    Free slots are chosen from a snapshot, so two processes could both fill a server's one free slot (a prompt
+    then waits in that server's queue while another GPU idles). On PostgreSQL each server's slots are locked
+    for the claiming transaction (an advisory lock, released by the commit that claims), then counted again:
+    a process that finds a server locked leaves it to the process filling it, and never waits. Runs in the
+    transaction claim_many() then commits."""
+    servers = sorted({pick.server_id for pick in picks})
+    if not servers:
+        return [], set()
+    cut: set[int] = set()
+    if session.get_bind().dialect.name == "sqlite":
+        # A write that changes nothing takes the one write lock first, so the counts below are read in the
+        # transaction that claims (a read alone would run outside it) and no other claim runs in between.
+        session.execute(text("UPDATE comfy_servers SET max_jobs = max_jobs WHERE 0 = 1"))
+    else:
+        for server_id in servers:
+            locked = session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:kind, :server)"), {"kind": SLOT_LOCKS, "server": server_id}
+            ).scalar()
+            if not locked:
+                cut.add(server_id)
+    counting = [server_id for server_id in servers if server_id not in cut]
+    counts = active_counts(session, ended, counting) if counting else {}
+    limits = (
+        dict(session.exec(select(ComfyServer.id, ComfyServer.max_jobs).where(col(ComfyServer.id).in_(counting))).all())
+        if counting
+        else {}
+    )
+    room = {server_id: limits.get(server_id, 0) - counts.get(server_id, 0) for server_id in counting}
+    fitting = []
+    for pick in picks:
+        if pick.server_id in cut:
+            continue
+        if room[pick.server_id] <= 0:
+            cut.add(pick.server_id)
+            continue
+        room[pick.server_id] -= 1
+        fitting.append(pick)
+    return fitting, cut
 
 
 def claim_many(session: Session, picks: list[Pick], worker_id: str, lease_seconds: float) -> set[int]:

@@ -122,7 +122,8 @@ class Dispatcher(Upkeep):
 
         Jobs are chosen for every free slot from the few columns choosing needs, then claimed in one
         statement; only the claimed rows are read whole (their graphs). A job another process took first
-        frees its slot for the next round's choice."""
+        frees its slot for the next round's choice; a server another process filled meanwhile gets no more,
+        and the jobs chosen for it are candidates again."""
         claimed: list[tuple[str, GenerationJob, int]] = []
         with session_scope() as session:
             slots = claims.open_slots(session, self._catalogs, loaded, freeing)
@@ -136,14 +137,24 @@ class Dispatcher(Upkeep):
             others_can = {
                 job.id: sum(1 for slot in slots if claims.can_run(slot, job)) > 1 for job in jobs if job.id in avoid
             }
+            by_id = {job.id: job for job in jobs}
             for _ in range(CLAIM_ROUNDS):
                 picks = self._choose_for_slots(session, slots, jobs, loads, loaded, avoid, others_can)
                 if not picks:
                     break
-                taken = claims.claim_many(session, picks, self.worker_id, get_settings().lease_seconds)
+                fitting, full = claims.fit_to_room(session, picks, freeing)
+                taken = claims.claim_many(session, fitting, self.worker_id, get_settings().lease_seconds)
+                slot_of = {slot.server_id: slot for slot in slots}
+                for server_id in full:  # another process filled it, or is filling it now
+                    slot_of[server_id].free = 0
                 for pick in picks:
-                    if pick.job_id not in taken:  # another process got it first: the slot is still free
-                        next(slot for slot in slots if slot.server_id == pick.server_id).free += 1
+                    if pick.server_id in full and pick not in fitting:  # not tried: a candidate again
+                        job = by_id[pick.job_id]
+                        jobs.append(job)
+                        loads[job.owner_id] -= 1
+                    elif pick.job_id not in taken and pick.server_id not in full:  # another process got the job first
+                        slot_of[pick.server_id].free += 1
+                jobs.sort(key=lambda job: (-job.priority, job.created_at or utcnow(), job.id))
                 rows = {
                     row.id: row
                     for row in session.exec(select(GenerationJob).where(col(GenerationJob.id).in_(taken))).all()

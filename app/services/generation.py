@@ -157,7 +157,7 @@ RANDOM_SEED_MAX = 2**32 - 1
 
 def random_seed_limit(session: Session, templates: list[WorkflowTemplate]) -> int:
     """Random seeds stay within what the workflows' seed inputs take on every enabled server."""
-    specs = [s.node_specs for s in session.exec(select(ComfyServer).where(col(ComfyServer.enabled))) if s.node_specs]
+    specs = [specs for _, specs in workflows.servers_with_specs(session)]
     limit = RANDOM_SEED_MAX
     for template in templates:
         limit = min(limit, workflow_graph.seed_limit(template.graph, template.bindings, specs, RANDOM_SEED_MAX))
@@ -282,7 +282,8 @@ def check_runnable(session: Session, graph: dict[str, Any], *, passed: set[tuple
         models = None
         if server.catalog_refreshed_at is not None:
             models = server_models(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
-        found = workflow_graph.problems_on_server(graph, set(server.node_types), models, specs=server.node_specs)
+        specs = workflows.node_specs(session, server)
+        found = workflow_graph.problems_on_server(graph, set(server.node_types), models, specs=specs)
         if not found or (models is None and not server.node_types):
             if passed is not None:
                 passed.add(key)  # type: ignore[arg-type]  # key is set whenever passed is given

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.integrations.comfyui import Catalog, ComfyError, fetch_catalog
 from data.engine import session_scope
 from data.errors import Invalid
-from data.models import ComfyServer, ModelEntry, ServerModel, User
+from data.models import ComfyServer, ModelEntry, ServerModel, ServerNodeSpecs, User
 from data.models._common import utcnow
 
 from . import events
@@ -113,6 +113,12 @@ def _link(session: Session, server_id: int, model_ids: list[int]) -> None:
         session.exec(statement)
 
 
+def _store_specs(session: Session, server_id: int, specs: dict[str, Any]) -> None:
+    """An upsert, so two processes refreshing one server at once both succeed."""
+    statement = _insert_for(session)(ServerNodeSpecs).values(server_id=server_id, specs=specs)
+    session.exec(statement.on_conflict_do_update(index_elements=["server_id"], set_={"specs": specs}))
+
+
 def _insert_missing(session: Session, rows: list[dict[str, str]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING: two servers' refreshes adding the same file never collide.
 
@@ -149,7 +155,7 @@ def store_catalog(session: Session, server: ComfyServer, catalog: Catalog) -> di
     drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
     _link(session, server.id, model_ids)  # type: ignore[arg-type]  # a stored row's id is never None
     server.node_types = sorted(set(catalog.node_types or []))
-    server.node_specs = catalog.node_specs or {}
+    _store_specs(session, server.id, catalog.node_specs or {})  # type: ignore[arg-type]  # a stored row's id is never None
     server.catalog_refreshed_at = utcnow()
     session.add(server)
     session.commit()

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from app.config import get_settings
 from app.integrations.comfyui import ComfyClient
 from data.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from data.models import ComfyServer, GenerationJob, ServerModel, User
+from data.models import ComfyServer, GenerationJob, ServerModel, ServerNodeSpecs, User
 
 from . import events, unreadable_rows
 from .projects import validation_error
@@ -279,6 +279,7 @@ def _forget_machine(session: Session, server: ComfyServer) -> None:
     server.vram_total = server.vram_free = server.ram_total = server.ram_free = None
     server.last_checked_at = server.catalog_refreshed_at = None
     server.node_types = []
+    session.exec(sql_delete(ServerNodeSpecs).where(col(ServerNodeSpecs.server_id) == server.id))
     drop_links(session, server.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
 

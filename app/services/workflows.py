@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from data.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, User, WorkflowTemplate
+from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, ServerNodeSpecs, User, WorkflowTemplate
 
 from . import json_limits, unreadable_rows, workflow_graph
 
@@ -198,16 +199,40 @@ def _validate(kind: str, graph: Any, bindings: Any) -> tuple[dict, dict]:
     return checked_graph, checked_bindings
 
 
+# Decoded node definitions per server, by the catalog refresh they came from: decoding one server's takes
+# about 10 ms, and a generate request checks its graph against every enabled server.
+_decoded_specs: dict[int, tuple[datetime, dict[str, Any]]] = {}
+
+
+def node_specs(session: Session, server: ComfyServer) -> dict[str, Any]:
+    """The server's node definitions from its last catalog refresh ({} when it never told us)."""
+    assert server.id is not None
+    refreshed = server.catalog_refreshed_at
+    cached = _decoded_specs.get(server.id)
+    if refreshed is not None and cached is not None and cached[0] == refreshed:
+        return cached[1]
+    row = session.get(ServerNodeSpecs, server.id)
+    specs = row.specs if row is not None else {}
+    if refreshed is not None:
+        _decoded_specs[server.id] = (refreshed, specs)
+    return specs
+
+
+def servers_with_specs(session: Session) -> list[tuple[ComfyServer, dict[str, Any]]]:
+    """Enabled servers that told us their node definitions, with them."""
+    servers = session.exec(select(ComfyServer).where(col(ComfyServer.enabled)).order_by(col(ComfyServer.id))).all()
+    return [(server, specs) for server in servers if (specs := node_specs(session, server))]
+
+
 def check_on_servers(session: Session, graph: dict[str, Any], bindings: dict[str, Any]) -> None:
     """Invalid when every enabled server that told us its node definitions would refuse the graph.
 
     What is checked is what ComfyUI's own validation refuses (a missing required input, a link from an output of
     the wrong type, a number out of range, a choice not in its list); missing nodes and models are shown per
     server on the workflows page instead, since installing them is how such a workflow becomes runnable."""
-    servers = [s for s in session.exec(select(ComfyServer).where(col(ComfyServer.enabled))) if s.node_specs]
     refusals = []
-    for server in servers:
-        found = workflow_graph.spec_problems(graph, server.node_specs, unchecked=workflow_graph.bound_inputs(bindings))
+    for server, specs in servers_with_specs(session):
+        found = workflow_graph.spec_problems(graph, specs, unchecked=workflow_graph.bound_inputs(bindings))
         if not found:
             return
         refusals.append(f"{server.name}: {'; '.join(found[:5])}" + (" …" if len(found) > 5 else ""))
@@ -348,7 +373,7 @@ def server_support(session: Session, workflow: WorkflowTemplate) -> list[tuple[C
                 set(server.node_types or []),
                 server_models(session, server),
                 bindings=workflow.bindings,
-                specs=server.node_specs or None,
+                specs=node_specs(session, server) or None,
             ),
         )
         for server in servers

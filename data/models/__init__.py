@@ -10,6 +10,7 @@ from .generation import (
     InferenceConfig,
     ModelEntry,
     ServerModel,
+    ServerNodeSpecs,
     WorkflowTemplate,
 )
 from .library import Character, ClipCharacterLink, ClipStyleLink, MediaAsset, StyleTemplate
@@ -60,6 +61,7 @@ __all__ = [
     "RowId",
     "Scene",
     "ServerModel",
+    "ServerNodeSpecs",
     "StrictCount",
     "StrictNumber",
     "StudioSetting",

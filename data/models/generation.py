@@ -41,10 +41,21 @@ class ComfyServer(SQLModel, table=True):
     catalog_refreshed_at: datetime | None = None
     # Node class names from /object_info: which workflows (e.g. face swap) this server can run.
     node_types: list[str] = Field(default_factory=list, sa_column=json_column())
-    # Each node's inputs (required, optional) and output types from /object_info, as node_specs() keeps them:
-    # graphs are checked against them at import and before queueing (what ComfyUI's own validation refuses).
-    node_specs: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ServerNodeSpecs(SQLModel, table=True):
+    """Each node's inputs (required, optional) and output types from a server's /object_info, as node_specs()
+    keeps them: graphs are checked against them at import and before queueing (what ComfyUI's own validation
+    refuses).
+
+    A table of its own because they are large (about 180 kB of JSON a server): on the server row, every read
+    of a server (each dispatcher tick reads all of them) decoded them, 10 ms each."""
+
+    __tablename__ = "server_node_specs"
+
+    server_id: int = Field(foreign_key="comfy_servers.id", ondelete="CASCADE", primary_key=True)
+    specs: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
 
 
 class AbandonedPrompt(SQLModel, table=True):

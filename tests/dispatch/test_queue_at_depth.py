@@ -145,3 +145,45 @@ async def test_every_query_a_tick_makes_on_the_jobs_table_walks_an_index(
     assert ordered  # the head of the queue, read by walking the index in the queue's order: nothing sorted
     assert [plan for plan in ordered if "Sort" in plan or "TEMP B-TREE" in plan] == []
     assert full_scans == [], "\n\n".join(f"{s}\n→ {p}" for s, p in full_scans)
+
+
+def test_a_tick_reads_servers_node_lists_only_when_their_catalog_changed(db) -> None:
+    """Every tick reads the working servers; their node definitions (about 180 kB of JSON a server) and node
+    names are decoded once per catalog refresh, not per tick: decoding them for 64 servers was most of a tick."""
+    from app.integrations.comfyui import Catalog
+    from app.services import server_catalog
+
+    servers = [ComfyServer(name=f"gpu-{n}", base_url=f"http://127.0.0.1:{9 + n}", status="online") for n in range(3)]
+    db.add_all(servers)
+    db.commit()
+    specs = {"SaveImage": {"required": {"images": ["IMAGE"]}, "optional": {}, "output": []}}
+    for server in servers:
+        catalog = Catalog(["a.safetensors"], [], [], [], [], node_types=["SaveImage", "EmptyImage"], node_specs=specs)
+        server_catalog.store_catalog(db, server, catalog)
+    cache = claims.CatalogCache()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    for engine in (get_engine(), get_loop_engine()):
+        event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with session_scope() as session:
+            first = claims.open_slots(session, cache, {}, set())
+        read_first = list(statements)
+        statements.clear()
+        with session_scope() as session:
+            again = claims.open_slots(session, cache, {}, set())
+    finally:
+        for engine in (get_engine(), get_loop_engine()):
+            event.remove(engine, "before_cursor_execute", seen)
+    assert [slot.node_types for slot in first] == [{"SaveImage", "EmptyImage"}] * 3
+    assert [slot.models for slot in again] == [{"checkpoint": {"a.safetensors"}}] * 3
+    assert [slot.node_types for slot in again] == [slot.node_types for slot in first]
+    assert not any("server_node_specs" in statement or "node_specs" in statement for statement in read_first)
+    assert sum("node_types" in statement for statement in read_first) == 3  # once per server, when first seen
+    assert not any("node_types" in statement or "model_entries" in statement for statement in statements)
+    from app.services import workflows
+
+    assert workflows.node_specs(db, servers[0]) == specs  # kept apart, for the graph checks

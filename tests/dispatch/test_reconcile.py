@@ -12,7 +12,7 @@ from app.config import get_settings
 from app.dispatch import claims, results
 from app.dispatch.dispatcher import Dispatcher
 from data.engine import session_scope
-from data.models import GalleryItem
+from data.models import GalleryItem, GenerationJob
 
 from .conftest import add_server, all_finished, drive, job_states, make_job
 
@@ -150,6 +150,68 @@ def test_batch_claims_racing_over_the_same_jobs_take_each_job_once(db, clip) -> 
             assert (job.status, job.server_id, job.remote_prompt_id, job.claimed_by, job.attempts) == (
                 "dispatched", servers[index].id, f"p-{index}-{job_id}", f"app-{index}", 1
             )
+
+
+def test_claims_racing_for_the_same_free_slots_never_overfill_a_server(db, clip) -> None:
+    """Four dispatchers, each having counted the same free slots, claim different jobs for the same three
+    servers (one slot each) at once, over several rounds: no server ever holds more jobs than its slots.
+    Before slots were locked and counted again inside the claim, all four got a job onto each server."""
+    owner, target = clip
+    from data.models import ComfyServer
+
+    servers = [
+        ComfyServer(name=f"gpu-{n}", base_url=f"http://127.0.0.1:{9 + n}", status="online", max_jobs=1)
+        for n in range(3)
+    ]
+    db.add_all(servers)
+    db.commit()
+    server_ids = [server.id for server in servers]
+    ids = [make_job(db, owner, target).id for _ in range(4 * 3 * 3)]
+    for round_ in range(3):
+        barrier = threading.Barrier(4)
+        batch = ids[round_ * 12 : (round_ + 1) * 12]
+        cut: dict[int, set[int]] = {}
+
+        def race(index: int, batch: list[int] = batch, cut: dict[int, set[int]] = cut, start=barrier) -> None:
+            mine = zip(batch[index * 3 : index * 3 + 3], server_ids, strict=True)
+            picks = [claims.Pick(job_id, server_id, f"p-{index}-{job_id}") for job_id, server_id in mine]
+            with session_scope() as session:
+                start.wait()
+                fitting, cut[index] = claims.fit_to_room(session, picks, set())
+                claims.claim_many(session, fitting, f"app-{index}", 30)
+
+        threads = [threading.Thread(target=race, args=(index,)) for index in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with session_scope() as session:
+            counts = claims.active_counts(session)
+        assert counts == dict.fromkeys(server_ids, 1), f"round {round_}: {counts}"
+        assert sum(map(len, cut.values())) == 9  # each server's slot went to one dispatcher; the others were cut
+        with session_scope() as session:  # the GPUs finish: every slot is free for the next round
+            for job_id in ids:
+                job = session.get(GenerationJob, job_id)
+                if job.status == "dispatched":
+                    job.status = "completed"
+            session.commit()
+
+
+def test_a_claim_takes_only_the_slots_still_free(db, clip) -> None:
+    owner, target = clip
+    from data.models import ComfyServer
+
+    server = ComfyServer(name="gpu", base_url="http://127.0.0.1:9", status="online", max_jobs=2)
+    db.add(server)
+    db.commit()
+    busy, *chosen = (make_job(db, owner, target) for _ in range(4))
+    assert claims.claim(db, busy.id, server.id, "other-app", "theirs", 30)  # claimed since our count
+    picks = [claims.Pick(job.id, server.id, f"mine-{job.id}") for job in chosen]
+    fitting, cut = claims.fit_to_room(db, picks, set())
+    assert (fitting, cut) == (picks[:1], {server.id})
+    # A prompt that ended here (results still being stored) frees its slot already.
+    assert claims.fit_to_room(db, picks, {"theirs"}) == (picks[:2], {server.id})
+    db.rollback()
 
 
 def test_a_batch_claim_passes_over_jobs_no_longer_queued(db, clip) -> None:

@@ -16,7 +16,7 @@ import pytest
 from app.integrations.comfyui import node_specs
 from app.services import generation, workflow_graph, workflows
 from data.errors import Invalid
-from data.models import ComfyServer
+from data.models import ComfyServer, ServerNodeSpecs
 
 CAPTURE = Path(__file__).resolve().parents[1] / "fakes" / "captures" / "object_info_full.json"
 
@@ -72,12 +72,19 @@ def test_numbers_out_of_range_and_choices_not_listed(specs: dict) -> None:
     assert len(workflow_graph.spec_problems(graph, specs, unchecked=unchecked)) == 0
 
 
+def _server_with(db, name: str, specs: dict) -> None:
+    server = ComfyServer(name=name, base_url=f"http://{name}:8188")
+    db.add(server)
+    db.flush()
+    db.add(ServerNodeSpecs(server_id=server.id, specs=specs))
+
+
 def test_random_seeds_stay_below_a_24_bit_seed_input(db, specs: dict) -> None:
     # ComfyUI: "Value 2022195351 bigger than max of 16777215"
     narrow = copy.deepcopy(specs)
     narrow["KSampler"]["required"]["seed"]["max"] = 16777215
-    db.add(ComfyServer(name="gpu-24", base_url="http://gpu-24:8188", node_specs=narrow))
-    db.add(ComfyServer(name="gpu-64", base_url="http://gpu-64:8188", node_specs=specs))
+    _server_with(db, "gpu-24", narrow)
+    _server_with(db, "gpu-64", specs)
     db.commit()
     workflows.ensure_builtin_workflows(db)
     template = workflows.default_workflow(db, "image")
@@ -101,7 +108,7 @@ def test_import_is_refused_when_every_server_would_refuse_it(db, make_user, spec
     bindings = {"prompt": {"node": "6", "input": "text"}}
     # No server told us its definitions: nothing to hold against the graph yet.
     workflows.create_workflow(db, owner, "Unchecked", "image", graph, bindings)
-    db.add(ComfyServer(name="gpu-1", base_url="http://gpu-1:8188", node_specs=specs))
+    _server_with(db, "gpu-1", specs)
     db.commit()
     with pytest.raises(Invalid) as refused:
         workflows.create_workflow(db, owner, "Broken", "image", graph, bindings)
@@ -113,7 +120,7 @@ def test_import_is_refused_when_every_server_would_refuse_it(db, make_user, spec
 
 def test_a_utility_graph_without_prompt_or_checkpoint_imports(db, make_user, specs: dict) -> None:
     owner = make_user("ann")
-    db.add(ComfyServer(name="gpu-1", base_url="http://gpu-1:8188", node_specs=specs))
+    _server_with(db, "gpu-1", specs)
     db.commit()
     graph = {
         "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}},
