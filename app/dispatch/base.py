@@ -24,6 +24,7 @@ from data.models import ComfyServer, GenerationJob
 from . import claims, endings
 from .backends import Backend, Host, fetch_server
 from .endings import Ending
+from .loop_watch import LoopWatch
 from .prompts import Phase, Prompt, Prompts
 
 log = logging.getLogger("storycanvas.dispatch")
@@ -61,6 +62,7 @@ class DispatcherBase:
         self._sweeping: set[int] = set()  # servers whose abandoned prompts are being deleted
         self._catalogs = claims.CatalogCache()
         self._submit_locks: dict[int, asyncio.Lock] = {}
+        self.loop_watch = LoopWatch()
 
     @property
     def closed(self) -> bool:

@@ -71,6 +71,8 @@ class Dispatcher(Upkeep):
         if self._lock.locked():
             self._again = True
             return
+        if self._loop is None:
+            self.spawn(self.loop_watch.run())
         self._loop = asyncio.get_running_loop()
         async with self._lock:
             started = time.perf_counter()

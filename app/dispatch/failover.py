@@ -64,6 +64,10 @@ class Failover(DispatcherBase):
         (counted from when the first unanswered request of the run was sent); it is then marked offline,
         so it gets no new work until a health check finds it answering."""
         assert server.id is not None
+        if error.kind == "timeout" and asked_at is not None and self.loop_watch.stalled_since(asked_at):
+            # The app's own loop stalled while it waited: the answer may be unread in the socket. Not counted.
+            log.info("%s: a request timed out while this app's event loop stalled; not counted", server.name)
+            return False
         now = time.monotonic()
         since, last = self._unreachable_since.get(server.id, (None, None))
         if since is None or last is None or now - last > FRESH_AFTER_SECONDS:

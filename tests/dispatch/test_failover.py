@@ -114,6 +114,36 @@ async def test_a_busy_server_that_answers_is_not_called_hung(db, clip, fakes, di
     assert _status(server.id) == "online"
 
 
+async def test_a_timeout_while_the_apps_own_loop_stalled_is_not_counted_against_the_server(
+    db, fakes, dispatcher, monkeypatch
+) -> None:
+    """The poll's timer runs on the app's loop: when the loop itself stalls, the answer can sit unread in the
+    socket while the timer runs out. Such a timeout says nothing about the server; one in a quiet loop does."""
+    import asyncio
+
+    from app.dispatch import failover
+    from app.integrations.comfyui import ComfyError
+
+    monkeypatch.setattr(failover, "HUNG_AFTER_SECONDS", 0.3)  # the real 6 s, shortened
+    server = add_server(db, fakes(), "gpu", max_jobs=1)
+    timeout = ComfyError("timeout", "gpu did not answer within 3 s.")
+    watch = asyncio.create_task(dispatcher.loop_watch.run())
+    try:
+        await asyncio.sleep(0.25)
+        asked = time.monotonic()
+        time.sleep(0.9)  # the app's loop is stuck (a big page, a busy machine)
+        assert not dispatcher.note_unreachable(server, timeout, asked_at=asked)
+        await asyncio.sleep(0.2)
+        assert not dispatcher.note_unreachable(server, timeout, asked_at=asked)
+        assert _status(server.id) == "online"
+        quiet = time.monotonic()
+        await asyncio.sleep(0.4)
+        assert dispatcher.note_unreachable(server, timeout, asked_at=quiet)
+        assert _status(server.id) == "offline"
+    finally:
+        watch.cancel()
+
+
 async def test_a_dead_servers_job_moves_at_once_without_using_an_attempt(db, clip, fakes, dispatcher) -> None:
     owner, target = clip
     flaky = fakes(job_seconds=0.05, stall_next=1)  # runs until interrupted
