@@ -20,6 +20,8 @@ from data.engine import configure as configure_engine
 
 # Threads of NiceGUI's io_bound pool and of asyncio's default executor (each set to this at startup).
 IO_THREADS = 8
+# The dispatcher's own thread for a tick's database work (app/dispatch/base.py).
+DISPATCH_THREADS = 1
 
 
 class Settings(BaseSettings):
@@ -72,8 +74,9 @@ class Settings(BaseSettings):
 
     @property
     def database_pool_size(self) -> int:
-        """One connection per thread that may ask: REST threads, NiceGUI's io pool, asyncio's default executor."""
-        return self.worker_threads + 2 * IO_THREADS
+        """One connection per thread that may ask: REST threads, NiceGUI's io pool, asyncio's default executor,
+        the dispatcher's tick thread."""
+        return self.worker_threads + 2 * IO_THREADS + DISPATCH_THREADS
 
     @property
     def cors_origin_list(self) -> list[str]:

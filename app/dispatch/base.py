@@ -13,10 +13,11 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
-from app.config import get_settings
+from app.config import DISPATCH_THREADS, get_settings
 from app.integrations.comfyui import ComfyError
 from app.services import events
 from data.models import ComfyServer, GenerationJob
@@ -28,6 +29,8 @@ from .loop_watch import LoopWatch
 from .prompts import Phase, Prompt, Prompts
 
 log = logging.getLogger("storycanvas.dispatch")
+
+T = TypeVar("T")
 
 # A job moved off dead or hung servers this many times in this process keeps its attempts counted from then
 # on: a job that itself brings servers down (a node that wedges ComfyUI) must not move forever.
@@ -63,6 +66,9 @@ class DispatcherBase:
         self._catalogs = claims.CatalogCache()
         self._submit_locks: dict[int, asyncio.Lock] = {}
         self.loop_watch = LoopWatch()
+        # The tick's database work (claims, cancels, leases, notices) has a thread of its own: in the shared
+        # pool it queued behind result storing and progress writes for every server, and ticks took seconds.
+        self._tick_thread = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="dispatch-tick")
 
     @property
     def closed(self) -> bool:
@@ -103,6 +109,10 @@ class DispatcherBase:
 
     async def move_off(self, server: ComfyServer, reason: str) -> None:
         raise NotImplementedError  # failover.py
+
+    async def in_tick_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Runs the tick's database work in the dispatcher's own thread (never on the event loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._tick_thread, work, *args)
 
     def spawn(self, coroutine: Awaitable[Any], loop: asyncio.AbstractEventLoop | None = None) -> None:
         task: asyncio.Task[Any] = (loop or asyncio.get_running_loop()).create_task(coroutine)  # type: ignore[arg-type]  # create_task wants a Coroutine; every caller passes one

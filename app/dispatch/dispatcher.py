@@ -62,6 +62,7 @@ class Dispatcher(Upkeep):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tick_thread.shutdown(wait=False)
         for backend in self._backends:
             await backend.close()
 
@@ -96,7 +97,7 @@ class Dispatcher(Upkeep):
         if self._ended_since_sweep or now - self._last_sweep >= SWEEP_AT_LEAST_EVERY_SECONDS:
             # When a job ended here, at once; otherwise now and then, for jobs other processes ended.
             self._ended_since_sweep, self._last_sweep = False, now
-            await asyncio.to_thread(self._notify)
+            await self.in_tick_thread(self._notify)
         if now - self._last_housekeeping >= 1.0:
             self._last_housekeeping = now
             await self._housekeeping()
@@ -105,7 +106,7 @@ class Dispatcher(Upkeep):
         """Claims a job for every free slot it can; the database work runs in a worker thread, so a tick that
         claims for 64 servers does not hold the event loop (every tab) while it reads and writes."""
         freeing = self.prompts.freeing_slots()
-        claimed = await asyncio.to_thread(self._claim_for_free_slots, freeing, dict(self._loaded), dict(self._avoid))
+        claimed = await self.in_tick_thread(self._claim_for_free_slots, freeing, dict(self._loaded), dict(self._avoid))
         for prompt_id, row, server_id in claimed:
             if row.checkpoint:
                 self._loaded[server_id] = row.checkpoint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -50,7 +49,7 @@ class Upkeep(Failover):
             )
 
     async def _handle_cancels(self) -> None:
-        wanted = await asyncio.to_thread(self._cancels_wanted)
+        wanted = await self.in_tick_thread(self._cancels_wanted)
         if not wanted:
             return
 
@@ -94,7 +93,7 @@ class Upkeep(Failover):
             return taken, claims.abandoned_servers(session)
 
     async def _housekeeping(self) -> None:
-        taken, abandoned = await asyncio.to_thread(self._keep_claims)
+        taken, abandoned = await self.in_tick_thread(self._keep_claims)
         if taken:
             await self._adopt(taken)
         self._check_stalls()
