@@ -315,12 +315,11 @@ def fit_to_room(session: Session, picks: list[Pick], ended: set[str]) -> tuple[l
         # transaction that claims (a read alone would run outside it) and no other claim runs in between.
         session.execute(text("UPDATE comfy_servers SET max_jobs = max_jobs WHERE 0 = 1"))
     else:
-        for server_id in servers:
-            locked = session.execute(
-                text("SELECT pg_try_advisory_xact_lock(:kind, :server)"), {"kind": SLOT_LOCKS, "server": server_id}
-            ).scalar()
-            if not locked:
-                cut.add(server_id)
+        locked = session.execute(
+            text("SELECT s FROM unnest(CAST(:servers AS integer[])) AS s WHERE pg_try_advisory_xact_lock(:kind, s)"),
+            {"servers": servers, "kind": SLOT_LOCKS},
+        ).scalars()
+        cut = set(servers) - set(locked)
     counting = [server_id for server_id in servers if server_id not in cut]
     counts = active_counts(session, ended, counting) if counting else {}
     limits = (

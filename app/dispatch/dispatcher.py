@@ -50,6 +50,10 @@ BACKENDS: tuple[BackendFactory, ...] = (RunpodBackend, ComfyBackend)
 # The notification sweep runs after a job ended in this process, and at least this often otherwise.
 SWEEP_AT_LEAST_EVERY_SECONDS = 2.0
 
+# Queued jobs read per fill at least (more with many free slots), so jobs no free server can run (a model it
+# lacks) do not hide the ones behind them; reading 500 every tick was a quarter of a tick at 100,000 queued.
+CANDIDATES_AT_LEAST = 120
+
 # Choose-then-claim rounds per fill: a later round refills the slots whose picks another process took first.
 CLAIM_ROUNDS = 3
 
@@ -133,7 +137,7 @@ class Dispatcher(Upkeep):
             if not slots:
                 return claimed
             free_total = sum(slot.free for slot in slots)
-            jobs = claims.candidates(session, utcnow(), limit=max(500, free_total * 12))
+            jobs = claims.candidates(session, utcnow(), limit=max(CANDIDATES_AT_LEAST, free_total * 12))
             if not jobs:
                 return claimed
             loads = claims.owner_loads(session)
