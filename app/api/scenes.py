@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
@@ -11,37 +11,24 @@ from sqlmodel import Session
 
 from app.services import clips, projects, prompt_history, scenes, timeline_analysis, timeline_edit
 from data.frames import frames_to_seconds, seconds_to_frames
-from data.models import BodyId, Clip, RowId, Scene, StrictNumber
+from data.models import (
+    BodyId,
+    Clip,
+    ClipCreate,
+    ClipPublic,
+    ClipUpdate,
+    OverlapPolicy,
+    RowId,
+    Scene,
+    SceneCreate,
+    ScenePublic,
+    SceneUpdate,
+    StrictNumber,
+)
 
 from .deps import SessionDep, UserDep
 
 router = APIRouter(tags=["scenes and clips"])
-
-OverlapPolicy = Literal["allow", "ripple", "trim"]
-
-
-class SceneCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    estimated_duration: float | None = Field(default=None, ge=0)
-
-
-class SceneUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    estimated_duration: float | None = Field(default=None, ge=0)
-
-
-class ScenePublic(BaseModel):
-    id: int
-    project_id: int
-    position: int
-    name: str
-    description: str
-    estimated_duration: float | None
-    created_at: datetime
-    updated_at: datetime
-
 
 class ReorderRequest(BaseModel):
     scene_ids: list[BodyId]
@@ -49,50 +36,6 @@ class ReorderRequest(BaseModel):
 
 class DuplicateSceneRequest(BaseModel):
     include_results: bool = False
-
-
-class ClipCreate(BaseModel):
-    start: StrictNumber | None = Field(default=None, description="seconds from the scene start; empty: first free")
-    duration: StrictNumber | None = Field(default=None, description="seconds; empty: the project's default")
-    image_prompt: str = ""
-    video_prompt: str = ""
-    label: str = Field(default="", max_length=200)
-    notes: str = ""
-    color: str | None = Field(default=None, max_length=20)
-    overlap: OverlapPolicy = "allow"
-
-
-class ClipUpdate(BaseModel):
-    start: StrictNumber | None = None
-    duration: StrictNumber | None = None
-    image_prompt: str | None = None
-    video_prompt: str | None = None
-    label: str | None = Field(default=None, max_length=200)
-    notes: str | None = None
-    color: str | None = Field(default=None, max_length=20)
-    overlap: OverlapPolicy = "allow"
-    expected_updated_at: datetime | None = Field(
-        default=None,
-        description="the updated_at your edit started from: if the clip changed since, 409 and nothing is saved",
-    )
-
-
-class ClipPublic(BaseModel):
-    id: int
-    scene_id: int
-    project_id: int
-    start: float
-    duration: float
-    start_frame: int
-    duration_frames: int
-    image_prompt: str
-    video_prompt: str
-    label: str
-    notes: str
-    color: str
-    overlap: bool
-    created_at: datetime
-    updated_at: datetime
 
 
 class PromptVersionPublic(BaseModel):

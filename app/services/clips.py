@@ -10,26 +10,25 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from data import frames
 from data.errors import Conflict, Invalid, Stale
-from data.models import Clip, GalleryItem, Project, Scene, User
+from data.models import CLIP_TEXT_LIMITS, Clip, GalleryItem, OverlapPolicy, Project, Scene, User
 from data.models._common import utcnow
 from data.words import counted
 
 from . import events, projects, prompt_history, scenes
 from .scenes import atomic
 
-OverlapPolicy = Literal["allow", "ripple", "trim"]
 MAX_SECONDS = 6 * 3600
 DEFAULT_CLIP_SECONDS = 3.0
 DEFAULT_COLOR = "#5c7cfa"
 MAX_PASTE = 1000
-TEXT_LIMITS = {"image_prompt": 20000, "video_prompt": 20000, "label": 200, "notes": 10000}
+TEXT_LIMITS = CLIP_TEXT_LIMITS  # the fields cleaned on every write, with their limits (data/models)
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
 

@@ -25,6 +25,10 @@ from app.config import get_settings
 from data import frames
 from data.errors import DomainError, Invalid, NotFound
 from data.models import (
+    CLIP_COLOR_MAX,
+    CLIP_TEXT_LIMITS,
+    SCENE_DESCRIPTION_MAX,
+    SCENE_NAME_MAX,
     Character,
     Clip,
     ClipCharacterLink,
@@ -75,11 +79,11 @@ class ResultDoc(_Strict):
 class ClipDoc(_Strict):
     start_frame: int = Field(ge=0, le=6 * 3600 * 60)
     duration_frames: int = Field(ge=1, le=6 * 3600 * 60)
-    label: str = Field(default="", max_length=200)
-    notes: str = Field(default="", max_length=10000)
-    color: str = Field(default="#5c7cfa", max_length=20)
-    image_prompt: str = Field(default="", max_length=20000)
-    video_prompt: str = Field(default="", max_length=20000)
+    label: str = Field(default="", max_length=CLIP_TEXT_LIMITS["label"])
+    notes: str = Field(default="", max_length=CLIP_TEXT_LIMITS["notes"])
+    color: str = Field(default="#5c7cfa", max_length=CLIP_COLOR_MAX)
+    image_prompt: str = Field(default="", max_length=CLIP_TEXT_LIMITS["image_prompt"])
+    video_prompt: str = Field(default="", max_length=CLIP_TEXT_LIMITS["video_prompt"])
     overlap_allowed: bool = False
     characters: list[str] = Field(default_factory=list)
     styles: list[str] = Field(default_factory=list)
@@ -96,8 +100,8 @@ class ClipDoc(_Strict):
 
 
 class SceneDoc(_Strict):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
+    name: str = Field(min_length=1, max_length=SCENE_NAME_MAX)
+    description: str = Field(default="", max_length=SCENE_DESCRIPTION_MAX)
     estimated_duration: float | None = Field(default=None, gt=0, le=36000)
     clips: list[ClipDoc] = Field(default_factory=list)
 

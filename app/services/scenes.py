@@ -21,6 +21,8 @@ from sqlmodel import Session, col, select
 from app.config import get_settings
 from data.errors import Invalid, NotFound
 from data.models import (
+    SCENE_DESCRIPTION_MAX,
+    SCENE_NAME_MAX,
     Activity,
     Clip,
     ClipCharacterLink,
@@ -35,8 +37,8 @@ from data.models._common import utcnow
 
 from . import events, media_store, projects
 
-MAX_NAME = 200
-MAX_DESCRIPTION = 5000
+MAX_NAME = SCENE_NAME_MAX
+MAX_DESCRIPTION = SCENE_DESCRIPTION_MAX
 MAX_ESTIMATE_SECONDS = 36000.0
 _FOLD_WINDOW = timedelta(minutes=10)
 

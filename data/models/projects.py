@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import field_validator
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
-from ._common import json_column, utcnow
+from ._common import StrictNumber, json_column, utcnow
 
 FRAME_RATES: tuple[float, ...] = (23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 60.0)
 
@@ -126,21 +126,67 @@ class ProjectPublic(ProjectBase):
     updated_at: datetime
 
 
-class Scene(SQLModel, table=True):
+# Each scene and clip text field's limit, in one place: the table, the REST shapes, the services' checks and
+# the forms all read these.
+SCENE_NAME_MAX = 200
+SCENE_DESCRIPTION_MAX = 5000
+CLIP_TEXT_LIMITS = {"image_prompt": 20000, "video_prompt": 20000, "label": 200, "notes": 10000}
+CLIP_COLOR_MAX = 20
+
+# Where a clip that lands on others goes: allowed to overlap, pushing the later ones (ripple), or trimming them.
+OverlapPolicy = Literal["allow", "ripple", "trim"]
+
+
+class SceneBase(SQLModel):
+    """The fields a person writes, with their limits: the table, SceneCreate and ScenePublic share them."""
+
+    name: str = Field(min_length=1, max_length=SCENE_NAME_MAX)
+    description: str = Field(default="", max_length=SCENE_DESCRIPTION_MAX)
+    estimated_duration: float | None = Field(default=None, ge=0)
+
+
+class Scene(SceneBase, table=True):
     __tablename__ = "scenes"
     __table_args__ = (Index("ix_scenes_project_position", "project_id", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
     position: int = Field(default=0)
-    name: str = Field(max_length=200)
-    description: str = Field(default="", max_length=5000)
-    estimated_duration: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Clip(SQLModel, table=True):
+class SceneCreate(SceneBase):
+    pass
+
+
+class SceneUpdate(SQLModel):
+    """Only the fields given change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=SCENE_NAME_MAX)
+    description: str | None = Field(default=None, max_length=SCENE_DESCRIPTION_MAX)
+    estimated_duration: float | None = Field(default=None, ge=0)
+
+
+class ScenePublic(SceneBase):
+    id: int
+    project_id: int
+    position: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClipBase(SQLModel):
+    """The texts of a clip. The prompts' and notes' lengths are checked by the clip service (CLIP_TEXT_LIMITS,
+    answered as a 422 that names the field) rather than here, and their columns stay unbounded."""
+
+    image_prompt: str = Field(default="", sa_type=AutoString)
+    video_prompt: str = Field(default="", sa_type=AutoString)
+    label: str = Field(default="", max_length=CLIP_TEXT_LIMITS["label"])
+    notes: str = Field(default="", sa_type=AutoString)
+
+
+class Clip(ClipBase, table=True):
     """A timeline clip; times are whole frames of the project's rate so edits never drift."""
 
     __tablename__ = "clips"
@@ -151,14 +197,52 @@ class Clip(SQLModel, table=True):
     project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
     start_frame: int = Field(default=0, ge=0)
     duration_frames: int = Field(default=1, ge=1)
-    image_prompt: str = Field(default="")
-    video_prompt: str = Field(default="")
-    label: str = Field(default="", max_length=200)
-    notes: str = Field(default="")
-    color: str = Field(default="#5c7cfa", max_length=20)
+    color: str = Field(default="#5c7cfa", max_length=CLIP_COLOR_MAX)
     overlap_allowed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ClipCreate(ClipBase):
+    """Times in seconds, snapped to the project's frames."""
+
+    start: StrictNumber | None = Field(default=None, description="seconds from the scene start; empty: first free")
+    duration: StrictNumber | None = Field(default=None, description="seconds; empty: the project's default")
+    color: str | None = Field(default=None, max_length=CLIP_COLOR_MAX)
+    overlap: OverlapPolicy = "allow"
+
+
+class ClipUpdate(SQLModel):
+    """Only the fields given change."""
+
+    start: StrictNumber | None = None
+    duration: StrictNumber | None = None
+    image_prompt: str | None = None
+    video_prompt: str | None = None
+    label: str | None = Field(default=None, max_length=CLIP_TEXT_LIMITS["label"])
+    notes: str | None = None
+    color: str | None = Field(default=None, max_length=CLIP_COLOR_MAX)
+    overlap: OverlapPolicy = "allow"
+    expected_updated_at: datetime | None = Field(
+        default=None,
+        description="the updated_at your edit started from: if the clip changed since, 409 and nothing is saved",
+    )
+
+
+class ClipPublic(ClipBase):
+    """Times both in seconds and in the project's frames."""
+
+    id: int
+    scene_id: int
+    project_id: int
+    start: float
+    duration: float
+    start_frame: int
+    duration_frames: int
+    color: str
+    overlap: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class GalleryItem(SQLModel, table=True):
