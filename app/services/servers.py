@@ -6,11 +6,9 @@ change them. Network work (connection tests, health, catalogs) lives in server_h
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -18,14 +16,27 @@ from sqlmodel import Session, col, select
 from app.config import get_settings
 from app.integrations.comfyui import ComfyClient
 from data.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from data.models import ComfyServer, GenerationJob, ServerModel, ServerNodeSpecs, User
+from data.models import (
+    MAX_JOBS_LIMIT,
+    ComfyServer,
+    GenerationJob,
+    ServerCreate,
+    ServerModel,
+    ServerNodeSpecs,
+    ServerPublic,
+    ServerUpdate,
+    User,
+    clean_url,
+)
 
 from . import events, unreadable_rows
+
+# The server shapes and their limits live with the table (data/models); named here too for the callers.
+__all__ = ["MAX_JOBS_LIMIT", "ServerCreate", "ServerPublic", "ServerUpdate", "clean_url"]
 from .projects import validation_error
 from .security import decrypt_secret, encrypt_secret, mask_secret
 
 ACTIVE_JOB_STATUSES = ("dispatched", "running")
-MAX_JOBS_LIMIT = 16
 ADMIN_ONLY = "Only an administrator can manage servers."
 
 
@@ -35,81 +46,8 @@ class ServerUnreachable(DomainError):
     status_code = 502
 
 
-def clean_url(value: str | None) -> str | None:
-    """An http(s) address with a host; the trailing slash goes so one machine has one spelling."""
-    if value is None:
-        return None
-    url = value.strip().rstrip("/")
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("enter an http:// or https:// address with a host, e.g. http://gpu-1:8188")
-    try:
-        parts.port  # noqa: B018 - reading it validates the port
-    except ValueError as error:
-        raise ValueError("the port must be a number between 1 and 65535, e.g. http://gpu-1:8188") from error
-    return url
-
-
 def _clean_text(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
-
-
-class ServerCreate(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=100)
-    url: str | None = Field(default=None, max_length=500)
-    api_key: str | None = Field(default=None, max_length=2000)
-    runpod_endpoint_id: str | None = Field(default=None, max_length=100)
-    runpod_api_key: str | None = Field(default=None, max_length=2000)
-    max_jobs: int = Field(default=2, ge=1, le=MAX_JOBS_LIMIT)
-    enabled: bool = True
-
-    _url = field_validator("url")(clean_url)
-
-
-class ServerUpdate(BaseModel):
-    """Every field optional; an empty api_key or runpod_api_key removes the stored key."""
-
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    url: str | None = Field(default=None, max_length=500)
-    api_key: str | None = Field(default=None, max_length=2000)
-    runpod_endpoint_id: str | None = Field(default=None, max_length=100)
-    runpod_api_key: str | None = Field(default=None, max_length=2000)
-    max_jobs: int | None = Field(default=None, ge=1, le=MAX_JOBS_LIMIT)
-    enabled: bool | None = None
-
-    _url = field_validator("url")(clean_url)
-
-
-class ServerPublic(BaseModel):
-    """What anyone signed in may see of a server: never a key, only whether one is set and its first/last letters."""
-
-    id: int
-    name: str
-    url: str
-    has_api_key: bool
-    api_key_hint: str | None
-    runpod_endpoint_id: str | None
-    max_jobs: int
-    enabled: bool
-    status: str
-    queue_depth: int
-    active_jobs: int
-    gpu_name: str | None
-    vram_total: int | None
-    vram_free: int | None
-    ram_total: int | None
-    ram_free: int | None
-    comfy_version: str | None
-    last_error: str | None
-    last_checked_at: datetime | None
-    last_seen_at: datetime | None = None
-    catalog_refreshed_at: datetime | None
 
 
 def parse_create(**values: Any) -> ServerCreate:
@@ -146,7 +84,7 @@ def _key_hint(encrypted: str | None) -> str | None:
 
 def public_server(server: ComfyServer, active_jobs: int = 0) -> ServerPublic:
     return ServerPublic(
-        id=server.id,
+        id=server.id,  # type: ignore[arg-type]  # a stored row's id is never None
         name=server.name,
         url=server.base_url,
         has_api_key=bool(server.encrypted_api_key),

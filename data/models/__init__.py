@@ -3,15 +3,21 @@
 from ._common import MAX_ROW_ID, BodyId, RowId, StrictCount, StrictNumber
 from .generation import (
     JOB_STATUSES,
+    MAX_JOBS_LIMIT,
     AbandonedPrompt,
     Batch,
     ComfyServer,
     GenerationJob,
     InferenceConfig,
     ModelEntry,
+    ServerBase,
+    ServerCreate,
     ServerModel,
     ServerNodeSpecs,
+    ServerPublic,
+    ServerUpdate,
     WorkflowTemplate,
+    clean_url,
 )
 from .library import Character, ClipCharacterLink, ClipStyleLink, MediaAsset, StyleTemplate
 from .notifications import NOTIFICATION_KINDS, Notification
@@ -48,6 +54,7 @@ __all__ = [
     "CLIP_TEXT_LIMITS",
     "FRAME_RATES",
     "JOB_STATUSES",
+    "MAX_JOBS_LIMIT",
     "MAX_ROW_ID",
     "NOTIFICATION_KINDS",
     "SCENE_DESCRIPTION_MAX",
@@ -86,8 +93,12 @@ __all__ = [
     "SceneCreate",
     "ScenePublic",
     "SceneUpdate",
+    "ServerBase",
+    "ServerCreate",
     "ServerModel",
     "ServerNodeSpecs",
+    "ServerPublic",
+    "ServerUpdate",
     "StrictCount",
     "StrictNumber",
     "StudioSetting",
@@ -96,4 +107,5 @@ __all__ = [
     "UserCreate",
     "UserPublic",
     "WorkflowTemplate",
+    "clean_url",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from pydantic import ConfigDict, field_validator
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
@@ -14,17 +16,47 @@ from ._common import big_int_column, json_column, utcnow
 JOB_STATUSES = ("queued", "dispatched", "running", "completed", "failed", "cancelled")
 
 
-class ComfyServer(SQLModel, table=True):
+# Jobs one server runs at once at most.
+MAX_JOBS_LIMIT = 16
+SERVER_NAME_MAX = 100
+SERVER_URL_MAX = 500
+SECRET_MAX = 2000
+RUNPOD_ENDPOINT_MAX = 100
+
+
+def clean_url(value: str | None) -> str | None:
+    """An http(s) address with a host; the trailing slash goes so one machine has one spelling."""
+    if value is None:
+        return None
+    url = value.strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("enter an http:// or https:// address with a host, e.g. http://gpu-1:8188")
+    try:
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError as error:
+        raise ValueError("the port must be a number between 1 and 65535, e.g. http://gpu-1:8188") from error
+    return url
+
+
+class ServerBase(SQLModel):
+    """What an administrator sets, with its limits: the table, ServerCreate and ServerPublic share them."""
+
+    name: str = Field(min_length=1, max_length=SERVER_NAME_MAX)
+    runpod_endpoint_id: str | None = Field(default=None, max_length=RUNPOD_ENDPOINT_MAX)
+    max_jobs: int = Field(default=2, ge=1, le=MAX_JOBS_LIMIT)
+    enabled: bool = Field(default=True)
+
+
+class ComfyServer(ServerBase, table=True):
     __tablename__ = "comfy_servers"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100)
-    base_url: str = Field(max_length=500)
+    base_url: str = Field(max_length=SERVER_URL_MAX)
     encrypted_api_key: str | None = None
-    runpod_endpoint_id: str | None = Field(default=None, max_length=100)
     encrypted_runpod_key: str | None = None
-    max_jobs: int = Field(default=2, ge=1)
-    enabled: bool = Field(default=True)
     status: str = Field(default="unknown", max_length=20)  # online | offline | degraded | unknown
     queue_depth: int = Field(default=0)
     gpu_name: str | None = Field(default=None, max_length=200)
@@ -42,6 +74,56 @@ class ComfyServer(SQLModel, table=True):
     # Node class names from /object_info: which workflows (e.g. face swap) this server can run.
     node_types: list[str] = Field(default_factory=list, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ServerCreate(ServerBase):
+    """An address for ComfyUI, or a RunPod endpoint id with its key; keys are stored encrypted."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel's config type is pydantic's with table options added
+
+    url: str | None = Field(default=None, max_length=SERVER_URL_MAX)
+    api_key: str | None = Field(default=None, max_length=SECRET_MAX)
+    runpod_api_key: str | None = Field(default=None, max_length=SECRET_MAX)
+
+    _url = field_validator("url")(clean_url)
+
+
+class ServerUpdate(SQLModel):
+    """Every field optional; an empty api_key or runpod_api_key removes the stored key."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)  # type: ignore[assignment]  # SQLModel's config type is pydantic's with table options added
+
+    name: str | None = Field(default=None, min_length=1, max_length=SERVER_NAME_MAX)
+    url: str | None = Field(default=None, max_length=SERVER_URL_MAX)
+    api_key: str | None = Field(default=None, max_length=SECRET_MAX)
+    runpod_endpoint_id: str | None = Field(default=None, max_length=RUNPOD_ENDPOINT_MAX)
+    runpod_api_key: str | None = Field(default=None, max_length=SECRET_MAX)
+    max_jobs: int | None = Field(default=None, ge=1, le=MAX_JOBS_LIMIT)
+    enabled: bool | None = None
+
+    _url = field_validator("url")(clean_url)
+
+
+class ServerPublic(ServerBase):
+    """What anyone signed in may see of a server: never a key, only whether one is set and its first/last letters."""
+
+    id: int
+    url: str
+    has_api_key: bool
+    api_key_hint: str | None
+    status: str
+    queue_depth: int
+    active_jobs: int
+    gpu_name: str | None
+    vram_total: int | None
+    vram_free: int | None
+    ram_total: int | None
+    ram_free: int | None
+    comfy_version: str | None
+    last_error: str | None
+    last_checked_at: datetime | None
+    last_seen_at: datetime | None = None
+    catalog_refreshed_at: datetime | None
 
 
 class ServerNodeSpecs(SQLModel, table=True):
