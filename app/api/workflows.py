@@ -6,46 +6,17 @@ Graphs and bindings are taken as any JSON here so the service can say what is wr
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from app.services import workflows
-from data.models import RowId
+from data.models import RowId, WorkflowCreate, WorkflowPublic, WorkflowUpdate
 
 from .deps import SessionDep, UserDep
 from .json_body import BoundedJsonRoute
 from .row_lists import UnreadableRowPublic, rows_response
 
 router = APIRouter(tags=["workflows"], route_class=BoundedJsonRoute)  # graphs are free-form JSON: depth-checked
-
-
-class WorkflowPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    kind: str
-    builtin: bool
-    graph: dict[str, Any]
-    bindings: dict[str, Any]
-    created_at: datetime
-
-
-class WorkflowCreate(BaseModel):
-    name: str
-    kind: str
-    graph: Any
-    bindings: Any = None
-
-
-class WorkflowUpdate(BaseModel):
-    name: str | None = None
-    kind: str | None = None
-    graph: Any = None
-    bindings: Any = None
 
 
 class DuplicateRequest(BaseModel):

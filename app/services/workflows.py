@@ -18,7 +18,16 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from data.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from data.models import ComfyServer, GenerationJob, ModelEntry, ServerModel, ServerNodeSpecs, User, WorkflowTemplate
+from data.models import (
+    WORKFLOW_NAME_MAX,
+    ComfyServer,
+    GenerationJob,
+    ModelEntry,
+    ServerModel,
+    ServerNodeSpecs,
+    User,
+    WorkflowTemplate,
+)
 
 from . import json_limits, unreadable_rows, workflow_graph
 
@@ -37,7 +46,7 @@ BINDING_HINTS = {
     "init_image": "the LoadImage image of the picture to start from",
     "face_image": "the LoadImage image of the face to put in",
 }
-NAME_MAX = 200
+NAME_MAX = WORKFLOW_NAME_MAX
 # An API-format graph is 4 levels deep (nodes, node, inputs, a value or link) and rarely over 200 KB.
 GRAPH_MAX_DEPTH = 16
 GRAPH_MAX_BYTES = 2 * 1024 * 1024

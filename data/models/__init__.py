@@ -4,6 +4,7 @@ from ._common import MAX_ROW_ID, BodyId, RowId, StrictCount, StrictNumber
 from .generation import (
     JOB_STATUSES,
     MAX_JOBS_LIMIT,
+    WORKFLOW_NAME_MAX,
     AbandonedPrompt,
     Batch,
     ComfyServer,
@@ -16,7 +17,11 @@ from .generation import (
     ServerNodeSpecs,
     ServerPublic,
     ServerUpdate,
+    WorkflowBase,
+    WorkflowCreate,
+    WorkflowPublic,
     WorkflowTemplate,
+    WorkflowUpdate,
     clean_url,
 )
 from .library import Character, ClipCharacterLink, ClipStyleLink, MediaAsset, StyleTemplate
@@ -59,6 +64,7 @@ __all__ = [
     "NOTIFICATION_KINDS",
     "SCENE_DESCRIPTION_MAX",
     "SCENE_NAME_MAX",
+    "WORKFLOW_NAME_MAX",
     "AbandonedPrompt",
     "Activity",
     "ApiCredential",
@@ -106,6 +112,10 @@ __all__ = [
     "User",
     "UserCreate",
     "UserPublic",
+    "WorkflowBase",
+    "WorkflowCreate",
+    "WorkflowPublic",
     "WorkflowTemplate",
+    "WorkflowUpdate",
     "clean_url",
 ]

@@ -204,17 +204,51 @@ class InferenceConfig(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class WorkflowTemplate(SQLModel, table=True):
+WORKFLOW_NAME_MAX = 200
+
+
+class WorkflowBase(SQLModel):
+    """What every workflow shows, with its limits: the table and WorkflowPublic share them."""
+
+    name: str = Field(max_length=WORKFLOW_NAME_MAX)
+    kind: str = Field(max_length=20)  # image | img2img | video | faceswap
+    builtin: bool = Field(default=False)
+
+
+class WorkflowTemplate(WorkflowBase, table=True):
     __tablename__ = "workflow_templates"
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE", index=True)
-    name: str = Field(max_length=200)
-    kind: str = Field(max_length=20)  # image | img2img | video | faceswap
     graph: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     bindings: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
-    builtin: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowCreate(SQLModel):
+    """Taken as any JSON: the workflow service says what is wrong in words (a UI-format export, a name too
+    long, a missing node) instead of a schema error, using the limits above."""
+
+    name: str
+    kind: str
+    graph: Any
+    bindings: Any = None
+
+
+class WorkflowUpdate(SQLModel):
+    """Only the fields given change; checked by the service like a new workflow."""
+
+    name: str | None = None
+    kind: str | None = None
+    graph: Any = None
+    bindings: Any = None
+
+
+class WorkflowPublic(WorkflowBase):
+    id: int
+    graph: dict[str, Any]
+    bindings: dict[str, Any]
+    created_at: datetime
 
 
 class Batch(SQLModel, table=True):
