@@ -6,10 +6,9 @@ from fastapi import APIRouter, status
 
 from app.services import generation, job_views
 from app.services.generation import GenerateRequest
-from data.models import RowId
+from data.models import JobPublic, RowId
 
 from .deps import SessionDep, UserDep
-from .jobs import JobPublic
 
 router = APIRouter(tags=["jobs"])
 

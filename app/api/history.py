@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from app.services import generation_history, job_views
-from data.models import RowId
+from data.models import JobPublic, RowId
 
 from .deps import SessionDep, UserDep
-from .jobs import JobPublic
 
 router = APIRouter(tags=["history"])
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Self
-
 from fastapi import APIRouter, Query, Response
 from fastapi import status as http_status
 from fastapi.responses import FileResponse
@@ -12,50 +9,11 @@ from pydantic import BaseModel
 
 from app.services import job_views, jobs
 from data.errors import NotFound
-from data.models import BodyId, RowId
+from data.models import BodyId, JobDetailPublic, JobPublic, RowId
 
 from .deps import SessionDep, UserDep, ViewerDep
 
 router = APIRouter(tags=["jobs"])
-
-
-class JobPublic(BaseModel):
-    id: int
-    kind: str
-    status: str
-    project_id: int
-    clip_id: int | None
-    batch_id: int | None
-    server_id: int | None
-    priority: int
-    attempts: int
-    max_attempts: int
-    progress: float
-    current_node: str | None
-    error: str | None
-    # False for a graph the server refused (validation): Retry would be refused again; change the settings.
-    can_retry: bool
-    params: dict[str, Any]
-    checkpoint: str | None
-    remote_prompt_id: str | None
-    queue_position: int | None
-    estimated_wait_s: float | None
-    created_at: datetime
-    dispatched_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    next_attempt_at: datetime | None
-    preview_url: str | None
-
-    @classmethod
-    def of(cls, view: job_views.JobView) -> Self:
-        values = {name: getattr(view, name) for name in cls.model_fields if name != "preview_url"}
-        return cls(**values, preview_url=f"/api/v1/jobs/{view.id}/preview" if view.has_preview else None)
-
-
-class JobDetailPublic(JobPublic):
-    resolved_graph: dict[str, Any] | None
-    gallery_item_ids: list[int]
 
 
 class BulkRequest(BaseModel):

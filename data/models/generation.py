@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, field_validator
@@ -265,7 +265,35 @@ class Batch(SQLModel, table=True):
     notified_at: datetime | None = None
 
 
-class GenerationJob(SQLModel, table=True):
+class JobBase(SQLModel):
+    """What anyone following a job sees of it (REST, the queue page): the table and JobPublic share it."""
+
+    kind: str = Field(max_length=20)  # image | video | faceswap
+    status: str = Field(default="queued", max_length=20)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
+    clip_id: int | None = Field(default=None, foreign_key="clips.id", ondelete="CASCADE", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="batches.id", ondelete="CASCADE", index=True)
+    server_id: int | None = Field(default=None, foreign_key="comfy_servers.id", ondelete="SET NULL")
+    priority: int = Field(default=0)
+    attempts: int = Field(default=0)
+    max_attempts: int = Field(default=3)
+    progress: float = Field(default=0.0)
+    current_node: str | None = Field(default=None, max_length=200)
+    error: str | None = None
+    # False when the server refused the graph itself (validation): the same job would be refused again.
+    can_retry: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    # Routing: the checkpoint (affinity).
+    checkpoint: str | None = Field(default=None, max_length=500)
+    remote_prompt_id: str | None = Field(default=None, max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    dispatched_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+
+
+class GenerationJob(JobBase, table=True):
     __tablename__ = "generation_jobs"
     __table_args__ = (
         # The queue in the order the dispatcher reads it, and each person's queue (fair shares).
@@ -275,24 +303,12 @@ class GenerationJob(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=20)  # image | video | faceswap
-    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
-    clip_id: int | None = Field(default=None, foreign_key="clips.id", ondelete="CASCADE", index=True)
-    batch_id: int | None = Field(default=None, foreign_key="batches.id", ondelete="CASCADE", index=True)
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     depends_on_id: int | None = Field(
         default=None, foreign_key="generation_jobs.id", ondelete="SET NULL", index=True
     )
     workflow_id: int | None = Field(default=None, foreign_key="workflow_templates.id", ondelete="SET NULL")
-    priority: int = Field(default=0)
-    status: str = Field(default="queued", max_length=20)
-    attempts: int = Field(default=0)
-    max_attempts: int = Field(default=3)
-    next_attempt_at: datetime | None = None
-    server_id: int | None = Field(default=None, foreign_key="comfy_servers.id", ondelete="SET NULL")
-    remote_prompt_id: str | None = Field(default=None, max_length=64, unique=True)
-    # Routing: the checkpoint (affinity) and every model file / node class the graph needs.
-    checkpoint: str | None = Field(default=None, max_length=500)
+    # Routing: every model file / node class the graph needs.
     required_models: list[dict[str, str]] = Field(default_factory=list, sa_column=json_column())
     required_nodes: list[str] = Field(default_factory=list, sa_column=json_column())
     # Which app process follows the job, and until when its claim holds without renewal.
@@ -300,17 +316,27 @@ class GenerationJob(SQLModel, table=True):
     lease_until: datetime | None = None
     cancel_requested: bool = Field(default=False)
     last_message_at: datetime | None = None
-    progress: float = Field(default=0.0)
-    current_node: str | None = Field(default=None, max_length=200)
     preview_path: str | None = Field(default=None, max_length=1000)
-    error: str | None = None
-    # False when the server refused the graph itself (validation): the same job would be refused again.
-    can_retry: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
-    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     resolved_graph: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
-    created_at: datetime = Field(default_factory=utcnow)
-    dispatched_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
     # False until the owner was told how the job ended (a sweep turns finished jobs into notifications).
     notified: bool = Field(default=False, index=True)
+
+
+class JobPublic(JobBase):
+    """A job over REST: outside scripts rely on this shape, so fields are only ever added."""
+
+    id: int
+    queue_position: int | None
+    estimated_wait_s: float | None
+    preview_url: str | None
+
+    @classmethod
+    def of(cls, view: Any) -> Self:
+        """From a job view (the service's JobView): its fields by name, and where its live preview is."""
+        values = {name: getattr(view, name) for name in cls.model_fields if name != "preview_url"}
+        return cls(**values, preview_url=f"/api/v1/jobs/{view.id}/preview" if view.has_preview else None)
+
+
+class JobDetailPublic(JobPublic):
+    resolved_graph: dict[str, Any] | None
+    gallery_item_ids: list[int]
