@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from data.errors import Invalid
-from data.models import Batch, Clip, GalleryItem, GenerationJob, Scene, User
+from data.models import Batch, BatchBase, Clip, GalleryItem, GenerationJob, Scene, User
 
 from . import projects
 from .job_views import id_slices
@@ -52,12 +52,10 @@ class BatchClipRow(BaseModel):
     result_item_id: int | None
 
 
-class BatchSummary(BaseModel):
+class BatchSummary(BatchBase):
     id: int
     project_id: int
     owner_id: int
-    name: str
-    priority: int
     created_at: datetime
     notified_at: datetime | None
     status: BatchState
@@ -263,7 +261,7 @@ def _summary(
     for job in rows:
         job_counts[job.status] = job_counts.get(job.status, 0) + 1
     summary = BatchSummary(
-        id=batch.id,
+        id=batch.id,  # type: ignore[arg-type]  # a stored row's id is never None
         project_id=batch.project_id,
         owner_id=batch.owner_id,
         name=batch.name,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from data.errors import DomainError, Invalid
-from data.models import Batch, BodyId, Clip, GenerationJob, Scene, User
+from data.models import BATCH_NAME_MAX, PRIORITY_MAX, PRIORITY_MIN, Batch, BodyId, Clip, GenerationJob, Scene, User
 from data.words import counted
 
 from . import events, form_errors, generation, job_estimates, jobs, projects
@@ -40,9 +40,9 @@ class BatchSettings(GenerationSettings):
 class BatchRequest(BaseModel):
     clip_ids: list[BodyId] = Field(default_factory=list, max_length=MAX_CLIPS)
     settings: BatchSettings
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=BATCH_NAME_MAX)
     # Every job of the batch gets this priority: the queue serves higher first (0 is a normal request).
-    priority: int = Field(default=0, ge=-10, le=10)
+    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
 
 
 def parse_batch_request(**values: Any) -> BatchRequest:

@@ -32,6 +32,8 @@ from app.services.input_images import InputImageRef
 from app.services.scenes import media_path
 from data.errors import DomainError, Invalid
 from data.models import (
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     BodyId,
     Clip,
     ComfyServer,
@@ -83,7 +85,7 @@ class GenerateRequest(GenerationSettings):
 
     # In mode "video", `prompt` is the video's; None: the clip's own prompt.
     prompt: str | None = Field(default=None, max_length=10_000)
-    priority: int = Field(default=0, ge=-10, le=10)
+    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
     init_item_id: BodyId | None = None
     # The video's prompt in mode "both" (in mode "video", `prompt` is the video's); None: the clip's.
     video_prompt: str | None = Field(default=None, max_length=10_000)

@@ -2,11 +2,15 @@
 
 from ._common import MAX_ROW_ID, BodyId, RowId, StrictCount, StrictNumber
 from .generation import (
+    BATCH_NAME_MAX,
     JOB_STATUSES,
     MAX_JOBS_LIMIT,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
     WORKFLOW_NAME_MAX,
     AbandonedPrompt,
     Batch,
+    BatchBase,
     ComfyServer,
     GenerationJob,
     InferenceConfig,
@@ -58,6 +62,7 @@ from .studio import Invitation, StudioSetting
 from .users import ApiCredential, LoginFailure, User, UserCreate, UserPublic
 
 __all__ = [
+    "BATCH_NAME_MAX",
     "CLIP_COLOR_MAX",
     "CLIP_TEXT_LIMITS",
     "FRAME_RATES",
@@ -65,6 +70,8 @@ __all__ = [
     "MAX_JOBS_LIMIT",
     "MAX_ROW_ID",
     "NOTIFICATION_KINDS",
+    "PRIORITY_MAX",
+    "PRIORITY_MIN",
     "SCENE_DESCRIPTION_MAX",
     "SCENE_NAME_MAX",
     "WORKFLOW_NAME_MAX",
@@ -72,6 +79,7 @@ __all__ = [
     "Activity",
     "ApiCredential",
     "Batch",
+    "BatchBase",
     "BodyId",
     "Character",
     "Clip",

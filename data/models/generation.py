@@ -251,14 +251,24 @@ class WorkflowPublic(WorkflowBase):
     created_at: datetime
 
 
-class Batch(SQLModel, table=True):
+BATCH_NAME_MAX = 200
+# A batch's priority boost: the queue serves higher first (0 is a normal request).
+PRIORITY_MIN, PRIORITY_MAX = -10, 10
+
+
+class BatchBase(SQLModel):
+    """What a person sets on a batch, with its limits: the table, BatchRequest and the batch views share it."""
+
+    name: str = Field(default="", max_length=BATCH_NAME_MAX)
+    priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+
+
+class Batch(BatchBase, table=True):
     __tablename__ = "batches"
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE", index=True)
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
-    name: str = Field(default="", max_length=200)
-    priority: int = Field(default=0)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow)
     # Set when the "batch finished" notice went out; a retry of its failures clears it.
