@@ -74,6 +74,7 @@ __all__ = [
     "PRIORITY_MIN",
     "SCENE_DESCRIPTION_MAX",
     "SCENE_NAME_MAX",
+    "SERVER_NAME_MAX",
     "WORKFLOW_NAME_MAX",
     "AbandonedPrompt",
     "Activity",
