@@ -7,6 +7,7 @@ from .generation import (
     MAX_JOBS_LIMIT,
     PRIORITY_MAX,
     PRIORITY_MIN,
+    SERVER_NAME_MAX,
     WORKFLOW_NAME_MAX,
     AbandonedPrompt,
     Batch,
