@@ -3,8 +3,8 @@
 library → event → project → sequence → spine, as Final Cut Pro and Resolve both want. Videos are
 `asset-clip`s, stills `video` elements on an asset with a rate-less format, holes and placeholders `gap`s.
 Every time is k × the sequence's frame duration written as a fraction ("1001/24000s" steps at 23.976),
-and spine offsets run end to end. The music, when the project has one, is a connected clip under the
-first spine element (lane -1).
+and spine offsets run end to end from the sequence's start timecode (tcStart). The music, when the
+project has one, is a connected clip under the first spine element (lane -1).
 """
 
 from __future__ import annotations
@@ -157,6 +157,9 @@ def write(timeline: ExportTimeline) -> Written:
         audioRate="48k",
     )
     spine = etree.SubElement(sequence, "spine")
+    # The spine's time starts at the sequence's start timecode, as Final Cut Pro and Resolve write it: an
+    # element at offset 0 with tcStart 01:00:00:00 would sit an hour before the sequence starts.
+    origin = timeline.start_frame
     markers = _scene_markers(timeline)
     pending = sorted(markers)
     first: tuple[etree._Element, int] | None = None
@@ -164,11 +167,15 @@ def write(timeline: ExportTimeline) -> Written:
         local_start = item.source_start if isinstance(item, TimelineClip) and not item.placeholder else 0
         if isinstance(item, TimelineGap):
             element = etree.SubElement(
-                spine, "gap", name="Gap", offset=clock(item.record_start), duration=clock(item.duration)
+                spine, "gap", name="Gap", offset=clock(origin + item.record_start), duration=clock(item.duration)
             )
         elif item.placeholder:
             element = etree.SubElement(
-                spine, "gap", name=item.display_name, offset=clock(item.record_start), duration=clock(item.duration)
+                spine,
+                "gap",
+                name=item.display_name,
+                offset=clock(origin + item.record_start),
+                duration=clock(item.duration),
             )
         else:
             assert item.media is not None
@@ -177,7 +184,7 @@ def write(timeline: ExportTimeline) -> Written:
                 spine,
                 tag,
                 ref=resources.asset(item.media, needed[item.media.key]),
-                offset=clock(item.record_start),
+                offset=clock(origin + item.record_start),
                 name=item.name,
                 start=clock(item.source_start),
                 duration=clock(item.duration),

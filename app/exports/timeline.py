@@ -347,9 +347,21 @@ def parse_start(start_timecode: str | None, rate: Rate, drop_frame: bool) -> int
     if text.startswith("-"):
         raise Invalid("The start timecode cannot be negative.", field="start_timecode")
     try:
-        return frames.parse_timecode(text, float(rate.label), drop_frame)
+        start = frames.parse_timecode(text, float(rate.label), drop_frame)
     except Invalid as error:
         raise Invalid(f"Start timecode: {error.message}", field="start_timecode") from None
+    if start >= day_frames(rate, drop_frame):
+        raise Invalid(
+            f"The start timecode {text} is 24 hours or more; timecode runs from 00:00:00:00 to 23:59:59:xx. "
+            "Use a start under 24:00:00:00 (01:00:00:00 is usual).",
+            field="start_timecode",
+        )
+    return start
+
+
+def day_frames(rate: Rate, drop_frame: bool) -> int:
+    """Frames in 24 hours of timecode at this rate: where timecode wraps to 00:00:00:00 in an editor."""
+    return frames.parse_timecode("24:00:00:00", float(rate.label), drop_frame)
 
 
 def build_timeline(
@@ -454,6 +466,13 @@ def build_timeline(
         include_metadata=include_metadata,
         codec_hint=codec_hint,
     )
+    if start_frame + timeline.duration > day_frames(rate, drop_frame):
+        raise Invalid(
+            f"The cut runs {rate.timecode(timeline.duration, drop_frame)} from the start timecode "
+            f"{rate.timecode(start_frame, drop_frame)}, past 23:59:59 where an editor's timecode wraps to zero. "
+            "Choose an earlier start timecode (00:00:00:00 or 01:00:00:00).",
+            field="start_timecode",
+        )
     warnings.extend(media_warnings(timeline))
     return replace(timeline, warnings=tuple(warnings))
 

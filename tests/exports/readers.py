@@ -76,19 +76,23 @@ def check_fcpxml(content: bytes, timeline: ExportTimeline) -> etree._Element:
                 count = fcp_time(value) / frame
                 assert count.denominator == 1, f"<{element.tag} {attribute}={value}> is not a whole number of frames"
     spine = sequence.find("spine")
-    cursor = Fraction(0)
+    # The spine's time starts at the sequence's start timecode, as Final Cut Pro and Resolve write it.
+    origin = fcp_time(sequence.get("tcStart"))
+    assert origin == timeline.start_frame * frame
+    cursor = origin
     for child in spine:
         assert fcp_time(child.get("offset")) == cursor, f"spine hole or overlap at {child.get('offset')}"
         cursor += fcp_time(child.get("duration"))
-    assert cursor == fcp_time(sequence.get("duration")) == timeline.duration * frame
-    assert fcp_time(sequence.get("tcStart")) == timeline.start_frame * frame
+    assert cursor - origin == fcp_time(sequence.get("duration")) == timeline.duration * frame
     assert sequence.get("tcFormat") == ("DF" if timeline.drop_frame else "NDF")
     media_elements = [child for child in spine if child.tag in ("asset-clip", "video")]
     placeholders = [child for child in spine if child.tag == "gap" and child.get("name", "").startswith("NO MEDIA")]
     with_media = [clip for clip in timeline.clips if not clip.placeholder]
-    assert [(fcp_time(e.get("offset")) / frame, fcp_time(e.get("duration")) / frame) for e in media_elements] == [
-        (clip.record_start, clip.duration) for clip in with_media
+    placed = [
+        ((fcp_time(element.get("offset")) - origin) / frame, fcp_time(element.get("duration")) / frame)
+        for element in media_elements
     ]
+    assert placed == [(clip.record_start, clip.duration) for clip in with_media]
     assert len(placeholders) == sum(1 for clip in timeline.clips if clip.placeholder)
     for element, clip in zip(media_elements, with_media, strict=True):
         assert element.tag == ("video" if clip.still else "asset-clip")

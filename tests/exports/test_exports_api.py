@@ -131,6 +131,8 @@ def test_preview_shows_tracks_clips_gaps_and_durations(client, owned):
         ({"format": "edl", "frame_rate": "12"}, "frame rate"),
         ({"format": "edl", "drop_frame": True}, "Drop-frame"),
         ({"format": "edl", "start_timecode": "nonsense"}, "Start timecode"),
+        ({"format": "fcpxml", "start_timecode": "24:00:00:00"}, "24 hours or more"),
+        ({"format": "fcpxml", "start_timecode": "23:59:59:00"}, "past 23:59:59"),
         ({"format": "edl", "scope": {"scene_id": 999999}}, "not a scene of this project"),
         ({"format": "edl", "scope": {"clip_ids": [999999]}}, "Not clips of this project"),
         ({"format": "edl", "media_paths": "sideways"}, "media_paths"),

@@ -41,7 +41,8 @@ def test_fcpxml_frame_times_at_23976_are_multiples_of_1001_over_24000(db, film):
     timeline = load_cut(db, film.owner, film.project.id, frame_rate="23.976")
     text = fcpxml.write(timeline).content.decode()
     assert 'frameDuration="1001/24000s"' in text
-    assert 'offset="48048/24000s"' in text  # the still at frame 48
+    # The still at frame 48 of the cut: the spine starts at the sequence's 01:00:00:00 (86,400 frames).
+    assert f'offset="{(86400 + 48) * 1001}/24000s"' in text
 
 
 @pytest.mark.parametrize(("rate", "drop"), [("24", False), ("25", False), ("29.97", True), ("29.97", False)])

@@ -121,6 +121,13 @@ def test_bad_options_say_what_to_change(db, film, make_user, make_project):
     with pytest.raises(Invalid, match="Start timecode"):
         load_cut(db, film.owner, film.project.id, start_timecode="25:61:00:00")
     assert load_cut(db, film.owner, film.project.id, frame_rate="29.97", start_timecode="00:59:59;29").drop_frame
+    # Timecode wraps at 24 hours in an editor: a start there, or a cut running past it, is refused.
+    with pytest.raises(Invalid, match="24 hours or more"):
+        load_cut(db, film.owner, film.project.id, start_timecode="24:00:00:00")
+    with pytest.raises(Invalid, match="past 23:59:59"):
+        load_cut(db, film.owner, film.project.id, start_timecode="23:59:58:00")
+    late = load_cut(db, film.owner, film.project.id, start_timecode="23:00:00:00")
+    assert late.start_timecode == "23:00:00:00"
     with pytest.raises(Invalid, match="not both"):
         load_cut(db, film.owner, film.project.id, scene_id=film.scenes[0].id, clip_ids=[film.clips["pier"].id])
     other = make_project(film.owner, "Other")
