@@ -7,6 +7,7 @@ clips, gaps and durations, with the warnings the chosen format will carry, befor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,7 +16,6 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.exports.gc_pause import gc_paused
-from app.exports.notes import safe_stem
 from app.exports.timeline import (
     RATE_LABELS,
     ExportTimeline,
@@ -126,8 +126,15 @@ def export_cut(session: Session, actor: User, project_id: int, options: ExportOp
 
 
 def _file_name(project: Project, timeline: ExportTimeline | None, options: ExportOptions, extension: str) -> str:
-    stem = safe_stem(timeline.name if timeline is not None and options.format != "json" else project.name, "project")
+    stem = download_stem(timeline.name if timeline is not None and options.format != "json" else project.name)
     return f"{stem}.{extension}"
+
+
+def download_stem(name: str) -> str:
+    """A download's name from a project or scene name: its letters kept, accents and scripts included ("Café
+    Noir" → "café-noir"; the REST answer adds an ASCII fallback), anything else a dash, at most 60 characters."""
+    stem = re.sub(r"[\W_]+", "-", name).strip("-").lower()[:60].strip("-")
+    return stem or "project"
 
 
 def _written(

@@ -204,3 +204,28 @@ def test_notes_carry_the_prompt_as_generating_sends_it(db, make_user, make_proje
     written = edl.write(timeline).content
     text = written.decode() if isinstance(written, bytes) else written
     assert "Harbour at dusk" in text and "{scene.name}" not in text
+
+
+def test_many_warnings_fit_a_proxys_header_and_the_preview_lists_them_all(client, login, db, make_project):
+    """30 overlapping clips made nginx answer 502 (a 16 KB header at 2,000 clips): the header holds the first
+    warnings under 1 KB of ASCII, with their number beside it; the preview answers every one."""
+    from app.services import clips, scenes
+
+    headers, user = login("director")
+    project = make_project(user, name="Café Noir")
+    scene = scenes.create_scene(db, user, project.id, "Night")
+    for index in range(40):
+        clips.create_clip(db, user, scene.id, start=index * 0.5, duration=2.0, label=f"Überlappung {index} " + "x" * 80)
+    url = f"/api/v1/projects/{project.id}/exports"
+    response = client.post(url, headers=headers, json={"format": "edl"})
+    assert response.status_code == 200, response.text
+    header = response.headers["x-storycanvas-warnings"]
+    assert len(header.encode()) < 1024 and header.isascii()
+    shown = json.loads(header)
+    preview = client.post(f"{url}/preview", headers=headers, json={"format": "edl"}).json()
+    assert int(response.headers["x-storycanvas-warnings-count"]) == len(preview["warnings"]) > len(shown) - 1
+    assert len(preview["warnings"]) > 10 and shown[-1].endswith("more: the export preview lists them all.")
+    # The download keeps the project's own name, with an ASCII fallback for older clients.
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"cafe-noir.edl\"; filename*=UTF-8''caf%C3%A9-noir.edl"
+    )
