@@ -231,6 +231,13 @@ class ExportTimeline:
             return media.package_name
         return media.path
 
+    def fcp7_url(self, media: MediaRef) -> str:
+        """As Final Cut Pro 7 writes a `pathurl`: file://localhost/ and the path percent-encoded (Premiere and
+        Resolve read both spellings; FCP 7 itself and some conform tools only this one). Relative stays relative."""
+        if self.media_paths == "relative" or media.path is None:
+            return quote(media.package_name)
+        return "file://localhost" + quote(media.path)
+
 
 @dataclass(frozen=True)
 class Written:

@@ -66,7 +66,7 @@ class _Files:
         timeline, rate = self.timeline, self.timeline.rate
         element = etree.SubElement(parent, "file", id=ident)
         _sub(element, "name", media.file_name)
-        _sub(element, "pathurl", timeline.media_url(media))
+        _sub(element, "pathurl", timeline.fcp7_url(media))
         _rate(element, rate)
         _sub(element, "duration", self.length(media))
         _timecode(element, rate, 0, timeline.drop_frame)

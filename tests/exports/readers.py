@@ -10,6 +10,7 @@ import io
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import aaf2
 import opentimelineio as otio
@@ -47,6 +48,14 @@ def _frames(rational: otio.opentime.RationalTime, fps: float) -> int:
 
 
 # --- FCPXML -------------------------------------------------------------------------------------------
+
+
+def _file_path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        assert parts.netloc in ("", "localhost"), url
+        return unquote(parts.path)
+    return unquote(url)
 
 
 def fcp_time(text: str) -> Fraction:
@@ -160,8 +169,11 @@ def _check_otio_track(read: otio.schema.Timeline, timeline: ExportTimeline, plac
             assert found.name.startswith("NO MEDIA")
         else:
             assert isinstance(reference, otio.schema.ExternalReference), reference
+            # The file an editor opens: file:// or file://localhost/ (as FCP 7 writes it), percent-decoded; a
+            # relative name some readers turn into "file://" + name.
             url = timeline.media_url(clip.media)
-            assert reference.target_url in (url, "file://" + url)
+            target = reference.target_url
+            assert target in (url, "file://" + url) or _file_path(target) == _file_path(url), target
             start = _frames(found.source_range.start_time, fps) - _frames(reference.available_range.start_time, fps)
             assert start == clip.source_start
     if read.global_start_time is not None:

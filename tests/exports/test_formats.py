@@ -8,6 +8,7 @@ import aaf2
 import opentimelineio as otio
 import pycmx
 import pytest
+from lxml import etree
 
 from app.exports import aaf, edl, fcpxml, otio_export, xmeml
 from app.services.project_cut import load_cut
@@ -84,7 +85,10 @@ def test_fcp7_xml_reads_back_in_opentimelineio(db, film, rate, drop):
     content = xmeml.write(timeline).content
     check_xmeml(content, timeline)
     text = content.decode()
-    assert '<xmeml version="4">' in text and "<duration>" in text and "<pathurl>file://" in text
+    assert '<xmeml version="4">' in text and "<duration>" in text and "<pathurl>file://localhost/" in text
+    # As Final Cut Pro 7 writes them: file://localhost/ and the path percent-encoded.
+    urls = [element.text for element in etree.fromstring(content).iter("pathurl")]
+    assert urls and all(url.startswith("file://localhost/") and url.isascii() and " " not in url for url in urls)
     read = otio.adapters.read_from_string(text, "fcp_xml")
     audio = [track for track in read.tracks if track.kind == otio.schema.TrackKind.Audio]
     assert audio and audio[0][0].media_reference.target_url.endswith("theme.wav")
