@@ -14,7 +14,6 @@ FORBIDDEN = ("data.engine", "sqlmodel", "sqlalchemy")
 
 PAGES_NOT_YET: set[str] = {
     "pages/account.py",
-    "pages/batch.py",
     "pages/history.py",
     "pages/invite.py",
     "pages/login.py",
