@@ -22,7 +22,6 @@ PAGES_NOT_YET: set[str] = {
     "pages/project_timeline.py",
     "pages/projects.py",
     "pages/queue.py",
-    "pages/result.py",
     "pages/scene_timeline.py",
     "pages/servers.py",
     "pages/users.py",
