@@ -15,7 +15,6 @@ FORBIDDEN = ("data.engine", "sqlmodel", "sqlalchemy")
 PAGES_NOT_YET: set[str] = {
     "pages/account.py",
     "pages/history.py",
-    "pages/login.py",
     "pages/project_dashboard.py",
     "pages/project_settings.py",
     "pages/project_timeline.py",
