@@ -79,3 +79,18 @@ def test_api_keys_round_trip_encrypted(db, make_user) -> None:
     assert decrypt_secret(row.encrypted_key) == "comfy-secret-123456"
     with pytest.raises(Invalid):
         users.set_api_key(db, user, "midjourney", "x")
+
+
+def test_a_saved_api_key_is_committed_for_that_account_only(db, make_user) -> None:
+    from data.engine import session_scope
+
+    alice, bob = make_user("alice"), make_user("bob")
+    views = {v.provider: v for v in users.save_api_key(db, alice, "comfyui", "comfy-secret-123456")}
+    assert views["comfyui"].configured
+    with session_scope() as other:  # committed: another session sees it
+        assert users.get_api_key(other, alice, "comfyui") == "comfy-secret-123456"
+        assert users.get_api_key(other, bob, "comfyui") is None
+    users.save_api_key(db, alice, "comfyui", "")
+    with session_scope() as other:
+        assert users.get_api_key(other, alice, "comfyui") is None
+
