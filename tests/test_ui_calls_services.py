@@ -15,7 +15,6 @@ FORBIDDEN = ("data.engine", "sqlmodel", "sqlalchemy")
 PAGES_NOT_YET: set[str] = {
     "pages/history.py",
     "pages/project_settings.py",
-    "pages/queue.py",
     "pages/scene_timeline.py",
     "pages/servers.py",
     "pages/users.py",
