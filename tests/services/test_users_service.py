@@ -94,3 +94,14 @@ def test_a_saved_api_key_is_committed_for_that_account_only(db, make_user) -> No
     with session_scope() as other:
         assert users.get_api_key(other, alice, "comfyui") is None
 
+
+def test_the_acting_administrator_is_read_as_stored_now(db, make_user) -> None:
+    """A page holds the account it was opened with: a demotion since then counts at the next action."""
+    from app.services import user_admin
+
+    root, other = make_user("root", admin=True), make_user("other", admin=True)
+    db.expunge(root)  # the copy the page holds
+    user_admin.update_account(db, other, root.id, is_admin=False)
+    assert root.is_admin
+    with pytest.raises(Forbidden):
+        user_admin.list_accounts(db, user_admin.stored_actor(db, root))
