@@ -14,7 +14,6 @@ FORBIDDEN = ("data.engine", "sqlmodel", "sqlalchemy")
 
 PAGES_NOT_YET: set[str] = {
     "pages/scene_timeline.py",
-    "pages/workflows.py",
 }
 
 COMPONENTS_NOT_YET: set[str] = {
