@@ -8,8 +8,8 @@ from app.services import browser_sessions, users
 from components.feedback import success
 from components.frame import frame
 from components.notification_preferences import notification_preferences_card
+from components.service_call import call, read
 from components.session import sign_in
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User
 
@@ -47,10 +47,7 @@ def _password_card(user: User, *, changed: bool = False) -> None:
                 error.set_text("The new passwords differ: type the same one twice.")
                 return
             try:
-                with session_scope() as session:
-                    updated = browser_sessions.change_password(
-                        session, session.merge(user), current.value, new.value
-                    )
+                updated = read(browser_sessions.change_password, user, current.value, new.value)
             except DomainError as failure:
                 error.set_text(failure.message)
                 return
@@ -69,8 +66,7 @@ def _api_keys_card(user: User) -> None:
 
         @ui.refreshable
         def keys() -> None:
-            with session_scope() as session:
-                views = users.list_api_keys(session, user)
+            views = read(users.list_api_keys, user)
             for view in views:
                 with ui.column().classes("w-full gap-1"):
                     with ui.row().classes("w-full items-center gap-2"):
@@ -93,14 +89,10 @@ def _api_keys_card(user: User) -> None:
                         def save(
                             provider: str = view.provider, key: ui.input = key, base_url: ui.input | None = base_url
                         ) -> None:
-                            try:
-                                with session_scope() as session:
-                                    users.set_api_key(
-                                        session, user, provider, key.value, base_url.value if base_url else None
-                                    )
-                                    session.commit()
-                            except DomainError as failure:
-                                ui.notify(failure.message, type="negative")
+                            saved = call(
+                                users.save_api_key, user, provider, key.value, base_url.value if base_url else None
+                            )
+                            if saved is None:
                                 return
                             success("Key saved" if key.value else "Key removed")
                             keys.refresh()

@@ -7,16 +7,15 @@ from nicegui import ui
 from app.services import batch_views, projects
 from components.batch_progress import BatchProgress
 from components.frame import frame, not_found
-from data.engine import session_scope
+from components.service_call import read
 from data.errors import NotFound
 from data.models import User
 
 
 def page(user: User, batch_id: int) -> None:
     try:
-        with session_scope() as session:
-            batch = batch_views.get_batch(session, user, batch_id)
-            project = projects.get_project(session, user, batch.project_id)
+        batch = read(batch_views.get_batch, user, batch_id)
+        project = read(projects.get_project, user, batch.project_id)
     except NotFound as error:
         with frame("Not found", user):
             not_found(error.message)

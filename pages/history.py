@@ -14,8 +14,7 @@ from components.feedback import attempt, success
 from components.frame import frame
 from components.job_format import STATUS_LABELS
 from components.live_updates import Coalesced
-from data.engine import session_scope
-from data.errors import DomainError
+from components.service_call import call, read
 from data.models import JOB_STATUSES, User
 from data.words import counted
 
@@ -157,11 +156,8 @@ class HistoryBoard:
     # --- layout -----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        with session_scope() as session:
-            project_options = {
-                p.id: p.name for p in projects.list_projects(session, self.user, sort="name", archived="all")
-            }
-            models = generation_history.checkpoints_used(session, self.user)
+        project_options = {p.id: p.name for p in read(projects.list_projects, self.user, sort="name", archived="all")}
+        models = read(generation_history.checkpoints_used, self.user)
         with ui.tabs().props("dense no-caps align=left inline-label").classes("sc-muted") as tabs:
             requests_tab = ui.tab("requests", "Requests", icon="history").props('data-testid="tab-requests"')
             models_tab = ui.tab("models", "Models", icon="insights").props('data-testid="tab-models"')
@@ -270,21 +266,25 @@ class HistoryBoard:
     def _filtered(self) -> bool:
         return any(value is not None for value in self.filters.values())
 
+    def _load(
+        self,
+    ) -> tuple[list[generation_history.HistoryEntry], int, list[generation_history.ModelUsage]]:
+        entries = read(generation_history.history_entries, self.user, limit=LIMIT, **self.filters)
+        total = read(generation_history.count_entries, self.user, **self.filters)
+        usage = read(
+            generation_history.model_usage,
+            self.user,
+            project_id=self.filters["project_id"],
+            since=self.filters["since"],
+            until=self.filters["until"],
+        )
+        return entries, total, usage
+
     def refresh(self) -> None:
-        try:
-            with session_scope() as session:
-                self.entries = generation_history.history_entries(session, self.user, limit=LIMIT, **self.filters)
-                total = generation_history.count_entries(session, self.user, **self.filters)
-                usage = generation_history.model_usage(
-                    session,
-                    self.user,
-                    project_id=self.filters["project_id"],
-                    since=self.filters["since"],
-                    until=self.filters["until"],
-                )
-        except DomainError as error:  # e.g. a date range the wrong way round, or a project deleted meanwhile
-            ui.notify(error.message, type="negative", position="top")
+        loaded = attempt(self._load)  # None after a notification: a date range the wrong way round, a project deleted…
+        if loaded is None:
             return
+        self.entries, total, usage = loaded
         self.table.rows = [_row(entry) for entry in self.entries]
         self.table.selected = [row for row in self.table.selected if row["id"] in {e.id for e in self.entries}]
         self.table.update()
@@ -320,16 +320,11 @@ class HistoryBoard:
     def _replay(self, event: ui_events.GenericEventArguments) -> None:
         job_id = int(event.args)
 
-        def run() -> tuple[int, int | None]:
-            with session_scope() as session:
-                made = generation_history.replay_job(session, self.user, job_id)
-                view = job_views.job_view(session, self.user, made.id)  # type: ignore[arg-type]  # a stored row's id is never None
-                return view.id, view.queue_position
-
-        result = attempt(run)
-        if result is None:
+        made = call(generation_history.replay_job, self.user, job_id)
+        view = call(job_views.job_view, self.user, made.id) if made else None  # type: ignore[arg-type]  # a stored row's id is never None
+        if view is None:
             return
-        new_id, position = result
+        new_id, position = view.id, view.queue_position
         place = f"#{position} in the queue" if position else "on its way to a server"
         success(f"Replayed job {job_id} as job {new_id}: {place}.")
         self.refresh()
@@ -340,7 +335,7 @@ class HistoryBoard:
             ui.notify(f"Tick exactly two rows to compare ({len(chosen)} ticked).", type="warning", position="top")
             return
         a_id, b_id = chosen
-        rows = attempt(lambda: self._diffs(a_id, b_id))
+        rows = call(generation_history.compare, self.user, a_id, b_id)
         if rows is None:
             return
         differing = sum(row.differs for row in rows)
@@ -368,10 +363,6 @@ class HistoryBoard:
             with ui.row().classes("w-full justify-end"):
                 ui.button("Close", on_click=dialog.close).props("flat dense no-caps")
         dialog.open()
-
-    def _diffs(self, a_id: int, b_id: int) -> list[generation_history.ParamDiff]:
-        with session_scope() as session:
-            return generation_history.compare(session, self.user, a_id, b_id)
 
     def _export(self, kind: str) -> None:
         if not self.entries:

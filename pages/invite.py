@@ -6,26 +6,24 @@ and while it is not revoked, lives in app/services/invitations; this page says w
 
 from __future__ import annotations
 
-from nicegui import run, ui
+from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
 
 from app.services import invitations, users
 from components.frame import apply_theme
+from components.service_call import read, read_off_loop
 from components.session import sign_in
-from data.engine import session_scope
 from data.errors import DomainError
-from data.models import User
 
 
 def page(token: str) -> None:
     ui.page_title("Join · StoryCanvas")
     apply_theme()
-    with session_scope() as session:
-        try:
-            invitation = invitations.open_invitation(session, token)
-            problem = None
-        except DomainError as error:
-            invitation, problem = None, error.message
+    try:
+        invitation = read(invitations.open_invitation, token)
+        problem = None
+    except DomainError as error:
+        invitation, problem = None, error.message
 
     with ui.element("main").classes("column absolute-center items-center gap-4 w-96 max-w-[94vw]"):
         TextElement(tag="h1", text="StoryCanvas").classes("text-h5 sc-brand m-0")
@@ -59,14 +57,9 @@ def _form(token: str, email_for: str | None, as_admin: bool, expires: str) -> No
             if password.value != repeat.value:
                 error.set_text("The two passwords differ: type the same password twice.")
                 return
-
-            def register() -> User:
-                data = users.validate_registration(name.value or "", email.value or "", password.value or "")
-                with session_scope() as session:
-                    return users.register(session, data, invitation=token)
-
             try:
-                user = await run.io_bound(register)
+                data = users.validate_registration(name.value or "", email.value or "", password.value or "")
+                user = await read_off_loop(users.register, data, invitation=token)
             except DomainError as failure:
                 error.set_text(failure.message)
                 return

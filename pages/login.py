@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from fastapi.responses import RedirectResponse
-from nicegui import run, ui
+from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
 
 from app.services import browser_sessions, login_throttle, studio_settings, users
 from components.field_errors import FieldErrors
 from components.frame import apply_theme
+from components.service_call import read, read_off_loop
 from components.session import current_user, sign_in
-from data.engine import session_scope
 from data.errors import DomainError, Invalid
-from data.models import User
 
 
 def page(next: str | None = None) -> RedirectResponse | None:
@@ -20,9 +19,8 @@ def page(next: str | None = None) -> RedirectResponse | None:
         return RedirectResponse(browser_sessions.safe_next(next), status_code=303)
     ui.page_title("Sign in · StoryCanvas")
     apply_theme()
-    with session_scope() as session:
-        first_run = users.count_users(session) == 0
-        registration_open = first_run or studio_settings.open_registration(session)
+    first_run = read(users.count_users) == 0
+    registration_open = first_run or read(studio_settings.open_registration)
 
     async def do_login() -> None:
         login_error.set_text("")
@@ -30,8 +28,7 @@ def page(next: str | None = None) -> RedirectResponse | None:
         name, password = login_name.value or "", login_password.value or ""
 
         def check() -> object:
-            with session_scope() as session:
-                return users.authenticate(session, name, password)
+            return read(users.authenticate, name, password)
 
         user = await login_throttle.attempt(name, address, check)
         if user is None:
@@ -45,14 +42,9 @@ def page(next: str | None = None) -> RedirectResponse | None:
         if reg_password.value != reg_confirm.value:
             errors.show(Invalid("Repeat password: type the same password twice.", field="confirm"))
             return
-
-        def create() -> User:
-            data = users.validate_registration(reg_name.value or "", reg_email.value or "", reg_password.value or "")
-            with session_scope() as session:
-                return users.register(session, data)
-
         try:
-            user = await run.io_bound(create)
+            data = users.validate_registration(reg_name.value or "", reg_email.value or "", reg_password.value or "")
+            user = await read_off_loop(users.register, data)
         except DomainError as error:
             errors.show(error)
             return

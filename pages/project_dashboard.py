@@ -10,12 +10,12 @@ from components.a11y import name_dialog
 from components.batch_dialog import BatchDialog
 from components.confirm import confirm
 from components.export_dialog import open_export_dialog
-from components.feedback import attempt, success
+from components.feedback import success
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
 from components.project_form import open_project_dialog
 from components.scene_list import SceneList
-from data.engine import session_scope
+from components.service_call import call, read
 from data.errors import NotFound
 from data.models import Project, User
 
@@ -26,19 +26,17 @@ def open_batch_dialog(user: User, project_id: int) -> None:
 
 def page(user: User, project_id: int) -> None:
     try:
-        with session_scope() as session:
-            project = projects.get_project(session, user, project_id)
+        project = read(projects.get_project, user, project_id)
     except NotFound as error:
         with frame("Not found", user):
             not_found(error.message)
         return
 
     def reload_project() -> Project | None:
-        with session_scope() as session:
-            try:
-                return projects.get_project(session, user, project_id)
-            except NotFound:
-                return None
+        try:
+            return read(projects.get_project, user, project_id)
+        except NotFound:
+            return None
 
     def on_saved(saved: Project) -> None:
         success(f"Saved “{saved.name}”")
@@ -49,40 +47,24 @@ def page(user: User, project_id: int) -> None:
         current = reload_project()
         if current is None:
             return
-
-        def run() -> int:
-            with session_scope() as session:
-                return projects.set_archived(session, user, [project_id], not current.archived)
-
-        if attempt(run):
+        if call(projects.set_archived, user, [project_id], not current.archived):
             success("Archived" if not current.archived else "Restored")
             header.refresh()
             activity.refresh()
 
     def duplicate() -> None:
-        def run() -> Project:
-            with session_scope() as session:
-                return projects.duplicate_project(session, user, project_id)
-
-        copy = attempt(run)
+        copy = call(projects.duplicate_project, user, project_id)
         if copy:
             ui.navigate.to(f"/projects/{copy.id}")
 
     def delete() -> None:
-        def summary() -> str:
-            with session_scope() as session:
-                return projects.deletion_summary(session, user, [project_id]).describe()
-
-        described = attempt(summary)
-        if described is None:
+        summary = call(projects.deletion_summary, user, [project_id])
+        if summary is None:
             return
+        described = summary.describe()
 
         def run() -> None:
-            def remove() -> None:
-                with session_scope() as session:
-                    projects.delete_project(session, user, project_id)
-
-            attempt(remove)
+            call(projects.delete_project, user, project_id)
             ui.navigate.to("/projects")
 
         confirm(f"Delete “{project.name}”?", f"This removes {described}. It cannot be undone.", "Delete", run)
@@ -166,8 +148,7 @@ def page(user: User, project_id: int) -> None:
                 )
 
         def _stats(current: Project) -> projects.ProjectStats:
-            with session_scope() as session:
-                return projects.project_stats(session, user, current.id)  # type: ignore[arg-type]  # a stored row's id is never None
+            return read(projects.project_stats, user, current.id)  # type: ignore[arg-type]  # a stored row's id is never None
 
         header()
         scene_list = SceneList(
@@ -178,11 +159,10 @@ def page(user: User, project_id: int) -> None:
 
         @ui.refreshable
         def activity() -> None:
-            with session_scope() as session:
-                try:
-                    entries = projects.recent_activity(session, user, project_id)
-                except NotFound:
-                    return
+            try:
+                entries = read(projects.recent_activity, user, project_id)
+            except NotFound:
+                return
             with ui.column().classes("w-full gap-0").props('data-testid="activity"'):
                 if not entries:
                     ui.label("Nothing yet.").classes("sc-muted")

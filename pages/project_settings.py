@@ -19,7 +19,7 @@ from components.frame import frame, not_found
 from components.generate_panel import MODES as GENERATION_MODES
 from components.project_form import RESOLUTION_PRESETS
 from components.scene_list import format_seconds
-from data.engine import session_scope
+from components.service_call import read
 from data.errors import DomainError, NotFound
 from data.frames import supports_drop_frame
 from data.models import FRAME_RATES, Project, User
@@ -90,9 +90,8 @@ def _preset_of(width: float | None, height: float | None) -> str:
 
 def page(user: User, project_id: int) -> None:
     try:
-        with session_scope() as session:
-            project = projects.get_project(session, user, project_id)
-            clip_count = projects.project_stats(session, user, project_id).clips
+        project = read(projects.get_project, user, project_id)
+        clip_count = read(projects.project_stats, user, project_id).clips
     except NotFound as error:
         with frame("Not found", user):
             not_found(error.message)
@@ -254,8 +253,7 @@ class ProjectCard:
             if empty:  # a cleared number would otherwise mean "leave unchanged" to the update
                 raise DomainError(f"{FIELD_LABELS[empty]}: enter a value.", field=empty)
             update = projects.parse_update(**values)
-            with session_scope() as session:
-                saved.append(projects.update_project(session, self.user, self.project.id, update))  # type: ignore[arg-type]  # a stored row's id is never None
+            saved.append(read(projects.update_project, self.user, self.project.id, update))  # type: ignore[arg-type]  # a stored row's id is never None
 
         if not self.errors.run(run):
             return
@@ -320,16 +318,15 @@ class EditorCard:
 
     def save(self) -> None:
         def run() -> None:
-            with session_scope() as session:
-                update_editor_settings(
-                    session,
-                    self.user,
-                    self.project_id,  # type: ignore[arg-type]  # a stored row's id is never None
-                    default_clip_duration=self.duration.value,
-                    snap=bool(self.snap.value),
-                    ruler=self.ruler.value,
-                    drop_frame=bool(self.drop_frame.value) and self.drop_supported,
-                )
+            read(
+                update_editor_settings,
+                self.user,
+                self.project_id,  # type: ignore[arg-type]  # a stored row's id is never None
+                default_clip_duration=self.duration.value,
+                snap=bool(self.snap.value),
+                ruler=self.ruler.value,
+                drop_frame=bool(self.drop_frame.value) and self.drop_supported,
+            )
 
         if self.errors.run(run):
             success("Saved the editor settings")
@@ -342,8 +339,7 @@ class GenerationDefaultsCard:
         self.user, self.project_id = user, project.id
         defaults = generation_defaults.stored_defaults(project.settings)
         self.state: dict[str, Any] = defaults.model_dump()
-        with session_scope() as session:
-            models = generation_defaults.available_models(session, "checkpoint")
+        models = read(generation_defaults.available_models, "checkpoint")
         options = {name: f"{name} · {', '.join(servers)}" for name, servers in models.items()}
         if self.state["checkpoint"] and self.state["checkpoint"] not in options:
             options[self.state["checkpoint"]] = f"{self.state['checkpoint']} · not on an online server"
@@ -413,8 +409,7 @@ class GenerationDefaultsCard:
             values["variations"] = 1
 
         def run() -> None:
-            with session_scope() as session:
-                generation_defaults.update_generation_defaults(session, self.user, self.project_id, **values)  # type: ignore[arg-type]  # a stored row's id is never None
+            read(generation_defaults.update_generation_defaults, self.user, self.project_id, **values)  # type: ignore[arg-type]  # a stored row's id is never None
 
         if self.errors.run(run):
             success("Saved the generation defaults")

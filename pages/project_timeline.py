@@ -12,12 +12,11 @@ from app.services.project_track import ProjectTrack, project_track
 from app.services.timeline_analysis import analyse_project
 from components.analysis_panel import analysis_panel
 from components.export_dialog import open_export_dialog
-from components.feedback import attempt
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
 from components.project_overview_track import ProjectOverviewTrack
 from components.scene_list import format_seconds
-from data.engine import session_scope
+from components.service_call import call, read
 from data.errors import NotFound
 from data.models import User
 from data.words import counted
@@ -28,9 +27,8 @@ RULER_CHOICES = {"seconds": "Seconds", "timecode": "Timecode", "frames": "Frames
 
 def page(user: User, project_id: int) -> None:
     def load() -> tuple[str, ProjectTrack, dict[str, Any]]:
-        with session_scope() as session:
-            project = projects.get_project(session, user, project_id)
-            return project.name, project_track(session, user, project_id), analyse_project(session, user, project_id)
+        project = read(projects.get_project, user, project_id)
+        return project.name, read(project_track, user, project_id), read(analyse_project, user, project_id)
 
     try:
         name, track, report = load()
@@ -56,12 +54,7 @@ def page(user: User, project_id: int) -> None:
     def set_ruler(value: str) -> None:
         if value == track.ruler:  # the select echoing a change made elsewhere (see reload)
             return
-
-        def run() -> None:
-            with session_scope() as session:
-                update_editor_settings(session, user, project_id, ruler=value)
-
-        attempt(run)
+        call(update_editor_settings, user, project_id, ruler=value)
         reload()
 
     crumbs = [("Projects", "/projects"), (name, f"/projects/{project_id}")]

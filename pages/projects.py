@@ -11,14 +11,14 @@ from nicegui import app, ui
 from app.services import projects
 from app.services.unreadable_rows import UnreadableRow, shown_name
 from components.confirm import confirm
-from components.feedback import attempt, success
+from components.feedback import success
 from components.frame import frame
 from components.live_updates import ProjectWatch
 from components.project_card import ProjectActions, project_card, project_row
 from components.project_form import open_project_dialog
 from components.project_import import open_project_import
 from components.row_guard import guarded, unreadable_row
-from data.engine import session_scope
+from components.service_call import call, read
 from data.models import Project, User
 from data.words import counted
 
@@ -55,21 +55,13 @@ def page(user: User) -> None:
         open_project_dialog(user, project, after_save)
 
     def duplicate(project: Project) -> None:
-        def run() -> Project:
-            with session_scope() as session:
-                return projects.duplicate_project(session, user, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
-
-        copy = attempt(run)
+        copy = call(projects.duplicate_project, user, project.id)  # type: ignore[arg-type]  # a stored row's id is never None
         if copy:
             success(f"Duplicated as “{copy.name}”")
             listing.refresh()
 
     def set_archived(ids: list[int], archived: bool) -> None:
-        def run() -> int:
-            with session_scope() as session:
-                return projects.set_archived(session, user, ids, archived)
-
-        count = attempt(run)
+        count = call(projects.set_archived, user, ids, archived)
         if count:
             state.selected -= set(ids)
             verb = "Archived" if archived else "Restored"
@@ -80,23 +72,15 @@ def page(user: User) -> None:
         set_archived([project.id], not project.archived)  # type: ignore[list-item]  # a stored row's id is never None
 
     def delete(ids: list[int]) -> None:
-        def summary() -> tuple[str, str]:
-            with session_scope() as session:
-                described = projects.deletion_summary(session, user, ids).describe()
-                first = projects.get_project(session, user, ids[0]).name
-            return described, (f"Delete “{first}”?" if len(ids) == 1 else f"Delete {len(ids)} projects?")
-
-        found = attempt(summary)
-        if found is None:
+        summary = call(projects.deletion_summary, user, ids)
+        first = call(projects.get_project, user, ids[0]) if summary else None
+        if summary is None or first is None:
             return
-        described, title = found
+        described = summary.describe()
+        title = f"Delete “{first.name}”?" if len(ids) == 1 else f"Delete {len(ids)} projects?"
 
         def run() -> None:
-            def remove() -> int:
-                with session_scope() as session:
-                    return projects.delete_projects(session, user, ids)
-
-            count = attempt(remove)
+            count = call(projects.delete_projects, user, ids)
             if count:
                 state.selected -= set(ids)
                 success(f"Deleted {counted(count, 'project')}")
@@ -108,11 +92,7 @@ def page(user: User) -> None:
         """A project that cannot be shown cannot be summarised either: the confirmation says so."""
 
         def run() -> None:
-            def remove() -> int:
-                with session_scope() as session:
-                    return projects.delete_projects(session, user, [project_id])
-
-            if attempt(remove):
+            if call(projects.delete_projects, user, [project_id]):
                 state.selected.discard(project_id)
                 success(f"Deleted project {project_id}")
                 listing.refresh()
@@ -228,24 +208,22 @@ def page(user: User) -> None:
 
         @ui.refreshable
         def listing() -> None:
-            with session_scope() as session:
-                found = projects.list_projects(
-                    session,
-                    user,
-                    text=state.text or "",
-                    tag=state.tag,
-                    sort=state.sort,  # type: ignore[arg-type]  # the sort select offers only the Literal's values
-                    archived=state.archived,  # type: ignore[arg-type]  # the archived select offers only the Literal's values
-                )
-                tags = projects.all_tags(session, user)
+            found = read(
+                projects.list_projects,
+                user,
+                text=state.text or "",
+                tag=state.tag,
+                sort=state.sort,  # type: ignore[arg-type]  # the sort select offers only the Literal's values
+                archived=state.archived,  # type: ignore[arg-type]  # the archived select offers only the Literal's values
+            )
+            tags = read(projects.all_tags, user)
             tag_select.set_options(tags, value=state.tag if state.tag in tags else None)
             state.selected &= {p.id for p in found}
             bulk_bar.refresh()
             if not found and not found.unreadable:
                 archived_count = 0
                 if state.archived == "active" and not state.text and not state.tag:
-                    with session_scope() as session:
-                        archived_count = len(projects.list_projects(session, user, archived="archived"))
+                    archived_count = len(read(projects.list_projects, user, archived="archived"))
                 _empty_state(state, new_project, archived_count, show_archived)
                 return
             card = state.view == "grid"

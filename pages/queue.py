@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from nicegui import ui
-from sqlmodel import Session
 
 from app.services import events, job_views, jobs, projects
 from components.address import keep_filters
 from components.confirm import confirm
-from components.feedback import attempt, success
+from components.feedback import success, user_errors
 from components.frame import frame
 from components.job_details import open_job_details
 from components.job_format import STATUS_COLORS, STATUS_LABELS
 from components.job_list import JobActions, JobList
 from components.live_updates import Coalesced, JobProgressFeed
-from data.engine import session_scope
+from components.service_call import call, read
 from data.errors import DomainError
 from data.models import JOB_STATUSES, GenerationJob, User
 from data.words import agree, counted
@@ -58,11 +57,8 @@ class QueueBoard:
     # --- layout -----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        with session_scope() as session:
-            project_options = {
-                p.id: p.name for p in projects.list_projects(session, self.user, sort="name", archived="all")
-            }
-            server_options = job_views.server_names(session)
+        project_options = {p.id: p.name for p in read(projects.list_projects, self.user, sort="name", archived="all")}
+        server_options = read(job_views.server_names)
         with ui.row().classes("w-full items-center gap-2"):
             for status in (None, *JOB_STATUSES):
                 chip = ui.chip(on_click=lambda s=status: self._set_status(s)).props("dense square clickable")
@@ -129,10 +125,9 @@ class QueueBoard:
 
     def refresh(self) -> None:
         try:
-            with session_scope() as session:
-                filters = {"project_id": self.project_id, "clip_id": self.clip_id, "server_id": self.server_id}
-                views = job_views.list_jobs(session, self.user, status=self.status, limit=LIMIT, **filters)
-                counts = job_views.status_counts(session, self.user, **filters)
+            filters = {"project_id": self.project_id, "clip_id": self.clip_id, "server_id": self.server_id}
+            views = read(job_views.list_jobs, self.user, status=self.status, limit=LIMIT, **filters)
+            counts = read(job_views.status_counts, self.user, **filters)
         except DomainError as error:  # e.g. the filtered project was deleted meanwhile
             ui.notify(error.message, type="negative", position="top")
             if self._filtered:
@@ -173,26 +168,26 @@ class QueueBoard:
         if self.user.is_admin:
             return True
         if project_id not in self._visible:
-            with session_scope() as session:
-                try:
-                    projects.get_project(session, self.user, project_id)
-                    self._visible[project_id] = True
-                except DomainError:
-                    self._visible[project_id] = False
+            try:
+                read(projects.get_project, self.user, project_id)
+                self._visible[project_id] = True
+            except DomainError:
+                self._visible[project_id] = False
         return self._visible[project_id]
 
     # --- actions ----------------------------------------------------------------------------------
 
-    def _run(self, action: Callable[[Session], T], message: Callable[[T], str] | None = None) -> T | None:
-        """A service call in its own session; errors become a notification, and the list is redrawn either way."""
+    def _run(
+        self, work: Callable[..., T], *args: Any, said: Callable[[T], str] | None = None, **kwargs: Any
+    ) -> T | None:
+        """`work(session, *args, **kwargs)`; errors become a notification, and the list is redrawn either way.
 
-        def run() -> T:
-            with session_scope() as session:
-                return action(session)
-
-        result = attempt(run)
-        if result is not None and message:
-            success(message(result))
+        Says `said(result)` once the work is done, also for work that answers nothing (a deletion)."""
+        result: T | None = None
+        with user_errors():
+            result = read(work, *args, **kwargs)
+            if said:
+                success(said(result))
         self.refresh()
         return result
 
@@ -200,39 +195,30 @@ class QueueBoard:
         def said(job: GenerationJob) -> str:
             return f"Cancelled job {job_id}" if job.status == "cancelled" else f"Stopping job {job_id} on its server…"
 
-        self._run(lambda s: jobs.cancel_job(s, self.user, job_id), said)
+        self._run(jobs.cancel_job, self.user, job_id, said=said)
 
     def _retry(self, job_id: int) -> None:
-        self._run(lambda s: jobs.retry_job(s, self.user, job_id), lambda _: f"Job {job_id} is back in the queue")
+        self._run(jobs.retry_job, self.user, job_id, said=lambda _: f"Job {job_id} is back in the queue")
 
     def _details(self, job_id: int) -> None:
         open_job_details(self.user, job_id)
 
     def _delete(self, job_id: int) -> None:
-        def delete(session: Session) -> bool:
-            jobs.delete_job(session, self.user, job_id)
-            return True  # a result, so _run says so
-
         confirm(
             f"Delete job {job_id}?",
             "The job leaves the queue. What it made stays in the clip's results.",
             "Delete",
-            lambda: self._run(delete, lambda _: f"Deleted job {job_id}"),
+            lambda: self._run(jobs.delete_job, self.user, job_id, said=lambda _: f"Deleted job {job_id}"),
         )
 
     def _scope(self) -> str:
         if self.project_id is None:
             return ""
-        with session_scope() as session:
-            name = attempt(lambda: projects.get_project(session, self.user, self.project_id).name)  # type: ignore[arg-type]  # checked for None at the top of _scope
-        return f" in “{name}”" if name else ""
+        project = call(projects.get_project, self.user, self.project_id)
+        return f" in “{project.name}”" if project else ""
 
     def _cancel_all(self) -> None:
-        def count() -> tuple[int, int]:
-            with session_scope() as session:
-                return jobs.count_cancellable(session, self.user, project_id=self.project_id)
-
-        found = attempt(count)
+        found = call(jobs.count_cancellable, self.user, project_id=self.project_id)
         if found is None:
             return
         queued, active = found
@@ -250,24 +236,23 @@ class QueueBoard:
             "\n".join(parts),
             "Cancel jobs",
             lambda: self._run(
-                lambda s: jobs.cancel_all(s, self.user, project_id=self.project_id),
-                lambda n: f"Cancelled {counted(n, 'job', thousands=True)}",
+                jobs.cancel_all,
+                self.user,
+                project_id=self.project_id,
+                said=lambda n: f"Cancelled {counted(n, 'job', thousands=True)}",
             ),
         )
 
     def _retry_failed(self) -> None:
-        result = self._run(lambda s: jobs.retry_failed(s, self.user, project_id=self.project_id))
+        result = self._run(jobs.retry_failed, self.user, project_id=self.project_id)
         if result == 0:
             ui.notify("No failed jobs to retry.", position="top")
         elif result:
             success(f"{counted(result, 'failed job', thousands=True)} back in the queue")
 
     def _clear_completed(self) -> None:
-        def count() -> int:
-            with session_scope() as session:
-                return job_views.status_counts(session, self.user, project_id=self.project_id)["completed"]
-
-        completed = attempt(count)
+        counts = call(job_views.status_counts, self.user, project_id=self.project_id)
+        completed = None if counts is None else counts["completed"]
         if not completed:
             if completed == 0:
                 ui.notify("No completed jobs to clear.", position="top")
@@ -277,8 +262,10 @@ class QueueBoard:
             "They leave the queue. Their results stay in the clips' galleries.",
             "Clear",
             lambda: self._run(
-                lambda s: jobs.clear_completed(s, self.user, project_id=self.project_id),
-                lambda n: f"Cleared {counted(n, 'completed job', thousands=True)}",
+                jobs.clear_completed,
+                self.user,
+                project_id=self.project_id,
+                said=lambda n: f"Cleared {counted(n, 'completed job', thousands=True)}",
             ),
         )
 

@@ -11,18 +11,17 @@ from nicegui import ui
 from app.services import clips, gallery, share_links
 from components.frame import frame
 from components.results_viewer import ResultsViewer
-from data.engine import session_scope
+from components.service_call import read
 from data.errors import DomainError
 from data.models import User
 
 
 def page(user: User, item_id: int, sig: str | None = None) -> None:
     try:
-        with session_scope() as session:
-            item = share_links.open_shared(session, user, item_id, sig)
-            clip = clips.get_clip(session, user, item.clip_id)
-            items = [gallery.item_public(i) for i in gallery.gallery_items(session, user, item.clip_id, item.kind)]
-            scene_id, clip_name = clip.scene_id, clips.clip_name(clip)
+        item = read(share_links.open_shared, user, item_id, sig)
+        clip = read(clips.get_clip, user, item.clip_id)
+        items = [gallery.item_public(i) for i in read(gallery.gallery_items, user, item.clip_id, item.kind)]
+        scene_id, clip_name = clip.scene_id, clips.clip_name(clip)
     except DomainError as error:
         ui.context.client.status_code = 404  # a forwarded link discloses nothing, not even that the result exists
         with frame("Result", user), ui.card().classes("w-[480px] gap-2"):

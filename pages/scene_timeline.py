@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 from nicegui import app, ui
 from nicegui.events import GenericEventArguments
-from sqlmodel import Session
 
 from app.services import clips, projects, scenes, timeline_edit
 from app.services.editor_settings import editor_settings, update_editor_settings
@@ -20,11 +19,12 @@ from components.clip_generation import ClipGeneration
 from components.clip_inspector import ClipForm, ClipInspector
 from components.confirm import confirm
 from components.export_dialog import open_export_dialog
+from components.feedback import user_errors
 from components.frame import frame, not_found
 from components.live_updates import ProjectWatch
+from components.service_call import call, read
 from components.timeline import TimelineEditor, format_position, normalize_clip
-from data.engine import session_scope
-from data.errors import DomainError, NotFound
+from data.errors import NotFound
 from data.frames import seconds_to_frames
 from data.models import Clip, Scene, User
 from data.words import counted
@@ -49,11 +49,10 @@ T = TypeVar("T")
 def page(user: User, scene_id: int, clip: int | None = None) -> None:
     """`?clip=<id>` opens the scene with that clip selected (a notification's Open, a shared link)."""
     try:
-        with session_scope() as session:
-            scene = scenes.get_scene(session, user, scene_id)
-            project = projects.get_project(session, user, scene.project_id)
-            cards = clip_cards(session, user, scene_id)
-            before, after = neighbours(session, user, scene_id)
+        scene = read(scenes.get_scene, user, scene_id)
+        project = read(projects.get_project, user, scene.project_id)
+        cards = read(clip_cards, user, scene_id)
+        before, after = read(neighbours, user, scene_id)
     except NotFound as error:
         with frame("Not found", user):
             not_found(error.message)
@@ -70,12 +69,11 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
     def refresh_cards(force: bool = False) -> bool:
         """The cards as stored (results, job states, another tab's edits); the widget only if they changed,
         unless forced: after an edit the widget still shows the dragged position until it gets the clips."""
-        with session_scope() as session:
-            try:
-                current = clip_cards(session, user, scene_id)
-            except NotFound:
-                ui.navigate.to(f"/projects/{project.id}")
-                return False
+        try:
+            current = read(clip_cards, user, scene_id)
+        except NotFound:
+            ui.navigate.to(f"/projects/{project.id}")
+            return False
         editor.set_scene_frames(scene_frames(current))
         if force or [normalize_clip(c) for c in current] != editor.clips:
             editor.set_clips(current)
@@ -101,11 +99,10 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         ids = selected()
         view: ClipInspector | None = shown["view"]
         if view is not None and ids == [view.form.clip_id]:
-            with session_scope() as session:
-                try:
-                    clip = clips.get_clip(session, user, view.form.clip_id)
-                except NotFound:
-                    clip = None
+            try:
+                clip = read(clips.get_clip, user, view.form.clip_id)
+            except NotFound:
+                clip = None
             if clip is not None:
                 view.arrived(clip)
                 generation.refresh_gallery()
@@ -127,36 +124,35 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             multi_line=True,
         )
 
-    def store_edit(label: str, action: Callable[[Session], Clip]) -> Clip:
+    def store_edit(label: str, work: Callable[..., Clip], /, *args: Any, **kwargs: Any) -> Clip:
         """An inspector save: one transaction and one undo step. Runs in a worker thread: no UI here."""
-        with session_scope() as session, history.track(session, [scene_id], label):
-            return action(session)
+        return read(history.tracked, [scene_id], label, work, *args, **kwargs)
 
     def after_store() -> None:
         if refresh_cards(force=True):
             toolbar_state()
 
-    def read(query: Callable[[Session], T]) -> T | None:
+    def look_up(work: Callable[..., T], *args: Any) -> T | None:
         """A read for an action; if what it names is gone meanwhile, say so, redraw, and return None."""
-        try:
-            with session_scope() as session:
-                return query(session)
-        except DomainError as error:
-            ui.notify(error.message, type="negative", position="top")
+        found = call(work, *args)
+        if found is None:
             reload()
-            return None
+        return found
 
-    def edit(label: str, action: Callable[[Session], object]) -> bool:
-        """Every timeline edit goes through here: one transaction, one undo step, one redraw."""
-        try:
-            with session_scope() as session, history.track(session, [scene_id], label):
-                action(session)
-        except DomainError as error:
-            ui.notify(error.message, type="negative", position="top", multi_line=True)
-            reload()  # the widget snaps back to what is stored
-            return False
-        reload()
-        return True
+    def edit(
+        label: str, work: Callable[..., T], /, *args: Any, then: Callable[[T], object] | None = None, **kwargs: Any
+    ) -> bool:
+        """Every timeline edit goes through here: one transaction, one undo step, one redraw.
+
+        `then` gets the edit's result before the redraw (to select what the edit made)."""
+        done = False
+        with user_errors():
+            result = read(history.tracked, [scene_id], label, work, *args, **kwargs)
+            if then is not None:
+                then(result)
+            done = True
+        reload()  # after a refusal, the widget snaps back to what is stored
+        return done
 
     def ask_overlap(apply: Callable[[clips.OverlapPolicy], None]) -> None:
         """On a drop that overlaps: keep it (flagged), push what follows, or trim the neighbour."""
@@ -194,7 +190,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         label = "Move clip" if len(ids) == 1 else f"Move {len(ids)} clips"
 
         def apply(policy: clips.OverlapPolicy) -> None:
-            edit(label, lambda s: clips.move_clips(s, user, ids, delta, policy))
+            edit(label, clips.move_clips, user, ids, delta, policy)
 
         if delta == 0:
             return
@@ -206,14 +202,12 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         def apply(policy: clips.OverlapPolicy) -> None:
             edit(
                 "Trim clip",
-                lambda s: clips.update_clip(
-                    s,
-                    user,
-                    clip_id,
-                    start_frame=int(e.args["start_frame"]),
-                    duration_frames=int(e.args["duration_frames"]),
-                    overlap=policy,
-                ),
+                clips.update_clip,
+                user,
+                clip_id,
+                start_frame=int(e.args["start_frame"]),
+                duration_frames=int(e.args["duration_frames"]),
+                overlap=policy,
             )
 
         ask_overlap(apply) if e.args.get("overlaps") else apply("allow")
@@ -222,7 +216,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         return list(editor.selected)
 
     def add_clip() -> None:
-        edit("Add clip", lambda s: editor.select([clips.create_clip(s, user, scene_id).id]))  # type: ignore[list-item]  # a stored row's id is never None
+        edit("Add clip", clips.create_clip, user, scene_id, then=lambda made: editor.select([made.id]))  # type: ignore[list-item]  # a stored row's id is never None
 
     def split() -> None:
         playhead = editor.playhead_frame
@@ -231,18 +225,18 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         if not chosen:
             ui.notify("Put the playhead inside a clip to split it there.", type="warning")
             return
-        edit("Split clip", lambda s: timeline_edit.split_clip(s, user, chosen[0]["id"], at_frame=playhead))
+        edit("Split clip", timeline_edit.split_clip, user, chosen[0]["id"], at_frame=playhead)
 
     def merge() -> None:
         ids = selected()
         if len(ids) < 2:
             ui.notify("Select two or more adjacent clips to merge (Shift+click).", type="warning")
             return
-        results = read(lambda s: clips.selected_results(s, user, ids))
+        results = look_up(clips.selected_results, user, ids)
         if results is None:
             return
         if len(results) <= 1:
-            edit("Merge clips", lambda s: timeline_edit.merge_clips(s, user, ids))
+            edit("Merge clips", timeline_edit.merge_clips, user, ids)
             return
         with ui.dialog() as dialog, ui.card().classes("w-[420px]"):
             ui.label("Which chosen result does the merged clip keep?").classes("text-h6")
@@ -253,7 +247,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
 
             def go() -> None:
                 dialog.close()
-                edit("Merge clips", lambda s: timeline_edit.merge_clips(s, user, ids, keep_result_id=choice.value))
+                edit("Merge clips", timeline_edit.merge_clips, user, ids, keep_result_id=choice.value)
 
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=dialog.close).props("flat")
@@ -264,7 +258,7 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
         ids = selected()
         if not ids:
             return
-        summary = read(lambda s: clips.clip_deletion_summary(s, user, ids))
+        summary = look_up(clips.clip_deletion_summary, user, ids)
         if summary is None:
             return
         if summary.gallery_items:  # results cannot come back with undo: say so first
@@ -272,19 +266,16 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 "Delete clips with results?",
                 f"This removes {summary.describe()}. Undo brings the clips back, not their results.",
                 "Delete",
-                lambda: edit("Delete clips", lambda s: clips.delete_clips(s, user, ids)),
+                lambda: edit("Delete clips", clips.delete_clips, user, ids),
             )
         else:
-            edit(
-                "Delete clip" if len(ids) == 1 else f"Delete {len(ids)} clips",
-                lambda s: clips.delete_clips(s, user, ids),
-            )
+            edit("Delete clip" if len(ids) == 1 else f"Delete {len(ids)} clips", clips.delete_clips, user, ids)
 
     def copy(cut: bool = False) -> None:
         ids = selected()
         if not ids:
             return
-        payload = read(lambda s: timeline_edit.copy_clips(s, user, ids))
+        payload = look_up(timeline_edit.copy_clips, user, ids)
         if payload is None:
             return
         app.storage.user["clipboard"] = payload
@@ -299,9 +290,12 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             return
         edit(
             "Paste clips",
-            lambda s: editor.select(
-                [c.id for c in timeline_edit.paste_clips(s, user, scene_id, payload, editor.playhead_frame)]  # type: ignore[misc]  # a stored row's id is never None
-            ),
+            timeline_edit.paste_clips,
+            user,
+            scene_id,
+            payload,
+            editor.playhead_frame,
+            then=lambda pasted: editor.select([c.id for c in pasted]),  # type: ignore[misc]  # a stored row's id is never None
         )
 
     def duplicate() -> None:
@@ -310,26 +304,21 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
             return
         chosen = [c for c in editor.clips if c["id"] in ids]
         end = max(c["start_frame"] + c["duration_frames"] for c in chosen)
-        payload = read(lambda s: timeline_edit.copy_clips(s, user, ids))
+        payload = look_up(timeline_edit.copy_clips, user, ids)
         if payload is None:
             return
-        edit("Duplicate clips", lambda s: timeline_edit.paste_clips(s, user, scene_id, payload, end, "ripple"))
+        edit("Duplicate clips", timeline_edit.paste_clips, user, scene_id, payload, end, "ripple")
 
     def insert_gap() -> None:
         frames = seconds_to_frames(gap_seconds.value or 1, fps)
-        edit("Insert gap", lambda s: timeline_edit.insert_gap(s, user, scene_id, editor.playhead_frame, frames))
+        edit("Insert gap", timeline_edit.insert_gap, user, scene_id, editor.playhead_frame, frames)
 
     def close_gap() -> None:
-        edit("Close gap", lambda s: timeline_edit.close_gap(s, user, scene_id, editor.playhead_frame))
+        edit("Close gap", timeline_edit.close_gap, user, scene_id, editor.playhead_frame)
 
     def step_history(direction: str) -> None:
         """Undo or redo one edit; an edit that can no longer be applied says why and is dropped."""
-        try:
-            with session_scope() as session:
-                label = history.undo(session, user) if direction == "undo" else history.redo(session, user)
-        except DomainError as error:
-            ui.notify(error.message, type="negative")
-            label = None
+        label = call(history.undo if direction == "undo" else history.redo, user)  # a refusal is said, then None
         if label:
             ui.notify(f"{'Undid' if direction == 'undo' else 'Redid'}: {label}", position="bottom")
         reload()
@@ -342,13 +331,11 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
 
     def set_snap(value: bool) -> None:
         editor.set_snap(value)
-        with session_scope() as session:
-            update_editor_settings(session, user, project.id, snap=value)  # type: ignore[arg-type]  # a stored row's id is never None
+        read(update_editor_settings, user, project.id, snap=value)  # type: ignore[arg-type]  # a stored row's id is never None
 
     def set_ruler(value: str) -> None:
         editor.set_ruler(value)  # type: ignore[arg-type]  # the ruler toggle offers only the Literal's values
-        with session_scope() as session:
-            update_editor_settings(session, user, project.id, ruler=value)  # type: ignore[arg-type]  # a stored row's id is never None
+        read(update_editor_settings, user, project.id, ruler=value)  # type: ignore[arg-type]  # a stored row's id is never None
         toolbar_state()
 
     keys: dict[str, Callable[[], None]] = {
@@ -556,21 +543,20 @@ def page(user: User, scene_id: int, clip: int | None = None) -> None:
                 )
                 ui.label(text).classes("sc-muted text-xs").props('data-testid="inspector-hint"')
                 return
-            with session_scope() as session:
-                try:
-                    clip = clips.get_clip(session, user, ids[0])
-                except NotFound:
-                    generation.detach()
-                    return
+            try:
+                clip = read(clips.get_clip, user, ids[0])
+            except NotFound:
+                generation.detach()
+                return
             clip_id: int = clip.id  # type: ignore[assignment]  # a stored row's id is never None
             form = parked.pop(clip_id, None) or ClipForm(clip, fps)
             view = ClipInspector(
                 user,
                 form,
                 store=lambda changes, expected: store_edit(
-                    "Edit clip", lambda s: clips.update_clip(s, user, clip_id, expected_updated_at=expected, **changes)
+                    "Edit clip", clips.update_clip, user, clip_id, expected_updated_at=expected, **changes
                 ),
-                restore=lambda n: store_edit("Restore prompts", lambda s: clips.restore_prompts(s, user, clip_id, n)),
+                restore=lambda n: store_edit("Restore prompts", clips.restore_prompts, user, clip_id, n),
                 after_store=after_store,
             )
             view.arrived(clip)  # a parked draft meets the clip as stored now

@@ -12,36 +12,35 @@ from nicegui import background_tasks, ui
 
 from app.services import events, server_catalog, server_health, servers
 from components.confirm import confirm
-from components.feedback import attempt, success, user_errors
+from components.feedback import success, user_errors
 from components.frame import frame
 from components.server_catalog_panel import KIND_LABELS, catalog_panel
 from components.server_form import open_server_dialog
 from components.server_row import ROW_CSS, RowActions, ServerRow, ServerView, header_row
-from data.engine import session_scope
-from data.errors import DomainError
-from data.models import ComfyServer, User
+from components.service_call import call, read
+from data.errors import DomainError, NotFound
+from data.models import User
 
 EMPTY = "No ComfyUI servers yet: add the address of a machine running ComfyUI (e.g. http://gpu-1:8188)"
 
 
 def load_views(user: User) -> list[ServerView]:
-    with session_scope() as session:
-        jobs = servers.active_job_counts(session)
-        counts = server_catalog.catalog_counts(session)
-        return [
-            ServerView(servers.public_server(s, jobs.get(s.id, 0)), counts.get(s.id, {}))  # type: ignore[arg-type]  # a stored row's id is never None
-            for s in servers.list_servers(session, user)
-        ]
+    jobs = read(servers.active_job_counts)
+    counts = read(server_catalog.catalog_counts)
+    return [
+        ServerView(servers.public_server(s, jobs.get(s.id, 0)), counts.get(s.id, {}))  # type: ignore[arg-type]  # a stored row's id is never None
+        for s in read(servers.list_servers, user)
+    ]
 
 
 def load_view(user: User, server_id: int) -> ServerView | None:
-    with session_scope() as session:
-        server = session.get(ComfyServer, server_id)
-        if server is None:
-            return None
-        jobs = servers.active_job_counts(session).get(server_id, 0)
-        counts = server_catalog.catalog_counts(session).get(server_id, {})
-        return ServerView(servers.public_server(server, jobs), counts)
+    try:
+        server = read(servers.get_server, user, server_id)
+    except NotFound:
+        return None
+    jobs = read(servers.active_job_counts).get(server_id, 0)
+    counts = read(server_catalog.catalog_counts).get(server_id, {})
+    return ServerView(servers.public_server(server, jobs), counts)
 
 
 def count_summary(catalog: dict[str, list[str]]) -> str:
@@ -168,20 +167,15 @@ class ServersPage:
                 self._fill_catalog(row)
 
     def set_enabled(self, server_id: int, enabled: bool) -> None:
-        def run() -> None:
-            with session_scope() as session:
-                servers.set_enabled(session, self.user, server_id, enabled)
-
         with user_errors():
-            run()
+            read(servers.set_enabled, self.user, server_id, enabled)
             success("Enabled: the server receives jobs" if enabled else "Disabled: no new jobs go to this server")
 
     def delete(self, server_id: int) -> None:
         view = load_view(self.user, server_id)
         if view is None:
             return self.redraw()
-        with session_scope() as session:
-            going_back = servers.jobs_to_requeue(session, server_id)
+        going_back = read(servers.jobs_to_requeue, server_id)
         name = view.server.name
         if going_back:
             jobs = "1 job" if going_back == 1 else f"{going_back} jobs"
@@ -191,11 +185,7 @@ class ServersPage:
         message = f"“{name}” ({view.server.url}) leaves the fleet with its list of models.\n{fate}"
 
         def go() -> None:
-            def run() -> int:
-                with session_scope() as session:
-                    return servers.delete_server(session, self.user, server_id)
-
-            requeued = attempt(run)
+            requeued = call(servers.delete_server, self.user, server_id)
             if requeued is not None:
                 success(f"Deleted “{name}”" + (f"; {requeued} jobs are queued again" if requeued else ""))
 
@@ -216,10 +206,9 @@ class ServersPage:
 
     def _fill_catalog(self, row: ServerRow) -> None:
         try:
-            with session_scope() as session:
-                catalog = server_catalog.server_catalog(session, self.user, row.server_id)
-                node_types = len(session.get(ComfyServer, row.server_id).node_types or [])  # type: ignore[union-attr]  # server_catalog above raised NotFound if the server is gone
-        except DomainError as error:
+            catalog = read(server_catalog.server_catalog, self.user, row.server_id)
+            node_types = read(server_catalog.node_type_count, self.user, row.server_id)
+        except DomainError as error:  # a warning, not a failure: the server went away meanwhile
             ui.notify(error.message, type="warning")
             return
         row.catalog_panel.clear()

@@ -20,7 +20,7 @@ from components import browser_script
 from components.confirm import confirm
 from components.feedback import success, user_errors
 from components.frame import frame
-from data.engine import session_scope
+from components.service_call import read
 from data.models import User
 
 T = TypeVar("T")
@@ -62,8 +62,7 @@ class UsersPage:
         self.admin = admin
         self.origin = str(ui.context.client.request.base_url).rstrip("/")
         ui.add_body_html(COPY_SCRIPT)
-        with session_scope() as session:
-            settings = studio_settings.current(session)
+        settings = read(studio_settings.current)
 
         with ui.card().classes("w-full gap-1"):
             self.registration = ui.switch(
@@ -101,9 +100,9 @@ class UsersPage:
 
     def _run(self, action: Callable[..., T], *args: object, **kwargs: object) -> T | None:
         """A service call as the signed-in admin, re-read from the database so a demotion counts at once."""
-        with user_errors(), session_scope() as session:
-            actor = session.get(User, self.admin.id)
-            return action(session, actor, *args, **kwargs)
+        with user_errors():
+            actor = read(user_admin.stored_actor, self.admin)
+            return read(action, actor, *args, **kwargs)
         return None
 
     def set_registration(self, value: bool) -> None:

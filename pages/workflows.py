@@ -8,18 +8,17 @@ import logging
 from dataclasses import dataclass
 
 from nicegui import ui
-from sqlmodel import Session
 
 from app.services import events, workflows
 from app.services.unreadable_rows import describe, shown_name
 from components.confirm import confirm
-from components.feedback import attempt, success
+from components.feedback import success, user_errors
 from components.frame import frame
 from components.row_guard import guarded, unreadable_row
+from components.service_call import call, read
 from components.workflow_editor import WorkflowDraft, open_workflow_editor
 from components.workflow_import import EXPORT_HINT, open_import_dialog
 from components.workflow_list import SupportSummary, WorkflowActions, support_summary, workflow_row
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User, WorkflowTemplate
 
@@ -51,11 +50,7 @@ def page(user: User) -> None:
         open_workflow_editor(user, WorkflowDraft.of(workflow), saved)
 
     def duplicate(workflow: WorkflowTemplate) -> None:
-        def run() -> WorkflowTemplate:
-            with session_scope() as session:
-                return workflows.duplicate_workflow(session, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
-
-        copy = attempt(run)
+        copy = call(workflows.duplicate_workflow, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
         if copy:
             success(f"Duplicated as “{copy.name}”: change its bindings or graph freely")
             listing.refresh()
@@ -69,9 +64,8 @@ def page(user: User) -> None:
 
             def save() -> None:
                 try:
-                    with session_scope() as session:
-                        renamed = workflows.update_workflow(session, user, workflow.id, name=name.value)  # type: ignore[arg-type]  # a stored row's id is never None
-                except DomainError as failure:
+                    renamed = read(workflows.update_workflow, user, workflow.id, name=name.value)  # type: ignore[arg-type]  # a stored row's id is never None
+                except DomainError as failure:  # said in the dialog, beside the name
                     error.set_text(failure.message)
                     return
                 dialog.close()
@@ -86,12 +80,8 @@ def page(user: User) -> None:
 
     def delete(workflow: WorkflowTemplate) -> None:
         def run() -> None:
-            def remove() -> bool:
-                with session_scope() as session:
-                    workflows.delete_workflow(session, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
-                return True
-
-            if attempt(remove):
+            with user_errors():
+                read(workflows.delete_workflow, user, workflow.id)  # type: ignore[arg-type]  # a stored row's id is never None
                 success(f"Deleted “{workflow.name}”")
                 listing.refresh()
 
@@ -107,12 +97,8 @@ def page(user: User) -> None:
 
     def delete_unreadable(workflow_id: int) -> None:
         def run() -> None:
-            def remove() -> bool:
-                with session_scope() as session:
-                    workflows.delete_workflow(session, user, workflow_id)
-                return True
-
-            if attempt(remove):
+            with user_errors():
+                read(workflows.delete_workflow, user, workflow_id)
                 success(f"Deleted workflow {workflow_id}")
                 listing.refresh()
 
@@ -154,10 +140,9 @@ def page(user: User) -> None:
 
         @ui.refreshable
         def listing() -> None:
-            with session_scope() as session:
-                found = workflows.list_workflows(session, user)
-                owners = _owner_names(session, [w for w in found if w.owner_id not in (None, user.id)])
-                rows = [_listed(session, w, owners) for w in found]
+            found = read(workflows.list_workflows, user)
+            owners = read(workflows.owner_names, user, [w for w in found if w.owner_id not in (None, user.id)])
+            rows = [_listed(w, owners) for w in found]
             builtins = [row for row in rows if row.workflow.builtin]
             own = [row for row in rows if not row.workflow.builtin]
             ui.label("Built-in").classes("text-subtitle2 sc-muted")
@@ -192,24 +177,15 @@ class ListedWorkflow:
     reason: str = ""
 
 
-def _listed(session: Session, workflow: WorkflowTemplate, owners: dict[int, str]) -> ListedWorkflow:
+def _listed(workflow: WorkflowTemplate, owners: dict[int, str]) -> ListedWorkflow:
     """The row's support summary, worked out on its own: a malformed graph fails this row, not the page."""
     owner = owners.get(workflow.owner_id) if isinstance(workflow.owner_id, int) else None
     try:
-        summary = support_summary(workflow.graph, workflows.server_support(session, workflow))
+        summary = support_summary(workflow.graph, read(workflows.server_support, workflow))
     except Exception as error:  # this row only
         log.warning("workflow %s could not be checked", workflow.id, exc_info=error)
         return ListedWorkflow(workflow, None, owner, describe(error))
     return ListedWorkflow(workflow, summary, owner)
-
-
-def _owner_names(session: Session, found: list[WorkflowTemplate]) -> dict[int, str]:
-    names: dict[int, str] = {}
-    for workflow in found:
-        owner = session.get(User, workflow.owner_id) if isinstance(workflow.owner_id, int) else None
-        if owner is not None:
-            names[owner.id] = owner.username  # type: ignore[index]  # a stored row's id is never None
-    return names
 
 
 def _empty_state(user: User) -> None:

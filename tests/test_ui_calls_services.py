@@ -12,23 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 THE_WAY = {"components/service_call.py"}
 FORBIDDEN = ("data.engine", "sqlmodel", "sqlalchemy")
 
-PAGES_NOT_YET: set[str] = {
-    "pages/account.py",
-    "pages/batch.py",
-    "pages/history.py",
-    "pages/invite.py",
-    "pages/login.py",
-    "pages/project_dashboard.py",
-    "pages/project_settings.py",
-    "pages/project_timeline.py",
-    "pages/projects.py",
-    "pages/queue.py",
-    "pages/result.py",
-    "pages/scene_timeline.py",
-    "pages/servers.py",
-    "pages/users.py",
-    "pages/workflows.py",
-}
+PAGES_NOT_YET: set[str] = set()
 
 COMPONENTS_NOT_YET: set[str] = {
     "components/batch_dialog.py",

@@ -119,9 +119,10 @@ def count_for(session: Session, user_id: int) -> int:
 def change_password(session: Session, user: User, current: str, new: str) -> User:
     """A new password ends every API token and every browser session of the user, this one included.
 
-    The browser that changed it signs in again with a ticket (see `issue_ticket`).
+    The browser that changed it signs in again with a ticket (see `issue_ticket`). `user` may be the copy a
+    page holds from an earlier session: it is merged into this one, and the page's copy is left as it was.
     """
-    updated = users.change_password(session, user, current, new)
+    updated = users.change_password(session, session.merge(user), current, new)
     revoke_all(session, updated.id)  # type: ignore[arg-type]  # a stored row's id is never None
     return updated
 

@@ -43,6 +43,13 @@ def server_catalog(session: Session, actor: User, server_id: int) -> dict[str, l
     return _stored_catalog(session, server_id)
 
 
+def node_type_count(session: Session, actor: User, server_id: int) -> int:
+    """How many node types the server reported at its last catalog read; anyone signed in may read it.
+
+    NotFound for a server that was deleted."""
+    return len(get_server(session, actor, server_id).node_types or [])
+
+
 def _stored_catalog(session: Session, server_id: int) -> dict[str, list[str]]:
     catalog = empty_catalog()
     fields = {kind: field for field, kind in KINDS.items()}

@@ -13,10 +13,10 @@ Results moved by a merge stay with the merged clip after an undo; no result is l
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -26,6 +26,7 @@ from data.models import Clip, GalleryItem, User
 from . import events, scenes
 
 CLIP_FIELDS: tuple[str, ...] = tuple(Clip.model_fields)
+T = TypeVar("T")
 HISTORY_LIMIT = 100
 
 
@@ -119,6 +120,15 @@ class History:
         before = capture(session, scene_ids)
         yield
         self.record(before, capture(session, scene_ids), label)
+
+    def tracked(
+        self, session: Session, scene_ids: list[int], label: str, work: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> T:
+        """`work(session, *args, **kwargs)` as one undo step, recorded only if it succeeds; the work keeps its
+        own checks of what the actor may change (a refused edit records nothing). Positional-only: a clip's
+        changes passed on as keywords may well include a `label`."""
+        with self.track(session, scene_ids, label):
+            return work(session, *args, **kwargs)
 
     @property
     def can_undo(self) -> bool:

@@ -58,6 +58,15 @@ def require_admin(actor: User) -> None:
         raise Forbidden(ADMIN_ONLY)
 
 
+def stored_actor(session: Session, actor: User) -> User:
+    """The acting account as stored now, not as it was when the page opened: a demotion or a disabled
+    account counts at the next action. An account that no longer exists acts as nobody."""
+    stored = session.get(User, actor.id)
+    if stored is None:
+        raise Forbidden(ADMIN_ONLY)
+    return stored
+
+
 def generate_password() -> str:
     """16 URL-safe characters (96 bits): typed once by the person, then changed on their Account page."""
     return secrets.token_urlsafe(12)

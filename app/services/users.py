@@ -167,6 +167,17 @@ def set_api_key(session: Session, user: User, provider: str, key: str | None, ba
     session.add(existing)
 
 
+def save_api_key(
+    session: Session, user: User, provider: str, key: str | None, base_url: str | None = None
+) -> list[ApiKeyView]:
+    """`set_api_key` for one provider, committed: a person's own keys, never another account's.
+
+    Answers the keys as the account page shows them afterwards."""
+    set_api_key(session, user, provider, key, base_url)
+    session.commit()
+    return list_api_keys(session, user)
+
+
 def get_api_key(session: Session, user: User, provider: str) -> str | None:
     """The decrypted key, for integrations only; never shown or returned by the API."""
     stored = session.exec(

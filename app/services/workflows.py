@@ -150,6 +150,22 @@ def get_workflow(session: Session, actor: User, workflow_id: int) -> WorkflowTem
     return workflow
 
 
+def owner_names(session: Session, actor: User, workflows: list[WorkflowTemplate]) -> dict[int, str]:
+    """Owner id → username for the listed workflows the actor may see (the rule of `get_workflow`).
+
+    Only an administrator sees other people's workflows, so only an administrator learns their names: a
+    member asking about another account's workflow gets no name for it."""
+    ids = {
+        w.owner_id
+        for w in workflows
+        if isinstance(w.owner_id, int) and (w.builtin or w.owner_id == actor.id or actor.is_admin)
+    }
+    if not ids:
+        return {}
+    query = select(User.id, User.username).where(col(User.id).in_(ids))
+    return {user_id: name for user_id, name in session.exec(query) if user_id is not None}
+
+
 def default_workflow(session: Session, kind: str) -> WorkflowTemplate:
     """The built-in a job of this kind runs when no other workflow was chosen."""
     _check_kind(kind)

@@ -127,3 +127,17 @@ def test_a_ticket_expires_after_a_minute_and_with_the_password(db, make_user, mo
     before_change = browser_sessions.issue_ticket(alice, "b")
     users.change_password(db, alice, "correct-horse-1", "a-brand-new-one")
     assert browser_sessions.redeem_ticket(db, before_change, "b") is None
+
+
+def test_a_page_can_change_the_password_with_the_user_it_holds(db, make_user) -> None:
+    """A page keeps the user it was opened with, detached from any session: the change is still stored."""
+    from data.engine import session_scope
+
+    alice = make_user("alice")
+    db.expunge(alice)
+    with session_scope() as session:
+        updated = browser_sessions.change_password(session, alice, "correct-horse-1", "a-brand-new-one")
+    assert updated is not alice and alice.token_version == 0
+    with session_scope() as session:
+        assert users.authenticate(session, "alice", "a-brand-new-one") is not None
+        assert users.authenticate(session, "alice", "correct-horse-1") is None

@@ -523,3 +523,17 @@ def test_selected_results_lists_each_clips_choice_and_hides_other_users(db, make
     assert sorted(item.clip_id for item in chosen) == sorted([first.id, second.id])
     with pytest.raises(NotFound):
         clips.selected_results(db, other, [first.id])
+
+
+def test_a_tracked_edit_is_one_undo_step_and_a_refused_one_records_nothing(timeline, db, make_user) -> None:
+    owner, _, scene, add = timeline()
+    a = add(0, 10)
+    history = timeline_history.History()
+    changed = history.tracked(db, [scene.id], "Edit clip", clips.update_clip, owner, a.id, label="Renamed")
+    assert changed.label == "Renamed"  # a clip's own `label` passes through to the work
+    assert history.undo_label == "Edit clip"
+    stranger = make_user("mallory")
+    with pytest.raises(NotFound):  # another user's scene: refused, and no undo step for it
+        history.tracked(db, [scene.id], "Delete clip", clips.delete_clips, stranger, [a.id])
+    assert history.undo_label == "Edit clip"
+    assert clips.get_clip(db, owner, a.id).label == "Renamed"

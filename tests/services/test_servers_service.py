@@ -226,3 +226,19 @@ def test_two_servers_sharing_a_model_share_one_entry(db, admin) -> None:
     servers.delete_server(db, admin, one.id)
     assert db.exec(select(ServerModel).where(ServerModel.server_id == one.id)).all() == []
     assert len(db.exec(select(ModelEntry)).all()) == 4
+
+
+def test_node_type_count_reads_the_last_catalog_and_refuses_a_deleted_server(db, make_user) -> None:
+    from app.services import server_catalog, servers
+    from data.errors import NotFound
+
+    admin, member = make_user("root", admin=True), make_user("alice")
+    server = servers.create_server(db, admin, servers.parse_create(name="gpu", url="http://gpu-1:8188"))
+    assert server_catalog.node_type_count(db, member, server.id) == 0
+    server.node_types = ["KSampler", "SaveImage"]
+    db.add(server)
+    db.commit()
+    assert server_catalog.node_type_count(db, member, server.id) == 2  # the fleet is studio-wide
+    servers.delete_server(db, admin, server.id)
+    with pytest.raises(NotFound):
+        server_catalog.node_type_count(db, member, server.id)

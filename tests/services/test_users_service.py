@@ -79,3 +79,29 @@ def test_api_keys_round_trip_encrypted(db, make_user) -> None:
     assert decrypt_secret(row.encrypted_key) == "comfy-secret-123456"
     with pytest.raises(Invalid):
         users.set_api_key(db, user, "midjourney", "x")
+
+
+def test_a_saved_api_key_is_committed_for_that_account_only(db, make_user) -> None:
+    from data.engine import session_scope
+
+    alice, bob = make_user("alice"), make_user("bob")
+    views = {v.provider: v for v in users.save_api_key(db, alice, "comfyui", "comfy-secret-123456")}
+    assert views["comfyui"].configured
+    with session_scope() as other:  # committed: another session sees it
+        assert users.get_api_key(other, alice, "comfyui") == "comfy-secret-123456"
+        assert users.get_api_key(other, bob, "comfyui") is None
+    users.save_api_key(db, alice, "comfyui", "")
+    with session_scope() as other:
+        assert users.get_api_key(other, alice, "comfyui") is None
+
+
+def test_the_acting_administrator_is_read_as_stored_now(db, make_user) -> None:
+    """A page holds the account it was opened with: a demotion since then counts at the next action."""
+    from app.services import user_admin
+
+    root, other = make_user("root", admin=True), make_user("other", admin=True)
+    db.expunge(root)  # the copy the page holds
+    user_admin.update_account(db, other, root.id, is_admin=False)
+    assert root.is_admin
+    with pytest.raises(Forbidden):
+        user_admin.list_accounts(db, user_admin.stored_actor(db, root))

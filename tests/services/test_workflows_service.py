@@ -177,3 +177,11 @@ def test_server_support_lists_enabled_servers_with_what_they_lack(db) -> None:
     db.add(ServerModel(server_id=plain.id, model_id=vae.id))
     db.commit()
     assert dict((s.name, p) for s, p in workflows.server_support(db, template))["b-plain"] == []
+
+
+def test_owner_names_are_told_to_administrators_only(db, make_user) -> None:
+    admin, alice, bob = make_user("root", admin=True), make_user("alice"), make_user("bob")
+    mine = workflows.duplicate_workflow(db, alice, workflows.list_workflows(db, alice)[0].id)
+    assert workflows.owner_names(db, admin, [mine]) == {alice.id: "alice"}
+    assert workflows.owner_names(db, alice, [mine]) == {alice.id: "alice"}
+    assert workflows.owner_names(db, bob, [mine]) == {}  # another account's workflow: no name for it
