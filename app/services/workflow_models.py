@@ -125,3 +125,21 @@ def model_choices(
         note=note,
     )
 
+
+
+def server_catalog_for(session: Session, actor: User, server_id: int, workflow_id: int) -> dict[str, list[str]]:
+    """A server's catalog whose checkpoints are what this workflow's checkpoint loader lists there.
+
+    Empty for a workflow that loads no model; the catalog's own checkpoints when the server did not tell us its
+    loaders' lists."""
+    catalog = server_catalog.server_catalog(session, actor, server_id)
+    workflow = workflows.get_workflow(session, actor, workflow_id)
+    server = session.get(ComfyServer, server_id)
+    loader = bound_loader(workflow)
+    if loader is None:
+        catalog["checkpoints"] = []
+    elif server is not None:
+        choices = workflow_graph.loader_choices(workflows.node_specs(session, server), *loader)
+        if choices is not None:
+            catalog["checkpoints"] = sorted(choices, key=str.lower)
+    return catalog
