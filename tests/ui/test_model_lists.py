@@ -1,4 +1,4 @@
-"""The generation dialog's Model field offers what the chosen workflow's loader can load, and nothing for a
+"""The generation and batch dialogs' Model field offers what the chosen workflow's loader can load, and nothing for a
 workflow that loads no model."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from nicegui.testing import User
 from tests.services.test_workflow_models import SD, WAN, blur_workflow, server_from_fake, unet_video_workflow
 
 from .conftest import click_testid, eventually
+from .test_batch_dialog import _batch_jobs, _film, _text
 from .test_clip_generation import jobs_of, open_clip, with_testid
 from .test_generation_dialog import more
 
@@ -53,3 +54,24 @@ async def test_a_workflow_that_loads_no_model_hides_the_model_and_generates_with
     [job] = jobs_of(db, clip.id)
     assert (job.status, job.checkpoint, job.params.get("checkpoint")) == ("queued", None, None)
     assert job.resolved_graph["2"]["class_type"] == "ImageBlur"
+
+
+async def test_a_batch_of_a_workflow_that_loads_no_model_queues_without_one(
+    user: User, sign_in, make_project, db
+) -> None:
+    server_from_fake(db, "gpu-1", checkpoints=[SD])
+    account = await sign_in(user)
+    project, _scenes = _film(db, account, make_project)
+    blur = blur_workflow(db, account)
+    await user.open(f"/projects/{project.id}")
+    click_testid(user, "generate-all")
+    await user.should_see("Generate several clips · Night Ferry", retries=30)
+
+    with_testid(user, "batch-workflow")[0].set_value(blur.id)
+
+    await eventually(lambda: with_testid(user, "batch-no-models")[0].text.startswith("“Blur” loads no model"))
+    assert not with_testid(user, "batch-checkpoint")[0].visible
+    await eventually(lambda: _text(user, "batch-estimate").startswith("5 jobs · "))
+    click_testid(user, "batch-submit")
+    await eventually(lambda: len(_batch_jobs(db)) == 5)
+    assert {(job.checkpoint, job.resolved_graph["2"]["class_type"]) for job in _batch_jobs(db)} == {(None, "ImageBlur")}
