@@ -65,7 +65,7 @@ def generate_panel(
             ui.icon("info", size="xs").classes("sc-muted")
             note = ui.label("").classes("sc-muted")
             servers_link = ui.link("Servers", "/servers").classes("text-xs")
-        model = ui.select({}, label="Model", with_input=True).bind_value(choice, "checkpoint")
+        model = ui.select({}, label="Model").bind_value(choice, "checkpoint")
         model.props('dense outlined options-dense data-testid="generate-checkpoint"').classes("w-full")
         with ui.row().classes("w-full items-center gap-2 no-wrap"):
             ui.number("Variations", min=1, max=MAX_VARIATIONS, step=1, format="%d").bind_value(
@@ -91,6 +91,9 @@ def generate_panel(
             choice.loads_model = offered.loads_model
             if choice.checkpoint not in options:
                 choice.checkpoint = next(iter(options), None)
+            searchable = len(options) > 8  # a search field only where the list is long
+            for flag in ("use-input", "hide-selected", "fill-input"):
+                model.props[flag] = searchable
             model.set_options(options, value=choice.checkpoint)
             model.set_visibility(bool(options))
             note.set_text(offered.note or "")
