@@ -1,9 +1,11 @@
 """Which model files a workflow can be given: what its bound loader lists on each working server.
 
 A generate form offers a model for the workflow chosen, and only files that workflow's loader accepts: in video
-mode the image-to-video loader's own list from the server's /object_info, not every image checkpoint (an image
-checkpoint sent to the SVD loader fails on the GPU). A server that never told us its node definitions (or told
-us before model lists were kept) is answered from its model catalog instead. A workflow with no checkpoint
+mode the image-to-video loader's own list from the server's /object_info, not the fleet's checkpoints. A loader
+of another folder (UNETLoader's diffusion_models, which Wan and LTX-Video graphs use) lists only its own files;
+stock ComfyUI's SVD loader (ImageOnlyCheckpointLoader) lists the whole checkpoints folder, so there the base
+model filter is what tells SVD models from image ones. A server that never told us its node definitions (or
+told us before model lists were kept) is answered from its model catalog instead. A workflow with no checkpoint
 binding (an upscale, a blur) loads no model the person chooses: the forms say so instead of asking for one.
 """
 
