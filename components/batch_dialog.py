@@ -290,7 +290,7 @@ class BatchDialog:
     def request_values(self) -> dict[str, Any]:
         """The form as a batch request: the shared settings, the chosen clips in the dialog's order."""
         settings = {key: self.state.get(key) for key in BatchSettings.model_fields}
-        settings["checkpoint"] = settings["checkpoint"] or ""
+        settings["checkpoint"] = self.form.checkpoint_value()
         settings["negative_prompt"] = (self.negative.value or "").strip() or None
         settings["loras"] = [dict(lora) for lora in self.state["loras"] if lora.get("name")]
         settings["init_image"] = settings["face_image"] = None  # only the pictures the workflow loads are sent
@@ -330,8 +330,8 @@ class BatchDialog:
             if not values["clip_ids"]:
                 self._show(None, "Nothing to queue yet: choose clips on the left.")
                 return
-            if not values["settings"]["checkpoint"]:
-                self._show(None, no_models_text())
+            if self.form.loads_model and not values["settings"]["checkpoint"]:
+                self._show(None, self.form.offered.note or no_models_text())
                 return
             try:
                 request = batches.parse_batch_request(**values)
@@ -374,8 +374,8 @@ class BatchDialog:
         if self.progress is not None or not self.selected or self._submitting:
             return
         values = self.request_values()
-        if not values["settings"]["checkpoint"]:
-            self._error(no_models_text())
+        if self.form.loads_model and not values["settings"]["checkpoint"]:
+            self._error(self.form.offered.note or no_models_text())
             return
         self._submitting = True
         self.submit_button.disable()

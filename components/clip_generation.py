@@ -13,11 +13,13 @@ from typing import Any
 from nicegui import app, ui
 from sqlmodel import Session
 
-from app.services import clips, events, gallery, generation, job_views, jobs, server_catalog
+from app.services import clips, events, gallery, generation, job_views, jobs, workflow_models
+from app.services.workflow_models import ModelChoices
 from data.engine import session_scope
 from data.errors import DomainError, NotFound
 from data.models import User
 
+from . import service_call
 from .a11y import name_dialog
 from .clip_gallery import CSS, GalleryActions, clip_gallery, shown_limit
 from .clip_job_status import ClipJobStatus
@@ -68,13 +70,11 @@ class ClipGeneration:
         """The section under the clip's fields; `before_generate` saves unsaved prompts (False: do not go on)."""
         self.clip_id = clip_id
         self.before_generate = before_generate
-        with session_scope() as session:
-            models = server_catalog.fleet_models(session, "checkpoint")
         ui.separator().classes("my-1")
         with ui.row().classes("w-full items-start gap-4 no-wrap").props('data-testid="clip-generation"'):
             with ui.column().classes("w-[400px] flex-none gap-1"):
                 ui.label("Generate").classes("text-subtitle2")
-                generate_panel(self.choice, models, self.generate, self._prompt_warning)
+                generate_panel(self.choice, self._models_for, self.generate, self._prompt_warning)
                 ui.button("More…", icon="tune", on_click=lambda: self.open_dialog()).props(
                     'flat dense no-caps size=sm data-testid="generate-more"'
                 ).classes("self-end").tooltip("Prompts, model, LoRAs, sampler, size, seed and presets")
@@ -97,6 +97,10 @@ class ClipGeneration:
         self.error_label = None
 
     # --- redrawing ----------------------------------------------------------------------------------
+
+    def _models_for(self, mode: str) -> ModelChoices:
+        """What the mode's default workflow can load: in video mode, the image-to-video loader's files."""
+        return service_call.read(workflow_models.model_choices, self.user, mode, None)
 
     def _prompt_warning(self, mode: str) -> str | None:
         """The stored clip's prompt for this mode, checked as the batch dialog checks it."""
@@ -147,7 +151,7 @@ class ClipGeneration:
             ui.notify("Select one clip to generate for it.", type="warning")
             return
         clip_id, values = self.clip_id, self.choice.request_values()
-        if not values["checkpoint"]:
+        if self.choice.loads_model and not values["checkpoint"]:
             self._show_error(no_models_text())
             return
         if not self.before_generate():  # unsaved prompts first: the jobs read the stored clip

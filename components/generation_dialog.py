@@ -171,7 +171,7 @@ class GenerationDialog:
         values = self.values()
         mode = values["mode"]
         request = {key: values[key] for key in values if key not in ("base_model", "video_checkpoint")}
-        request["checkpoint"] = values["checkpoint"] or ""
+        request["checkpoint"] = self.form.checkpoint_value()
         request["prompt"] = self.video_editor.value if mode == "video" else self.image_editor.value
         if mode == "both":
             request["video_prompt"] = self.video_editor.value
@@ -182,8 +182,8 @@ class GenerationDialog:
 
     def submit(self) -> None:
         values = self.request_values()
-        if not values["checkpoint"]:
-            self._say(no_models_text(), error=True)
+        if self.form.loads_model and not values["checkpoint"]:
+            self._say(self.form.offered.note or no_models_text(), error=True)
             return
         try:
             with session_scope() as session:

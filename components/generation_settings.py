@@ -15,13 +15,13 @@ from typing import Any, TypeVar
 from nicegui import ui
 from sqlmodel import Session
 
-from app.services import generation, generation_defaults, input_images, workflows
+from app.services import generation, generation_defaults, input_images, workflow_models, workflows
 from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
 from app.services.input_images import PictureChoice
-from data.engine import session_scope
 from data.models import Project, User, WorkflowTemplate
 
-from .generate_panel import MODES, checkpoint_options, no_models_text
+from . import service_call
+from .generate_panel import MODES, checkpoint_options
 from .input_image_picker import InputImagePicker, load_choices
 
 FIELD = "outlined dense options-dense hide-bottom-space"
@@ -108,10 +108,13 @@ class GenerationSettingsForm:
         self.testid = testid
         self.loras: dict[str, list[str]] = {}
         self.init_image: ui.select | None = None
+        # What the Model field offers for the chosen mode and workflow (read again when either changes).
+        self.offered = workflow_models.ModelChoices(workflow_name="", loads_model=True)
         self._built = False
         self._build()
         self._built = True
         self.mode_changed()
+        self.draw_loras()
 
     def _tag(self, element: E, name: str) -> E:
         """The test id as a property value: the dialog's prefix is data, so it never goes through a props string."""
@@ -132,7 +135,7 @@ class GenerationSettingsForm:
                 "video-workflow",
             )
             self.video_workflow.bind_value(state, "video_workflow_id").props(FIELD).classes("grow")
-        self.workflow.on_value_change(lambda: self.pictures_changed())
+        self.workflow.on_value_change(lambda: self.workflow_changed())
         self.pickers: dict[str, InputImagePicker] = {}
         if choices.user is not None and choices.project_id is not None:
             for name, label in PICTURE_LABELS.items():
@@ -159,12 +162,11 @@ class GenerationSettingsForm:
                 on_change=lambda: self.refresh_models(),
             )
             self._tag(base, "base-model").bind_value(state, "base_model").props(FIELD).classes("w-40")
+            self.base_model = base
             self.checkpoint = self._tag(ui.select({}, label="Model", with_input=True), "checkpoint")
             self.checkpoint.bind_value(state, "checkpoint").props(FIELD).classes("grow")
-        self.no_models = self._tag(ui.label(no_models_text()), "no-models").classes("sc-muted text-xs")
-        self.lora_box = ui.column().classes("w-full gap-0")
-        self.refresh_models()
-        self.draw_loras()
+        self.no_models = self._tag(ui.label(""), "no-models").classes("sc-muted text-xs")
+        self.lora_box = ui.column().classes("w-full gap-0")  # drawn once the models are read (mode_changed)
         with ui.row().classes("w-full gap-2 no-wrap"):
             sampler = ui.select(
                 list(SAMPLERS), label="Sampler", with_input=True, new_value_mode="add-unique", clearable=True
@@ -215,7 +217,14 @@ class GenerationSettingsForm:
         if self.state["workflow_id"] not in self.workflow.options:
             self.state["workflow_id"] = None
         self.pictures_changed()
+        self.refresh_models()
         self.on_mode()
+
+    def workflow_changed(self) -> None:
+        """Another workflow loads other pictures and another loader: the model list follows it."""
+        self.pictures_changed()
+        if self._built:
+            self.refresh_models()
 
     def needed_pictures(self) -> tuple[str, ...]:
         """The pictures the chosen image workflow loads (none in mode "video": it starts from a clip's image)."""
@@ -244,15 +253,31 @@ class GenerationSettingsForm:
 
     # --- models and LoRAs ----------------------------------------------------------------------------
 
+    @property
+    def loads_model(self) -> bool:
+        """False when the chosen workflow loads no model of the person's choosing (an upscale, a blur)."""
+        return self.offered.loads_model
+
+    def checkpoint_value(self) -> str | None:
+        """The model to send: none for a workflow that loads none (the stored default stays for the next one)."""
+        return (self.state.get("checkpoint") or None) if self.loads_model else None
+
     def refresh_models(self) -> None:
-        with session_scope() as session:
-            models = generation_defaults.available_models(session, "checkpoint", self.state["base_model"])
-            self.loras = generation_defaults.available_models(session, "lora", self.state["base_model"])
-        options = checkpoint_options(models)
-        chosen = self.state["checkpoint"] if self.state["checkpoint"] in options else next(iter(options), None)
-        self.state["checkpoint"] = chosen
-        self.checkpoint.set_options(options, value=chosen)
-        self.no_models.set_visibility(not options)
+        """The files the chosen workflow's loader lists on the working servers, under the base model chosen."""
+        state = self.state
+        assert self.choices.user is not None, "the form is drawn for a signed-in user"
+        user, mode, base = self.choices.user, state["mode"], state["base_model"]
+        self.offered = service_call.read(workflow_models.model_choices, user, mode, state.get("workflow_id"), base)
+        self.loras = service_call.read(generation_defaults.available_models, "lora", state["base_model"])
+        options = checkpoint_options(self.offered.models)
+        if self.loads_model:
+            chosen = state["checkpoint"] if state["checkpoint"] in options else next(iter(options), None)
+            state["checkpoint"] = chosen
+            self.checkpoint.set_options(options, value=chosen)
+        for element in (self.checkpoint, self.base_model):
+            element.set_visibility(self.loads_model)
+        self.no_models.set_text(self.offered.note or "")
+        self.no_models.set_visibility(bool(self.offered.note))
 
     def draw_loras(self) -> None:
         self.lora_box.clear()
@@ -291,9 +316,8 @@ class GenerationSettingsForm:
 
     def reload(self) -> None:
         """After the state was replaced wholesale (a preset applied): models, LoRAs and mode-dependent fields."""
-        self.refresh_models()
+        self.mode_changed()  # reads the models for the mode and workflow
         self.draw_loras()
-        self.mode_changed()
 
 
 def int_or_none(value: Any) -> int | None:

@@ -22,7 +22,6 @@ COMPONENTS_NOT_YET: set[str] = {
     "components/clip_inspector.py",
     "components/export_dialog.py",
     "components/frame.py",
-    "components/generate_panel.py",
     "components/generation_dialog.py",
     "components/generation_presets.py",
     "components/generation_settings.py",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from app.services import server_catalog, server_health, servers
+from app.services import server_catalog, server_health, servers, workflow_models
 from app.services.servers import ServerCreate, ServerPublic, ServerUpdate
 from data.models import ComfyServer, RowId
 
@@ -78,5 +78,11 @@ async def refresh_catalog(server_id: RowId, user: UserDep, session: SessionDep) 
 
 
 @router.get("/servers/{server_id}/catalog", response_model=CatalogPublic)
-def get_catalog(server_id: RowId, user: UserDep, session: SessionDep) -> CatalogPublic:
+def get_catalog(
+    server_id: RowId, user: UserDep, session: SessionDep, workflow_id: RowId | None = None
+) -> CatalogPublic:
+    """With `workflow_id`, `checkpoints` lists what that workflow's checkpoint loader can load on this server
+    (none for a workflow that loads no model)."""
+    if workflow_id is not None:
+        return CatalogPublic(**workflow_models.server_catalog_for(session, user, server_id, workflow_id))
     return CatalogPublic(**server_catalog.server_catalog(session, user, server_id))

@@ -344,11 +344,10 @@ def catalog_from(object_info: dict[str, Any], embeddings: list[str]) -> Catalog:
     )
 
 
-# Inputs whose choice list is not worth keeping: model files (the catalog checks those, by kind) and the pictures
-# in the input folder (ours are uploaded just before queueing, so they are never in a stored list).
-UNLISTED_CHOICES = frozenset(
-    {"ckpt_name", "lora_name", "vae_name", "model_name", "unet_name", "clip_name", "image", "video", "audio"}
-)
+# Inputs whose choice list is not worth keeping: the pictures in the input folder (ours are uploaded just before
+# queueing, so they are never in a stored list). Model file lists are kept: each loader lists the files it can load
+# (the image-to-video loader its own), which is what a generate form offers and the pre-check holds a job to.
+UNLISTED_CHOICES = frozenset({"image", "video", "audio"})
 
 
 def _input_spec(name: str, spec: Any) -> dict[str, Any]:

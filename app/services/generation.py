@@ -58,7 +58,8 @@ class GenerationSettings(BaseModel):
 
     mode: Literal["image", "video", "both"] = "image"
     workflow_id: BodyId | None = None
-    checkpoint: str = Field(min_length=1, max_length=500)
+    # None: the workflow's own (a workflow without a checkpoint binding, such as an upscale, loads none to choose).
+    checkpoint: str | None = Field(default=None, min_length=1, max_length=500)
     loras: list[LoraSpec] = Field(default_factory=list, max_length=20)
     negative_prompt: str | None = Field(default=None, max_length=10_000)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
@@ -130,6 +131,15 @@ def _init_image(session: Session, clip: Clip, item_id: int | None) -> GalleryIte
 
 
 INPUT_WORDS = {"init_image": "the picture it starts from", "face_image": "the face to put in"}
+
+
+def _require_checkpoint(template: WorkflowTemplate, checkpoint: str | None) -> None:
+    """A workflow that loads a chosen checkpoint needs one named; one that loads none (no binding) runs without."""
+    if checkpoint is None and "checkpoint" in (template.bindings or {}):
+        raise Invalid(
+            f"The workflow “{template.name}” loads a model: choose one its loader lists on a server.",
+            field="checkpoint",
+        )
 
 
 def _input_images(session: Session, clip: Clip, template: WorkflowTemplate, request: GenerateRequest) -> dict[str, Any]:
@@ -343,9 +353,12 @@ def queue_clip_jobs(
         image_template = _pick_workflow(session, actor, request.workflow_id, "image")
         text = request.prompt if request.prompt is not None else clip.image_prompt
         prompt = prompt_compose.compose_for_clip(session, clip, text, "image")
+        _require_checkpoint(image_template, request.checkpoint)
         pictures = _input_images(session, clip, image_template, request)
         for seed in seeds:
-            params = {**base, **pictures, "prompt": prompt, "checkpoint": request.checkpoint, "seed": seed}
+            params = {**base, **pictures, "prompt": prompt, "seed": seed}
+            if request.checkpoint is not None:
+                params["checkpoint"] = request.checkpoint
             job = build_job(
                 template=image_template,
                 params=params,
@@ -367,6 +380,8 @@ def queue_clip_jobs(
             video_text = request.video_prompt if request.video_prompt is not None else clip.video_prompt
         video_prompt = prompt_compose.compose_for_clip(session, clip, video_text, "video")
         checkpoint = request.video_checkpoint or (request.checkpoint if request.mode == "video" else None)
+        if request.mode == "video":
+            _require_checkpoint(video_template, checkpoint)
         sources: list[GenerationJob | None] = list(created) if request.mode == "both" else [None] * len(seeds)
         chosen_picture: dict[str, Any] = {}
         if request.mode == "video" and request.init_image is not None:

@@ -78,6 +78,10 @@ MODEL_INPUTS: dict[str, tuple[str, str]] = {
     "VAELoader": ("vae", "vae_name"),
     "UpscaleModelLoader": ("upscaler", "model_name"),
 }
+# Inputs naming a model file in a loader's own list (its /object_info choices). The graph check leaves them to
+# problems_on_server, which names the file and the loader ("x is not in ImageOnlyCheckpointLoader's list"), and
+# an import is never refused for a model a server lacks: installing it is how the workflow becomes runnable.
+MODEL_FILE_INPUTS = frozenset({"ckpt_name", "lora_name", "vae_name", "model_name", "unet_name", "clip_name"})
 CHECKPOINT_LOADERS = tuple(cls for cls, (kind, _) in MODEL_INPUTS.items() if kind == "checkpoint")
 MODEL_KIND_LABELS = {"checkpoint": "Checkpoint", "lora": "LoRA", "vae": "VAE", "upscaler": "Upscale model"}
 
@@ -381,17 +385,38 @@ def problems_on_server(
     ]
     if specs:
         problems.extend(spec_problems(graph, specs, unchecked=bound_inputs(bindings) if bindings else None))
+    bound = {(t["node"], t["input"]) for b in (bindings or {}).values() for t in binding_targets(b) if "input" in t}
+    listed: set[tuple[str, str]] = set()
+    for node_id, node in _nodes(graph):
+        class_type = str(node.get("class_type", ""))
+        for input_name, value in (node.get("inputs") or {}).items():
+            choices = loader_choices(specs, class_type, input_name) if specs else None
+            if choices is None or input_name not in MODEL_FILE_INPUTS or not isinstance(value, str):
+                continue
+            listed.add((node_id, input_name))
+            if (node_id, input_name) not in bound and value not in choices:
+                problems.append(f"{value} is not in {class_type}'s list")
     if models is None:
         return problems
-    bound = {(t["node"], t["input"]) for b in (bindings or {}).values() for t in binding_targets(b) if "input" in t}
     seen: set[tuple[str, str]] = set()
     for node_id, input_name, kind, file_name in _model_inputs(graph):
-        if (node_id, input_name) in bound or (kind, file_name) in seen:
+        if (node_id, input_name) in bound or (node_id, input_name) in listed or (kind, file_name) in seen:
             continue
         seen.add((kind, file_name))
         if file_name not in models.get(kind, set()):
             problems.append(f"{MODEL_KIND_LABELS[kind]} {file_name} is not on this server")
     return problems
+
+
+def loader_choices(specs: dict[str, Any], class_type: str, input_name: str) -> list[str] | None:
+    """The files a loader input accepts on a server (its /object_info list); None when the server did not say
+    (no node definitions, or ones stored before model lists were kept)."""
+    spec = specs.get(class_type)
+    if not isinstance(spec, dict):
+        return None
+    expected = (spec.get("required") or {}).get(input_name) or (spec.get("optional") or {}).get(input_name)
+    choices = expected.get("choices") if isinstance(expected, dict) else None
+    return [str(choice) for choice in choices] if isinstance(choices, list) else None
 
 
 def graph_nodes(graph: dict) -> list[tuple[str, str, list[str]]]:
@@ -478,7 +503,7 @@ def _value_problems(where: str, name: str, value: Any, expected: dict[str, Any])
         if "max" in expected and value > expected["max"]:
             return [f"{where}: input {name} is {value}, above the maximum {expected['max']}"]
     choices = expected.get("choices")
-    if kind == "COMBO" and isinstance(choices, list) and value not in choices:
+    if kind == "COMBO" and isinstance(choices, list) and value not in choices and name not in MODEL_FILE_INPUTS:
         shown = ", ".join(str(choice) for choice in choices[:8]) + (" …" if len(choices) > 8 else "")
         return [f"{where}: input {name} is “{value}”, which is not one of {shown}"]
     return []

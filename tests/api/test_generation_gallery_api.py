@@ -74,7 +74,33 @@ def test_generate_without_a_server_is_422_with_what_to_do(client: TestClient, lo
     response = client.post(f"/api/v1/clips/{clip['id']}/generate", headers=headers, json={"checkpoint": "a"})
     assert response.status_code == 422 and "Servers page" in response.json()["detail"]
     missing = client.post(f"/api/v1/clips/{clip['id']}/generate", headers=headers, json={})
-    assert missing.status_code == 422  # checkpoint is required
+    assert missing.status_code == 422  # the default workflow loads a checkpoint: one is required
+    assert "loads a model: choose one" in missing.json()["detail"]
+
+
+def test_a_workflow_that_loads_no_model_generates_without_a_checkpoint(client: TestClient, login) -> None:
+    headers = login("director")
+    clip = _clip(client, headers)
+    with session_scope() as session:
+        session.add(ComfyServer(name="gpu-1", base_url="http://gpu-1:8188", status="online"))
+        session.commit()
+    graph = {
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+        "2": {"class_type": "ImageBlur", "inputs": {"image": ["1", 0], "blur_radius": 3, "sigma": 1.0}},
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "blur"}},
+    }
+    blur = client.post(
+        "/api/v1/workflows", headers=headers, json={"name": "Blur", "kind": "image", "graph": graph, "bindings": {}}
+    )
+    assert blur.status_code == 201, blur.text
+
+    response = client.post(
+        f"/api/v1/clips/{clip['id']}/generate", headers=headers, json={"workflow_id": blur.json()["id"]}
+    )
+
+    assert response.status_code == 201, response.text
+    [job] = response.json()
+    assert job["checkpoint"] is None and "checkpoint" not in job["params"]
 
 
 def test_gallery_lists_selects_and_deletes(client: TestClient, login) -> None:

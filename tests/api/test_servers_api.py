@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from app.services import workflows
+from data.engine import session_scope
+from data.models import User
+from tests.services.test_workflow_models import SD, WAN, server_from_fake, unet_video_workflow
 
 PUBLIC_FIELDS = {
     "id",
@@ -162,3 +168,19 @@ def test_connection_test_and_catalog_refresh_against_a_fake_comfyui(client: Test
         unreachable = client.post(f"{path}/catalog/refresh", headers=admin)
         assert unreachable.status_code == 502
         assert "Could not read the models" in unreachable.json()["detail"]
+
+
+def test_a_catalog_for_a_workflow_lists_what_its_checkpoint_loader_can_load(client: TestClient, admin) -> None:
+    with session_scope() as session:
+        workflows.ensure_builtin_workflows(session)
+        server = server_from_fake(session, "gpu-1", checkpoints=[SD], diffusion_models=[WAN])
+        administrator = session.exec(select(User)).one()
+        server_id, wan_id = server.id, unet_video_workflow(session, administrator).id
+    path = f"/api/v1/servers/{server_id}/catalog"
+
+    plain = client.get(path, headers=admin).json()
+    for_wan = client.get(path, headers=admin, params={"workflow_id": wan_id})
+
+    assert for_wan.status_code == 200 and set(for_wan.json()) == set(CATALOG_FIELDS)
+    assert (plain["checkpoints"], for_wan.json()["checkpoints"]) == ([SD], [WAN])
+    assert client.get(path, headers=admin, params={"workflow_id": 2**31}).status_code == 422

@@ -53,9 +53,11 @@ GIB = 2**30
 SAMPLERS = frozenset({"KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced"})
 MODEL_FOLDERS = {"checkpoints": "checkpoints", "loras": "loras", "vae": "vaes", "embeddings": "embeddings"}
 MODEL_FOLDERS["upscale_models"] = "upscalers"
-OTHER_FOLDERS = ["configs", "text_encoders", "diffusion_models", "clip_vision", "style_models", "controlnet"]
+MODEL_FOLDERS["diffusion_models"] = "diffusion_models"
+OTHER_FOLDERS = ["configs", "text_encoders", "clip_vision", "style_models", "controlnet"]
 KNOBS = [
     *("job_seconds", "checkpoints", "loras", "vaes", "embeddings", "upscalers", "extra_node_types", "api_key"),
+    "diffusion_models",
     *("version", "gpu_name", "vram_total", "fail_next", "stall_next", "slow_seconds", "http_error_status", "refuse"),
     *("ws_silent", "preview_frames", "not_comfyui", "preview_with_metadata"),
     *("fail_exception_type", "fail_exception_message", "reject_next", "reject_message"),
@@ -150,6 +152,7 @@ class FakeComfyUI:
         upscalers: list[str] | None = None,
         extra_node_types: list[str] | None = None,
         api_key: str | None = None,
+        diffusion_models: list[str] | None = None,
         version: str = "0.3.64",
         gpu_name: str | None = "NVIDIA GeForce RTX 4090",
         vram_total: int = 24 * GIB,
@@ -173,6 +176,7 @@ class FakeComfyUI:
         self.vaes = list(vaes or [])
         self.embeddings = list(embeddings or [])
         self.upscalers = list(upscalers or [])
+        self.diffusion_models = list(diffusion_models or [])
         self.extra_node_types = list(extra_node_types or [])
         self.api_key = api_key
         self.version = version
@@ -974,7 +978,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A fake ComfyUI server for tests and demos.")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--job-seconds", type=float, default=0.05)
-    for name in ("checkpoints", "loras", "vaes", "embeddings", "upscalers", "extra-node-types"):
+    for name in ("checkpoints", "loras", "vaes", "embeddings", "upscalers", "diffusion-models", "extra-node-types"):
         parser.add_argument(f"--{name}", help="comma-separated file or node names")
     parser.add_argument("--api-key")
     parser.add_argument("--version", default="0.3.64")
@@ -990,6 +994,7 @@ def main(argv: list[str] | None = None) -> None:
         vaes=_names(args.vaes),
         embeddings=_names(args.embeddings),
         upscalers=_names(args.upscalers),
+        diffusion_models=_names(args.diffusion_models),
         extra_node_types=_names(args.extra_node_types),
         api_key=args.api_key,
         version=args.version,

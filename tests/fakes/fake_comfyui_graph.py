@@ -18,6 +18,9 @@ MODEL_INPUTS = {
     ("CheckpointLoaderSimple", "ckpt_name"): "checkpoints",
     ("ImageOnlyCheckpointLoader", "ckpt_name"): "checkpoints",
     ("CheckpointLoader", "ckpt_name"): "checkpoints",
+    ("unCLIPCheckpointLoader", "ckpt_name"): "checkpoints",
+    # Video models such as Wan or LTX-Video load from the diffusion_models folder (ComfyUI's UNETLoader).
+    ("UNETLoader", "unet_name"): "diffusion_models",
     ("LoraLoader", "lora_name"): "loras",
     ("LoraLoaderModelOnly", "lora_name"): "loras",
     ("VAELoader", "vae_name"): "vaes",
