@@ -37,7 +37,6 @@ COMPONENTS_NOT_YET: set[str] = {
     "components/clip_generation.py",
     "components/clip_inspector.py",
     "components/export_dialog.py",
-    "components/frame.py",
     "components/generate_panel.py",
     "components/generation_dialog.py",
     "components/generation_presets.py",
@@ -52,7 +51,6 @@ COMPONENTS_NOT_YET: set[str] = {
     "components/project_import.py",
     "components/scene_list.py",
     "components/server_form.py",
-    "components/session.py",
     "components/workflow_editor.py",
 }
 
