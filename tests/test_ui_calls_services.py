@@ -32,7 +32,6 @@ PAGES_NOT_YET: set[str] = {
 
 COMPONENTS_NOT_YET: set[str] = {
     "components/batch_dialog.py",
-    "components/batch_progress.py",
     "components/clip_gallery.py",
     "components/clip_generation.py",
     "components/clip_inspector.py",
@@ -42,8 +41,6 @@ COMPONENTS_NOT_YET: set[str] = {
     "components/generation_presets.py",
     "components/generation_settings.py",
     "components/input_image_picker.py",
-    "components/job_details.py",
-    "components/live_updates.py",
     "components/project_form.py",
     "components/project_import.py",
     "components/scene_list.py",
