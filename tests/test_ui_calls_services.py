@@ -40,9 +40,6 @@ COMPONENTS_NOT_YET: set[str] = {
     "components/generation_presets.py",
     "components/generation_settings.py",
     "components/input_image_picker.py",
-    "components/scene_list.py",
-    "components/server_form.py",
-    "components/workflow_editor.py",
 }
 
 
