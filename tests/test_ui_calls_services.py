@@ -32,14 +32,11 @@ PAGES_NOT_YET: set[str] = {
 
 COMPONENTS_NOT_YET: set[str] = {
     "components/batch_dialog.py",
-    "components/clip_gallery.py",
     "components/clip_generation.py",
-    "components/clip_inspector.py",
     "components/generate_panel.py",
     "components/generation_dialog.py",
     "components/generation_presets.py",
     "components/generation_settings.py",
-    "components/input_image_picker.py",
 }
 
 
