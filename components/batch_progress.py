@@ -13,14 +13,14 @@ from nicegui import ui
 
 from app.services import batch_views, batches, events
 from app.services.batch_views import BatchClipRow, BatchView
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import GenerationJob, User
 from data.words import counted
 
-from .feedback import attempt, success
+from .feedback import success
 from .job_format import STATUS_COLORS
 from .live_updates import Coalesced, JobProgressFeed
+from .service_call import call, read
 
 REFRESH_DELAY = 0.3
 PROGRESS_DELAY = 0.15
@@ -135,8 +135,7 @@ class BatchProgress:
             self.close()
             return
         try:
-            with session_scope() as session:
-                view = batch_views.batch_status(session, self.user, self.batch_id)
+            view = read(batch_views.batch_status, self.user, self.batch_id)
         except DomainError as error:
             self.list.clear()
             with self.list:
@@ -227,11 +226,7 @@ class BatchProgress:
     # --- actions ------------------------------------------------------------------------------------
 
     def retry_failed(self) -> None:
-        def run() -> int:
-            with session_scope() as session:
-                return batches.retry_failed(session, self.user, self.batch_id)
-
-        count = attempt(run)
+        count = call(batches.retry_failed, self.user, self.batch_id)
         if count == 0:
             ui.notify("Nothing to retry: no clip of this batch failed.", position="top")
         elif count:

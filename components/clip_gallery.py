@@ -17,8 +17,6 @@ from nicegui import app, ui
 from nicegui.client import Client
 
 from app.services import gallery, generation, replay, server_catalog, share_links
-from data.engine import session_scope
-from data.errors import DomainError
 from data.models import User
 from data.words import counted
 
@@ -28,6 +26,7 @@ from .feedback import success, user_errors
 from .generate_panel import no_models_text
 from .job_format import clock
 from .results_viewer import metadata_rows, open_viewer
+from .service_call import read
 
 CSS = """
 .sc-results { display: flex; flex-wrap: wrap; gap: 6px; }
@@ -367,8 +366,7 @@ class _Gallery:
 
         def go() -> None:
             with user_errors():
-                with session_scope() as session:
-                    count = gallery.delete_items(session, self._user(), ids)
+                count = read(gallery.delete_items, self._user(), ids)
                 self.checked.clear()
                 success(f"Deleted {counted(count, 'result')}")
             self._changed()
@@ -396,8 +394,7 @@ class _Gallery:
 
     def _replay(self, item_id: int, *, new_seed: bool) -> None:
         with user_errors():
-            with session_scope() as session:
-                replay.replay_item(session, self._user(), item_id, new_seed=new_seed)
+            read(replay.replay_item, self._user(), item_id, new_seed=new_seed)
             success("Queued with a new seed" if new_seed else "Queued with the same settings")
             self._queued()
 
@@ -407,8 +404,7 @@ class _Gallery:
         if checkpoint:
             self._queue_video(item_id, checkpoint)
             return
-        with session_scope() as session:
-            models = list(server_catalog.fleet_models(session, "checkpoint"))
+        models = list(read(server_catalog.fleet_models, "checkpoint"))
         if not models:
             ui.notify(no_models_text(), type="warning")
             return
@@ -429,12 +425,11 @@ class _Gallery:
 
     def _queue_video(self, item_id: int, checkpoint: str) -> None:
         item = next(i for i in self.items if int(i["id"]) == item_id)
-        try:
-            with session_scope() as session:
-                request = generation.parse_request(mode="video", checkpoint=checkpoint, init_item_id=item_id)
-                generation.create_generation(session, self._user(), int(item["clip_id"]), request)
-        except DomainError as error:
-            ui.notify(error.message, type="negative", position="top", multi_line=True)
+        queued = None
+        with user_errors():
+            request = generation.parse_request(mode="video", checkpoint=checkpoint, init_item_id=item_id)
+            queued = read(generation.create_generation, self._user(), int(item["clip_id"]), request)
+        if queued is None:
             return
         success(f"Queued a video from image #{item_id}")
         self._queued()

@@ -27,10 +27,12 @@ from typing import Any, Literal
 from nicegui import run, ui
 
 from app.services import prompt_history
-from data.engine import session_scope
 from data.errors import DomainError, Stale
 from data.frames import frames_to_seconds, seconds_to_frames
 from data.models import Clip, User
+
+from .feedback import attempt
+from .service_call import call, read
 
 AUTOSAVE_PAUSE = 0.8
 TEXT_FIELDS = ("label", "image_prompt", "video_prompt", "notes")
@@ -394,8 +396,7 @@ class ClipInspector:
         from app.services import clips
 
         try:
-            with session_scope() as session:
-                return clips.get_clip(session, self.user, self.form.clip_id)
+            return read(clips.get_clip, self.user, self.form.clip_id)
         except DomainError:
             return None
 
@@ -491,8 +492,7 @@ class ClipInspector:
             return
         self._loaded_steps = True
         try:
-            with session_scope() as session:
-                versions = prompt_history.list_history(session, self.user, self.form.clip_id)[:50]
+            versions = read(prompt_history.list_history, self.user, self.form.clip_id)[:50]
         except DomainError:
             versions = []
         self.steps = [(v.image_prompt, v.video_prompt) for v in reversed(versions)]
@@ -546,11 +546,8 @@ class ClipInspector:
             self._step_to(self.step_at + 1)
 
     def open_history(self) -> None:
-        try:
-            with session_scope() as session:
-                versions = prompt_history.list_history(session, self.user, self.form.clip_id)
-        except DomainError as error:
-            ui.notify(error.message, type="negative")
+        versions = call(prompt_history.list_history, self.user, self.form.clip_id)
+        if versions is None:
             return
         with ui.dialog() as dialog, ui.card().classes("w-[760px] max-w-full"):
             dialog.props["data-testid"] = "prompt-history-dialog"
@@ -585,10 +582,8 @@ class ClipInspector:
         if not self.save_now():
             ui.notify("Save or resolve this clip's text first, then restore.", type="warning")
             return
-        try:
-            clip = self.restore_version(n)
-        except DomainError as error:
-            ui.notify(error.message, type="negative")
+        clip = attempt(lambda: self.restore_version(n))
+        if clip is None:
             return
         dialog.close()
         self.form.draft.image_prompt, self.form.draft.video_prompt = clip.image_prompt, clip.video_prompt

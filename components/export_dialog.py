@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 from app.services import exports, projects, scenes
 from app.services.exports import FORMAT_LABELS, FRAME_RATE_CHOICES, TEXT_FORMATS
-from data.engine import session_scope
 from data.models import User
 from data.words import counted
 
 from .feedback import success, user_errors
+from .service_call import read, read_off_loop
 
 PREVIEW_ITEMS = 200
 MEDIA_PATH_LABELS = {
@@ -40,22 +40,21 @@ class ExportDialog:
         self, user: User, project_id: int, *, scene_id: int | None = None, clip_ids: list[int] | None = None
     ) -> None:
         self.user, self.project_id, self.clip_ids = user, project_id, list(clip_ids or [])
-        with session_scope() as session:
-            project = projects.get_project(session, user, project_id)
-            self.scene_names = {scene.id: scene.name for scene in scenes.list_scenes(session, user, project_id)}
-            self.project_name = project.name
-            self.state: dict[str, Any] = {
-                "format": "fcpxml",
-                "scope": f"scene:{scene_id}" if scene_id else ("clips" if self.clip_ids else "project"),
-                "frame_rate": _frame_rate_label(project.fps),
-                "width": project.width,
-                "height": project.height,
-                "codec_hint": "",
-                "start_timecode": "01:00:00:00",
-                "drop_frame": False,
-                "include_metadata": True,
-                "media_paths": "absolute",
-            }
+        project = read(projects.get_project, user, project_id)
+        self.scene_names = {scene.id: scene.name for scene in read(scenes.list_scenes, user, project_id)}
+        self.project_name = project.name
+        self.state: dict[str, Any] = {
+            "format": "fcpxml",
+            "scope": f"scene:{scene_id}" if scene_id else ("clips" if self.clip_ids else "project"),
+            "frame_rate": _frame_rate_label(project.fps),
+            "width": project.width,
+            "height": project.height,
+            "codec_hint": "",
+            "start_timecode": "01:00:00:00",
+            "drop_frame": False,
+            "include_metadata": True,
+            "media_paths": "absolute",
+        }
         self.ready = False  # bindings fire change events while the form is being built
         self.dialog = ui.dialog().props('aria-label="Export for an editor"')
         self._build()
@@ -157,8 +156,7 @@ class ExportDialog:
     # --- preview --------------------------------------------------------------------------------------
 
     def _preview(self) -> dict[str, Any]:
-        with session_scope() as session:
-            return exports.preview(session, self.user, self.project_id, self.options(), item_limit=PREVIEW_ITEMS)
+        return read(exports.preview, self.user, self.project_id, self.options(), item_limit=PREVIEW_ITEMS)
 
     def refresh_preview(self) -> None:
         self.preview_box.clear()
@@ -216,16 +214,12 @@ class ExportDialog:
 
     # --- writing --------------------------------------------------------------------------------------
 
-    def _export(self, options: exports.ExportOptions) -> exports.ExportFile:
-        with session_scope() as session:
-            return exports.export_project(session, self.user, self.project_id, options)
-
     async def _written(self) -> exports.ExportFile | None:
         with user_errors():
             options = self.options()
             notification = ui.notification("Writing the export…", spinner=True, timeout=None)
             try:
-                return await run.io_bound(self._export, options)
+                return await read_off_loop(exports.export_project, self.user, self.project_id, options)
             finally:
                 notification.dismiss()
         return None

@@ -10,13 +10,12 @@ from nicegui import ui
 from nicegui.elements.mixins.text_element import TextElement
 
 from app.services import notifications, users
-from data.engine import session_scope
 from data.models import User
 
 from .a11y import name_icon_buttons
-from .feedback import attempt
 from .notification_panel import NotificationBell, NotificationPanel
 from .notification_toasts import NotificationToasts
+from .service_call import call, read
 from .session import sign_out
 
 _CSS = (Path(__file__).parent / "theme.css").read_text()
@@ -67,18 +66,12 @@ def frame(title: str, user: User, *, breadcrumbs: list[tuple[str, str]] | None =
     def toggle_theme() -> None:
         theme = "light" if dark.value else "dark"
         dark.set_value(theme == "dark")
-
-        def save() -> None:
-            with session_scope() as session:
-                users.set_theme(session, session.merge(user), theme)
-
-        attempt(save)
+        call(users.set_theme, user, theme)
 
     def logout() -> None:
         sign_out()  # ends the session, then posts to the sign-out route, which leads to /login
 
-    with session_scope() as session:
-        unread = notifications.unread_count(session, user)
+    unread = read(notifications.unread_count, user)
     panel = NotificationPanel(user)
     current = ui.context.client.request.url.path if ui.context.client.request else ""
     with ui.header().classes("sc-header items-center px-4 py-1 gap-x-3 gap-y-0 wrap"):

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import events, run, ui
+from nicegui import events, ui
 
 from app.services import input_images
 from app.services.input_images import PictureChoice
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User
+
+from .service_call import read, read_off_loop
 
 ACCEPT = ".png,.jpg,.jpeg,.webp,image/png,image/jpeg,image/webp"
 FIELD = "outlined dense options-dense hide-bottom-space"
@@ -34,8 +35,7 @@ def _key(ref: dict[str, Any] | None) -> str | None:
 
 
 def load_choices(user: User, project_id: int) -> list[PictureChoice]:
-    with session_scope() as session:
-        return input_images.picture_choices(session, user, project_id)
+    return read(input_images.picture_choices, user, project_id)
 
 
 class InputImagePicker:
@@ -116,7 +116,7 @@ class InputImagePicker:
         name = event.file.name
         self.upload.reset()
         try:
-            stored = await run.io_bound(self._store, name, data)
+            stored = await read_off_loop(input_images.store_upload, self.user, self.project_id, name, data)
         except DomainError as error:
             self._say(error.message)
             return
@@ -124,9 +124,5 @@ class InputImagePicker:
             return
         self._say("")
         self.state[self.key] = {"upload_id": stored.id}
-        self.set_choices(await run.io_bound(load_choices, self.user, self.project_id) or [])
+        self.set_choices(await read_off_loop(input_images.picture_choices, self.user, self.project_id) or [])
         self.on_uploaded()
-
-    def _store(self, name: str, data: bytes) -> input_images.InputImage:
-        with session_scope() as session:
-            return input_images.store_upload(session, self.user, self.project_id, name, data)

@@ -8,12 +8,11 @@ from datetime import datetime
 from nicegui import ui
 
 from app.services import job_views
-from data.engine import session_scope
 from data.models import User
 from data.words import counted
 
-from .feedback import attempt
 from .job_format import KIND_LABELS, STATUS_COLORS, STATUS_LABELS, clock, queue_text, where
+from .service_call import call
 
 
 def _when(moment: datetime | None) -> str:
@@ -28,11 +27,7 @@ def _fact(label: str, value: str, testid: str | None = None) -> None:
 
 
 def open_job_details(user: User, job_id: int) -> None:
-    def load() -> job_views.JobDetails:
-        with session_scope() as session:
-            return job_views.job_details(session, user, job_id)
-
-    details = attempt(load)
+    details = call(job_views.job_details, user, job_id)
     if details is None:
         return
     with ui.dialog() as dialog, ui.card().classes("w-[820px] max-w-full gap-3").props('data-testid="job-details"'):

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from nicegui import background_tasks, ui
 
 from app.services import events, job_views
-from data.engine import session_scope
-from data.errors import DomainError
 from data.models import GenerationJob, User
+
+from .service_call import read
 
 
 class Coalesced:
@@ -104,14 +104,12 @@ class JobProgressFeed:
         if self.client.is_deleted:
             return
         stale = False
-        with self.client, session_scope() as session:
-            for job_id in pending:
-                try:
-                    job = job_views.get_job(session, self.user, job_id)
-                except DomainError:
+        with self.client:
+            for found in read(job_views.progress_of, self.user, pending).values():
+                if found is None:
                     stale = True
                     continue
-                stale |= not self.apply(job, job_views.preview_file(job) is not None)
+                stale |= not self.apply(*found)
         if stale:
             with self.client:
                 self.stale()

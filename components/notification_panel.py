@@ -7,20 +7,18 @@ open, so pages that nobody opens it on pay one count query for the bell.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from nicegui import ui
-from sqlmodel import Session
 
 from app.services import notifications
-from data.engine import session_scope
 from data.models import Notification, User
 from data.words import counted
 
 from .confirm import confirm
-from .feedback import attempt, success
+from .feedback import success
 from .job_format import age, clock
 from .notification_format import KIND_ICONS, LEVEL_TEXT_CLASSES
+from .service_call import call, read
 
 PAGE_SIZE = 50
 KIND_FILTERS = {"all": "All", "job_completed": "Results", "job_failed": "Failures", "batch_finished": "Batches"}
@@ -148,8 +146,7 @@ class NotificationPanel:
             self.refresh()
 
     def refresh(self) -> None:
-        with session_scope() as session:
-            page = notifications.list_notifications(session, self.user, self._filters(), limit=self.limit)
+        page = read(notifications.list_notifications, self.user, self._filters(), limit=self.limit)
         self.built = True
         self.list.clear()
         filtered = self._filters() != notifications.ALL
@@ -223,41 +220,33 @@ class NotificationPanel:
 
     # --- actions ----------------------------------------------------------------------------------
 
-    def _act(self, action: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
-            with session_scope() as session:
-                return action(session)
-
-        return attempt(run)
-
     def open(self, notice: Notification) -> None:
-        self._act(lambda s: notifications.mark_read(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
+        call(notifications.mark_read, self.user, [notice.id])  # type: ignore[list-item]  # a stored row's id is never None
         if notice.link:
             ui.navigate.to(notice.link)
         else:
             self.refresh()
 
     def mark_read(self, notice: Notification) -> None:
-        self._act(lambda s: notifications.mark_read(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
+        call(notifications.mark_read, self.user, [notice.id])  # type: ignore[list-item]  # a stored row's id is never None
         self.refresh()
 
     def read_all(self) -> None:
-        self._act(lambda s: notifications.mark_all_read(s, self.user))
+        call(notifications.mark_all_read, self.user)
         self.refresh()
 
     def retry(self, notice: Notification) -> None:
-        count = self._act(lambda s: notifications.retry(s, self.user, [notice.id]))  # type: ignore[list-item]  # a stored row's id is never None
+        count = call(notifications.retry, self.user, [notice.id])  # type: ignore[list-item]  # a stored row's id is never None
         if count:
             success(f"{counted(count, 'job')} back in the queue.")
         self.refresh()
 
     def delete(self, notice: Notification) -> None:
-        self._act(lambda s: notifications.delete_notification(s, self.user, notice.id))  # type: ignore[arg-type]  # a stored row's id is never None
+        call(notifications.delete_notification, self.user, notice.id)  # type: ignore[arg-type]  # a stored row's id is never None
         self.refresh()
 
     def ask_clear(self) -> None:
-        with session_scope() as session:
-            total = notifications.list_notifications(session, self.user, self._filters(), limit=1).total
+        total = read(notifications.list_notifications, self.user, self._filters(), limit=1).total
         if not total:
             ui.notify("Nothing to remove: the list is empty.", position="top")
             return
@@ -271,7 +260,7 @@ class NotificationPanel:
         )
 
     def clear(self) -> None:
-        count = self._act(lambda s: notifications.clear(s, self.user, self._filters()))
+        count = call(notifications.clear, self.user, self._filters())
         if count:
             success(f"Removed {counted(count, 'notice')}.")
         self.refresh()

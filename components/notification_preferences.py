@@ -12,11 +12,11 @@ from typing import Any
 from nicegui import ui
 
 from app.services import notifications
-from data.engine import session_scope
 from data.models import User
 
 from . import browser_script
-from .feedback import attempt, success
+from .feedback import success
+from .service_call import call, read
 
 EVENT_LABELS = {
     "job_completed": "A generation finished",
@@ -33,22 +33,13 @@ UNSUPPORTED_HELP = "This browser cannot show desktop notifications; toasts and t
 
 
 def notification_preferences_card(user: User) -> None:
-    def current() -> notifications.Preferences:
-        with session_scope() as session:
-            stored = session.get(User, user.id)
-            return notifications.get_preferences(stored) if stored is not None else notifications.Preferences()
-
     def save(**changes: Any) -> notifications.Preferences | None:
-        def store() -> notifications.Preferences:
-            with session_scope() as session:
-                return notifications.update_preferences(session, user, **changes)
-
-        saved = attempt(store)
+        saved = call(notifications.update_preferences, user, **changes)
         if saved is not None:
             saved_label.set_text("Saved")
         return saved
 
-    prefs = current()
+    prefs = read(notifications.own_preferences, user)
     with ui.card().classes("w-[480px] gap-2").props('data-testid="notification-preferences"'):
         with ui.row().classes("w-full items-center"):
             ui.label("Notifications").classes("text-subtitle1 grow")

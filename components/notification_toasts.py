@@ -16,14 +16,14 @@ from pathlib import Path
 from nicegui import background_tasks, ui
 
 from app.services import events, notifications
-from data.engine import session_scope
 from data.models import User
 from data.words import counted
 
 from . import browser_script
-from .feedback import attempt, success
+from .feedback import success
 from .live_updates import Coalesced
 from .notification_format import KIND_ICONS, NoticeView, group_body, group_key, group_link, group_title
+from .service_call import call, read
 
 _HERE = Path(__file__).parent
 # Built once from a file we ship, never from data; Python calls its functions through browser_script.
@@ -127,12 +127,7 @@ class _Toast:
 
     def _mark_read(self) -> None:
         ids = [view.id for view in self.views]
-
-        def mark() -> None:
-            with session_scope() as session:
-                notifications.mark_read(session, self.stack.user, ids)
-
-        attempt(mark)
+        call(notifications.mark_read, self.stack.user, ids)
 
     def close(self) -> None:
         self._mark_read()
@@ -148,11 +143,7 @@ class _Toast:
             self.stack.show_panel(self.views[-1].kind)
 
     def retry(self, notification_ids: list[int]) -> None:
-        def go() -> int:
-            with session_scope() as session:
-                return notifications.retry(session, self.stack.user, notification_ids)
-
-        count = attempt(go)
+        count = call(notifications.retry, self.stack.user, notification_ids)
         self.dismiss()
         if count:
             success(f"{counted(count, 'job')} back in the queue.")
@@ -170,8 +161,7 @@ class NotificationToasts:
         self.client = ui.context.client
         ui.add_head_html(ALERTS_SCRIPT)
         ui.add_css(_CSS)
-        with session_scope() as session:
-            self.last_seen = notifications.latest_id(session, user)
+        self.last_seen = read(notifications.latest_id, user)
         self.container = ui.element("div").classes("sc-toasts").props('data-testid="toasts"')
         self.toasts: list[_Toast] = []
         self._update = Coalesced(self.update, delay=0.3, name="notification toasts")
@@ -191,12 +181,9 @@ class NotificationToasts:
 
     def update(self) -> None:
         """The new count, and toasts (with sound and desktop notices) for what came since the last look."""
-        with session_scope() as session:
-            fresh = notifications.newer_than(session, self.user, self.last_seen, limit=_FETCH_LIMIT)
-            count = notifications.unread_count(session, self.user)
-            owner = session.get(User, self.user.id)
-            preferences = notifications.get_preferences(owner) if owner is not None else notifications.Preferences()
-            views = [NoticeView.of(notice) for notice in fresh if not notice.read]
+        news = read(notifications.news_since, self.user, self.last_seen, limit=_FETCH_LIMIT)
+        fresh, count, preferences = news.fresh, news.unread, news.preferences
+        views = [NoticeView.of(notice) for notice in fresh if not notice.read]
         if fresh:
             self.last_seen = fresh[-1].id  # type: ignore[assignment]  # a stored row's id is never None
         self.on_count(count)

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from nicegui import ui
 
 from app.services import projects
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import FRAME_RATES, Project, User
 
 from .field_errors import FieldErrors
+from .service_call import read
 
 RESOLUTION_PRESETS = {
     "1920×1080 (HD)": (1920, 1080),
@@ -94,16 +94,15 @@ def open_project_dialog(user: User, project: Project | None, on_saved: Callable[
             errors.clear()
             values = vars(draft).copy()
             try:
-                with session_scope() as session:
-                    if project is None:
-                        saved = projects.create_project(session, user, projects.parse_create(**values))
-                    else:
-                        saved = projects.update_project(
-                            session,
-                            user,
-                            project.id,  # type: ignore[arg-type]  # a stored row's id is never None
-                            projects.parse_update(**values),
-                        )
+                if project is None:
+                    saved = read(projects.create_project, user, projects.parse_create(**values))
+                else:
+                    saved = read(
+                        projects.update_project,
+                        user,
+                        project.id,  # type: ignore[arg-type]  # a stored row's id is never None
+                        projects.parse_update(**values),
+                    )
             except DomainError as failure:
                 errors.show(failure)
                 return

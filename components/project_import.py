@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from nicegui import events, run, ui
+from nicegui import events, ui
 
 from app.config import get_settings
 from app.services import exports
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User
+
+from .service_call import read_off_loop
 
 HINT = (
     "Choose a .storycanvas.json file made by Export → JSON. It becomes a new project of yours with its scenes, "
     "clips, prompts and selections; result files come along when this server still has them."
 )
-
-
-def _import(user: User, data: bytes) -> tuple[int, str, list[str]]:
-    with session_scope() as session:
-        project, warnings = exports.import_project(session, user, data)
-        return project.id, project.name, warnings  # type: ignore[return-value]  # a stored row's id is never None
 
 
 def open_project_import(user: User) -> None:
@@ -38,7 +33,7 @@ def open_project_import(user: User) -> None:
             status.set_text(f"Importing {event.file.name}…")
             spinner.visible = True
             try:
-                imported = await run.io_bound(_import, user, data)
+                imported = await read_off_loop(exports.import_project, user, data)
             except DomainError as error:
                 status.classes(replace="text-sm text-negative")
                 status.set_text(error.message)
@@ -48,13 +43,13 @@ def open_project_import(user: User) -> None:
                 spinner.visible = False
             if imported is None:  # the server is stopping: NiceGUI's run gives no result then
                 return
-            project_id, name, warnings = imported
+            project, warnings = imported
             dialog.close()
-            message = f"Imported “{name}”"
+            message = f"Imported “{project.name}”"
             if warnings:
                 message += " · " + " ".join(warnings)
             ui.notify(message, type="positive" if not warnings else "warning", multi_line=True)
-            ui.navigate.to(f"/projects/{project_id}")
+            ui.navigate.to(f"/projects/{project.id}")
 
         upload = (
             ui.upload(

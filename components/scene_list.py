@@ -9,12 +9,13 @@ from nicegui.events import SortableEventArguments
 
 from app.services import clips, scenes
 from app.services.scene_overview import SceneSummary, scene_summaries
-from data.engine import session_scope
+from data.errors import DomainError
 from data.models import User
 from data.words import counted
 
 from .confirm import confirm
-from .feedback import attempt, success
+from .feedback import success, user_errors
+from .service_call import call, read
 
 
 def format_seconds(seconds: float) -> str:
@@ -49,25 +50,22 @@ def open_scene_dialog(
         error = ui.label("").classes("text-negative").props('data-testid="scene-form-error"')
 
         def save() -> None:
-            from data.errors import DomainError
-
             error.set_text("")
             try:
-                with session_scope() as session:
-                    if summary is None:
-                        scenes.create_scene(
-                            session, user, project_id, name.value or "", description.value or "", estimate.value
-                        )
-                    else:
-                        scenes.update_scene(
-                            session,
-                            user,
-                            summary.id,
-                            name=name.value or "",
-                            description=description.value or "",
-                            estimated_duration=estimate.value,
-                            clear_estimated_duration=estimate.value is None,
-                        )
+                if summary is None:
+                    read(
+                        scenes.create_scene, user, project_id, name.value or "", description.value or "", estimate.value
+                    )
+                else:
+                    read(
+                        scenes.update_scene,
+                        user,
+                        summary.id,
+                        name=name.value or "",
+                        description=description.value or "",
+                        estimated_duration=estimate.value,
+                        clear_estimated_duration=estimate.value is None,
+                    )
             except DomainError as failure:
                 error.set_text(failure.message)
                 return
@@ -101,8 +99,7 @@ class SceneList:
         self.render.refresh()
 
     def _render(self) -> None:
-        with session_scope() as session:
-            summaries = scene_summaries(session, self.user, self.project_id)
+        summaries = read(scene_summaries, self.user, self.project_id)
         with ui.row().classes("w-full items-center gap-2"):
             ui.label("Scenes").classes("text-subtitle1")
             ui.label(f"{len(summaries)}").classes("sc-muted")
@@ -184,58 +181,36 @@ class SceneList:
 
     def _reordered(self, event: SortableEventArguments) -> None:
         ids = [child.scene_id for child in event.target.default_slot.children if hasattr(child, "scene_id")]
-
-        def run() -> None:
-            with session_scope() as session:
-                scenes.reorder_scenes(session, self.user, self.project_id, ids)
-
-        attempt(run)
+        call(scenes.reorder_scenes, self.user, self.project_id, ids)
         self.on_change()
 
     def _add_clip(self, summary: SceneSummary) -> None:
-        def run() -> bool:
-            with session_scope() as session:
-                clips.create_clip(session, self.user, summary.id)
-            return True
-
-        if attempt(run):
+        if call(clips.create_clip, self.user, summary.id) is not None:
             success(f"Added a clip to “{summary.name}”")
             self.on_change()
 
     def _duplicate(self, summary: SceneSummary) -> None:
-        def run() -> None:
-            with session_scope() as session:
-                scenes.duplicate_scene(session, self.user, summary.id)
-
-        attempt(run)
+        call(scenes.duplicate_scene, self.user, summary.id)
         self.on_change()
 
     def _move(self, summary: SceneSummary, delta: int) -> None:
-        def run() -> None:
-            with session_scope() as session:
-                scenes.move_scene(session, self.user, summary.id, delta)
-
-        attempt(run)
+        call(scenes.move_scene, self.user, summary.id, delta)
         self.on_change()
 
     def _delete(self, summary: SceneSummary) -> None:
-        def describe() -> str:
-            with session_scope() as session:
-                return scenes.scene_deletion_summary(session, self.user, summary.id).describe()
-
-        described = attempt(describe)
-        if described is None:
+        deletion = call(scenes.scene_deletion_summary, self.user, summary.id)
+        if deletion is None:
             return
 
-        def run() -> None:
-            with session_scope() as session:
-                scenes.delete_scene(session, self.user, summary.id)
-            success(f"Deleted scene “{summary.name}”")
-            self.on_change()
+        def delete() -> None:
+            with user_errors():
+                read(scenes.delete_scene, self.user, summary.id)
+                success(f"Deleted scene “{summary.name}”")
+                self.on_change()
 
         confirm(
             f"Delete scene “{summary.name}”?",
-            f"This removes {described}. It cannot be undone.",
+            f"This removes {deletion.describe()}. It cannot be undone.",
             "Delete",
-            lambda: attempt(run),
+            delete,
         )

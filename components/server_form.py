@@ -9,9 +9,10 @@ from nicegui import ui
 from app.services import server_health, servers
 from app.services.servers import MAX_JOBS_LIMIT, ServerPublic
 from components.feedback import log
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User
+
+from .service_call import read
 
 FIELD = "outlined dense hide-bottom-space"
 
@@ -164,15 +165,14 @@ class ServerDialog:
         try:
             if values["max_jobs"] is None:
                 raise DomainError("max_jobs: enter how many jobs the server may run at once (1–16).", field="max_jobs")
-            with session_scope() as session:
-                if self.server is None:
-                    created = servers.create_server(session, self.user, servers.parse_create(**values))
-                    server_id, is_new = created.id, True
-                else:
-                    if not values["url"]:
-                        values.pop("url")  # a RunPod endpoint keeps its API base
-                    servers.update_server(session, self.user, self.server.id, servers.parse_update(**values))
-                    server_id, is_new = self.server.id, False
+            if self.server is None:
+                created = read(servers.create_server, self.user, servers.parse_create(**values))
+                server_id, is_new = created.id, True
+            else:
+                if not values["url"]:
+                    values.pop("url")  # a RunPod endpoint keeps its API base
+                read(servers.update_server, self.user, self.server.id, servers.parse_update(**values))
+                server_id, is_new = self.server.id, False
         except DomainError as failure:
             self.error.set_text(_phrase(failure))
             return

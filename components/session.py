@@ -13,8 +13,9 @@ from nicegui import ui
 from starlette.requests import Request
 
 from app.services import browser_sessions
-from data.engine import session_scope
 from data.models import User
+
+from .service_call import read
 
 SIGN_IN_ROUTE = "/auth/session"
 SIGN_OUT_ROUTE = "/auth/sign-out"
@@ -54,8 +55,7 @@ def sign_out() -> None:
     """Ends the session at once (even if the browser never finishes the navigation), then clears the cookie."""
     request = _request()
     if request is not None:
-        with session_scope() as session:
-            browser_sessions.revoke(session, request.cookies.get(browser_sessions.COOKIE_NAME))
+        read(browser_sessions.revoke, request.cookies.get(browser_sessions.COOKIE_NAME))
     ui.run_javascript(_SIGN_OUT_SCRIPT)
 
 
@@ -66,8 +66,7 @@ def user_for_request(request: Request | None) -> User | None:
     token = request.cookies.get(browser_sessions.COOKIE_NAME)
     if not token:
         return None
-    with session_scope() as session:
-        return browser_sessions.user_for(session, token)
+    return read(browser_sessions.user_for, token)
 
 
 def current_user() -> User | None:

@@ -21,9 +21,10 @@ from app.services.workflow_graph import (
     graph_nodes,
     is_link,
 )
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User, WorkflowTemplate
+
+from .service_call import read
 
 BINDING_LABELS = {
     "prompt": "Prompt",
@@ -156,13 +157,17 @@ def open_workflow_editor(user: User, draft: WorkflowDraft, on_saved: Callable[[W
             values = {binding: picker.value for binding, picker in pickers.items()}
             bindings = selected_bindings(draft.graph, values, draft.bindings)
             try:
-                with session_scope() as session:
-                    if draft.workflow_id is None:
-                        saved = workflows.create_workflow(session, user, name.value, kind.value, draft.graph, bindings)
-                    else:
-                        saved = workflows.update_workflow(
-                            session, user, draft.workflow_id, name=name.value, kind=kind.value, bindings=bindings
-                        )
+                if draft.workflow_id is None:
+                    saved = read(workflows.create_workflow, user, name.value, kind.value, draft.graph, bindings)
+                else:
+                    saved = read(
+                        workflows.update_workflow,
+                        user,
+                        draft.workflow_id,
+                        name=name.value,
+                        kind=kind.value,
+                        bindings=bindings,
+                    )
             except DomainError as failure:
                 errors.set_text(failure.message)
                 return

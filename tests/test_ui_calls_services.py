@@ -16,27 +16,10 @@ PAGES_NOT_YET: set[str] = set()
 
 COMPONENTS_NOT_YET: set[str] = {
     "components/batch_dialog.py",
-    "components/batch_progress.py",
-    "components/clip_gallery.py",
     "components/clip_generation.py",
-    "components/clip_inspector.py",
-    "components/export_dialog.py",
-    "components/frame.py",
     "components/generation_dialog.py",
     "components/generation_presets.py",
     "components/generation_settings.py",
-    "components/input_image_picker.py",
-    "components/job_details.py",
-    "components/live_updates.py",
-    "components/notification_panel.py",
-    "components/notification_preferences.py",
-    "components/notification_toasts.py",
-    "components/project_form.py",
-    "components/project_import.py",
-    "components/scene_list.py",
-    "components/server_form.py",
-    "components/session.py",
-    "components/workflow_editor.py",
 }
 
 

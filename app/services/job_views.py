@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from data.errors import Invalid
+from data.errors import DomainError, Invalid
 from data.models import JOB_STATUSES, Clip, ComfyServer, GalleryItem, GenerationJob, Project, Scene, User
 from data.models._common import utcnow
 
@@ -101,6 +101,21 @@ def id_slices(ids: Iterable[int]) -> Iterator[list[int]]:
 def get_job(session: Session, actor: User, job_id: int) -> GenerationJob:
     """The job behind every view and every action. Another user's job is NotFound: its existence is not disclosed."""
     return projects.get_within(session, actor, GenerationJob, job_id, "Job", fresh=True)
+
+
+def progress_of(session: Session, actor: User, job_ids: Iterable[int]) -> dict[int, tuple[GenerationJob, bool] | None]:
+    """Each job of a burst of progress ticks, read once through the viewer's own visibility rules (`get_job`),
+    with whether its live preview can be shown. A job the viewer may not see, or one that is gone, answers
+    None: the caller redraws rather than show what it cannot vouch for."""
+    found: dict[int, tuple[GenerationJob, bool] | None] = {}
+    for job_id in job_ids:
+        try:
+            job = get_job(session, actor, job_id)
+        except DomainError:
+            found[job_id] = None
+            continue
+        found[job_id] = (job, preview_file(job) is not None)
+    return found
 
 
 def _check_filters(session: Session, actor: User, status: str | None, project_id: int | None) -> None:

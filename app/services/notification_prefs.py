@@ -64,6 +64,13 @@ def get_preferences(user: User) -> Preferences:
     return _stored_preferences(user.notification_prefs)
 
 
+def own_preferences(session: Session, actor: User) -> Preferences:
+    """The acting person's own preferences, read from their stored row rather than from the user object a tab
+    holds (another tab may have changed them since); the defaults when the account is gone."""
+    stored = session.get(User, actor.id)
+    return get_preferences(stored) if stored is not None else Preferences()
+
+
 def parse_preferences(values: dict[str, Any]) -> Preferences:
     """A person's new preferences (missing fields take their defaults); Invalid says which field is wrong."""
     try:

@@ -23,6 +23,7 @@ from . import batches, events, job_views, jobs, unreadable_rows
 from .notification_prefs import (
     Preferences,
     get_preferences,
+    own_preferences,
     parse_preferences,
     set_preferences,
     update_preferences,
@@ -35,6 +36,7 @@ __all__ = [
     "PAGE_LIMIT",
     "NotificationPage",
     "Preferences",
+    "ToastNews",
     "batch_summary",
     "can_retry",
     "clear",
@@ -46,6 +48,8 @@ __all__ = [
     "mark_all_read",
     "mark_read",
     "newer_than",
+    "news_since",
+    "own_preferences",
     "parse_preferences",
     "read_one",
     "retry",
@@ -149,6 +153,25 @@ def newer_than(session: Session, actor: User, after_id: int, limit: int = 100) -
     """Notices made after `after_id`, oldest first (what a tab has not shown as a toast yet)."""
     query = select(Notification).where(Notification.user_id == actor.id, col(Notification.id) > after_id)
     return unreadable_rows.load_each(session, query.order_by(col(Notification.id)).limit(limit), Notification)
+
+
+@dataclass(frozen=True)
+class ToastNews:
+    """What a tab shows after the person's notices changed."""
+
+    fresh: list[Notification]  # oldest first
+    unread: int
+    preferences: Preferences
+
+
+def news_since(session: Session, actor: User, after_id: int, limit: int = 100) -> ToastNews:
+    """The acting person's own notices newer than `after_id`, their unread count and their preferences, read
+    together so the toasts, the bell's count and the sound agree. Nobody else's notices are in it."""
+    return ToastNews(
+        fresh=newer_than(session, actor, after_id, limit=limit),
+        unread=unread_count(session, actor),
+        preferences=own_preferences(session, actor),
+    )
 
 
 def get_notification(session: Session, actor: User, notification_id: int) -> Notification:

@@ -120,12 +120,19 @@ def change_password(session: Session, user: User, current: str, new: str) -> Use
 
 
 def set_theme(session: Session, user: User, theme: str) -> User:
+    """A person sets only their own theme: the acting user's stored row changes, whatever object was handed in.
+
+    The user given may come from another session (a page's signed-in user); only its id is trusted, so no
+    stale field of it is written back."""
     if theme not in ("dark", "light"):
         raise Invalid("Theme must be dark or light.", field="theme")
-    user.theme = theme
-    session.add(user)
+    stored = session.get(User, user.id)
+    if stored is None:
+        raise Unauthorized("Your account is no longer available: sign in again.")
+    stored.theme = theme
+    session.add(stored)
     session.commit()
-    return user
+    return stored
 
 
 @dataclass(frozen=True)

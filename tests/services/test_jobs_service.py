@@ -188,6 +188,22 @@ def test_has_preview_only_when_the_file_exists(db, make_user, make_project) -> N
     assert job_views.job_view(db, alice, outside.id).has_preview is False
 
 
+def test_progress_ticks_are_read_through_the_viewers_rules(db, make_user, make_project) -> None:
+    alice, bob = make_user(), make_user("bob")
+    project = make_project(alice)
+    running = add_job(db, project, status="running", progress=0.5)
+    running.preview_path = write_preview(running)
+    db.add(running)
+    db.commit()
+    quiet = add_job(db, project, status="queued")
+    found = job_views.progress_of(db, alice, [running.id, quiet.id, 999_999])  # type: ignore[list-item]
+    assert found[running.id] is not None and found[running.id][0].progress == 0.5  # type: ignore[index]
+    assert found[running.id][1] is True  # type: ignore[index]
+    assert found[quiet.id] == (found[quiet.id][0], False)  # type: ignore[index]
+    assert found[999_999] is None
+    assert job_views.progress_of(db, bob, [running.id]) == {running.id: None}  # type: ignore[list-item]
+
+
 # --- cancel ---------------------------------------------------------------------------------------
 
 

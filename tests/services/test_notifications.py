@@ -325,6 +325,37 @@ def _notice(db: Session, user: User, title: str, **fields: Any) -> Notification:
     return notice
 
 
+def test_news_since_holds_only_the_persons_own_notices_their_count_and_their_preferences(
+    db, studio, make_user
+) -> None:
+    owner = studio[0]
+    other = make_user("omar")
+    notifications.update_preferences(db, owner, sound=True)
+    seen = _notice(db, owner, "Seen").id
+    mine = _notice(db, owner, "Mine")
+    _notice(db, other, "Not yours")
+    _notice(db, owner, "Already read", read=True)
+    news = notifications.news_since(db, owner, seen)  # type: ignore[arg-type]
+    assert [notice.title for notice in news.fresh] == ["Mine", "Already read"]
+    assert news.fresh[0].id == mine.id
+    assert news.unread == 2 and news.preferences.sound is True
+    theirs = notifications.news_since(db, other, 0)
+    assert [notice.title for notice in theirs.fresh] == ["Not yours"]
+    assert theirs.unread == 1 and theirs.preferences.sound is False
+
+
+def test_own_preferences_come_from_the_stored_row_not_the_object_a_tab_holds(db, studio, make_user) -> None:
+    owner = studio[0]
+    other = make_user("omar")
+    held = User(**owner.model_dump())  # what a tab signed in before the change still holds
+    with session_scope() as elsewhere:
+        notifications.update_preferences(elsewhere, owner, desktop=True)
+    assert notifications.own_preferences(db, held).desktop is True
+    assert notifications.own_preferences(db, other) == notifications.Preferences()
+    gone = User(**{**owner.model_dump(), "id": 999_999})
+    assert notifications.own_preferences(db, gone) == notifications.Preferences()
+
+
 def test_list_is_newest_first_with_filters_search_and_paging(db, studio, make_user) -> None:
     owner, project, _scene_id, _clip_id = studio
     other = make_user("omar")

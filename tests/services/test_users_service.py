@@ -81,6 +81,7 @@ def test_api_keys_round_trip_encrypted(db, make_user) -> None:
         users.set_api_key(db, user, "midjourney", "x")
 
 
+<<<<<<< HEAD
 def test_a_saved_api_key_is_committed_for_that_account_only(db, make_user) -> None:
     from data.engine import session_scope
 
@@ -105,3 +106,23 @@ def test_the_acting_administrator_is_read_as_stored_now(db, make_user) -> None:
     assert root.is_admin
     with pytest.raises(Forbidden):
         user_admin.list_accounts(db, user_admin.stored_actor(db, root))
+=======
+def test_a_theme_is_set_on_the_acting_users_own_row_only(db, make_user) -> None:
+    from data.engine import session_scope
+    from data.errors import Unauthorized
+    from data.models import User
+
+    ada, bob = make_user("ada"), make_user("bob")
+    held = User(**ada.model_dump())  # a page's signed-in user, from another session
+    held.email = "stale@example.com"  # a stale field is not written back
+    with session_scope() as page_session:
+        users.set_theme(page_session, held, "light")
+    db.expire_all()
+    assert db.get(User, ada.id).theme == "light"  # type: ignore[union-attr]
+    assert db.get(User, ada.id).email == "ada@example.com"  # type: ignore[union-attr]
+    assert db.get(User, bob.id).theme == bob.theme  # type: ignore[union-attr]
+    with pytest.raises(Invalid, match="dark or light"):
+        users.set_theme(db, ada, "sepia")
+    with pytest.raises(Unauthorized):
+        users.set_theme(db, User(**{**ada.model_dump(), "id": 999_999}), "dark")
+>>>>>>> components-calls
