@@ -19,6 +19,17 @@ from app.services import generation, generation_defaults, input_images, workflow
 from app.services.generation_defaults import SAMPLERS, SCHEDULERS, SEED_POLICIES
 from app.services.input_images import PictureChoice
 from data.models import Project, User, WorkflowTemplate
+from data.models.generation_fields import (
+    CFG_MAX,
+    CFG_MIN,
+    SEED_MAX,
+    SIZE_MAX,
+    SIZE_MIN,
+    SIZE_STEP,
+    STEPS_MAX,
+    STEPS_MIN,
+    VARIATIONS_MAX,
+)
 
 from . import service_call
 from .generate_panel import MODES, checkpoint_options
@@ -175,27 +186,27 @@ class GenerationSettingsForm:
             scheduler = ui.select(list(SCHEDULERS), label="Scheduler", clearable=True)
             self._tag(scheduler, "scheduler").bind_value(state, "scheduler").props(FIELD).classes("grow")
         with ui.row().classes("w-full gap-2 no-wrap"):
-            steps = ui.number("Steps", min=1, max=200, step=1, format="%d", placeholder="workflow")
+            steps = ui.number("Steps", min=STEPS_MIN, max=STEPS_MAX, step=1, format="%d", placeholder="workflow")
             self._tag(steps, "steps").bind_value(state, "steps", forward=int_or_none)
             steps.props(FIELD).props("clearable").classes("w-1/2")
-            cfg = ui.number("CFG", min=0, max=30, step=0.5, placeholder="workflow")
+            cfg = ui.number("CFG", min=CFG_MIN, max=CFG_MAX, step=0.5, placeholder="workflow")
             self._tag(cfg, "cfg").bind_value(state, "cfg").props(FIELD).props("clearable").classes("grow")
         with ui.row().classes("w-full gap-2 no-wrap items-center"):
             size = ui.select(list(choices.sizes), label="Size", clearable=True, on_change=lambda e: self._size(e.value))
             self._tag(size, "size").props(FIELD).classes("grow")
-            width = ui.number("W", step=8, format="%d", placeholder="auto")
+            width = ui.number("W", min=SIZE_MIN, max=SIZE_MAX, step=SIZE_STEP, format="%d", placeholder="auto")
             self._tag(width, "width").bind_value(state, "width", forward=int_or_none).props(FIELD).classes("w-20")
-            height = ui.number("H", step=8, format="%d", placeholder="auto")
+            height = ui.number("H", min=SIZE_MIN, max=SIZE_MAX, step=SIZE_STEP, format="%d", placeholder="auto")
             self._tag(height, "height").bind_value(state, "height", forward=int_or_none).props(FIELD).classes("w-20")
         with ui.row().classes("w-full gap-2 no-wrap items-center"):
             policy = ui.toggle(SEED_POLICIES).bind_value(state, "seed_policy")
             self._tag(policy, "seed-policy").props("dense no-caps unelevated toggle-color=primary").classes("text-xs")
-            seed = ui.number("Seed", min=0, step=1, format="%d", placeholder="auto")
+            seed = ui.number("Seed", min=0, max=SEED_MAX, step=1, format="%d", placeholder="auto")
             self._tag(seed, "seed").bind_value(state, "seed", forward=int_or_none)
             seed.props(FIELD).props("clearable").classes("grow")
-            variations = ui.number("Variations", min=1, max=16, step=1, format="%d")
+            variations = ui.number("Variations", min=1, max=VARIATIONS_MAX, step=1, format="%d")
             self._tag(variations, "variations").bind_value(
-                state, "variations", forward=lambda v: max(1, min(16, int(v or 1)))
+                state, "variations", forward=lambda v: max(1, min(VARIATIONS_MAX, int(v or 1)))
             ).props(FIELD).classes("w-24")
 
     def _size(self, label: str | None) -> None:

@@ -44,9 +44,22 @@ from data.models import (
     User,
     WorkflowTemplate,
 )
+from data.models.generation_fields import (
+    LORAS_MAX,
+    MODEL_NAME_MAX,
+    SEED_MAX,
+    Cfg,
+    ModelName,
+    PromptText,
+    SamplerName,
+    Seed,
+    Size,
+    Steps,
+    Variations,
+)
 from data.words import counted
 
-MAX_SEED = 2**53 - 1
+MAX_SEED = SEED_MAX
 # The LoadImage value an uploaded init/face image gets on a server: named by content, so the
 # stored graph replays exactly and an identical upload is harmless.
 UPLOAD_SUBFOLDER = "storycanvas"
@@ -59,19 +72,19 @@ class GenerationSettings(BaseModel):
     mode: Literal["image", "video", "both"] = "image"
     workflow_id: BodyId | None = None
     # None: the workflow's own (a workflow without a checkpoint binding, such as an upscale, loads none to choose).
-    checkpoint: str | None = Field(default=None, min_length=1, max_length=500)
-    loras: list[LoraSpec] = Field(default_factory=list, max_length=20)
-    negative_prompt: str | None = Field(default=None, max_length=10_000)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    steps: int | None = Field(default=None, ge=1, le=200)
-    cfg: float | None = Field(default=None, ge=0, le=30)
-    sampler: str | None = Field(default=None, max_length=50)
-    scheduler: str | None = Field(default=None, max_length=50)
-    width: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
-    height: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
-    variations: int = Field(default=1, ge=1, le=16)
+    checkpoint: str | None = Field(default=None, min_length=1, max_length=MODEL_NAME_MAX)
+    loras: list[LoraSpec] = Field(default_factory=list, max_length=LORAS_MAX)
+    negative_prompt: PromptText | None = None
+    seed: Seed | None = None
+    steps: Steps | None = None
+    cfg: Cfg | None = None
+    sampler: SamplerName | None = None
+    scheduler: SamplerName | None = None
+    width: Size | None = None
+    height: Size | None = None
+    variations: Variations = 1
     video_workflow_id: BodyId | None = None
-    video_checkpoint: str | None = Field(default=None, max_length=500)
+    video_checkpoint: ModelName | None = None
     # None keeps the original rule: no seed → random per variation, a seed → counts up per variation.
     # "increment" continues the project's sequence across requests when no seed is given.
     seed_policy: Literal["fixed", "random", "increment"] | None = None
@@ -85,11 +98,11 @@ class GenerateRequest(GenerationSettings):
     """POST /api/v1/clips/{id}/generate — the REST contract."""
 
     # In mode "video", `prompt` is the video's; None: the clip's own prompt.
-    prompt: str | None = Field(default=None, max_length=10_000)
+    prompt: PromptText | None = None
     priority: int = Field(default=0, ge=PRIORITY_MIN, le=PRIORITY_MAX)
     init_item_id: BodyId | None = None
     # The video's prompt in mode "both" (in mode "video", `prompt` is the video's); None: the clip's.
-    video_prompt: str | None = Field(default=None, max_length=10_000)
+    video_prompt: PromptText | None = None
 
 
 def parse_request(**values: Any) -> GenerateRequest:

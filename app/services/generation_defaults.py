@@ -16,6 +16,18 @@ from sqlmodel import Session, col, select
 from data.errors import Conflict, Invalid, NotFound
 from data.models import ComfyServer, InferenceConfig, ModelEntry, Project, ServerModel, User
 from data.models._common import utcnow
+from data.models.generation_fields import (
+    LORAS_MAX,
+    SEED_MAX,
+    Cfg,
+    ModelName,
+    PromptText,
+    SamplerName,
+    Seed,
+    Size,
+    Steps,
+    Variations,
+)
 
 from . import events, form_errors, projects
 from .generation_params import LoraSpec
@@ -26,7 +38,7 @@ SEED_POLICIES: dict[str, str] = {
     "fixed": "Fixed",
 }
 MODES = ("image", "video", "both")
-MAX_SEED = 2**53 - 1
+MAX_SEED = SEED_MAX
 SETTINGS_KEY = "generation"
 # What KSampler offers on a stock ComfyUI; a server with more still accepts any name typed in.
 SAMPLERS = (
@@ -59,19 +71,19 @@ class GenerationDefaults(BaseModel):
     workflow_id: int | None = None
     video_workflow_id: int | None = None
     base_model: str | None = Field(default=None, max_length=100)
-    checkpoint: str | None = Field(default=None, max_length=500)
-    video_checkpoint: str | None = Field(default=None, max_length=500)
-    loras: list[LoraSpec] = Field(default_factory=list, max_length=20)
-    negative_prompt: str | None = Field(default=None, max_length=10_000)
-    steps: int | None = Field(default=None, ge=1, le=200)
-    cfg: float | None = Field(default=None, ge=0, le=30)
-    sampler: str | None = Field(default=None, max_length=50)
-    scheduler: str | None = Field(default=None, max_length=50)
-    width: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
-    height: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
+    checkpoint: ModelName | None = None
+    video_checkpoint: ModelName | None = None
+    loras: list[LoraSpec] = Field(default_factory=list, max_length=LORAS_MAX)
+    negative_prompt: PromptText | None = None
+    steps: Steps | None = None
+    cfg: Cfg | None = None
+    sampler: SamplerName | None = None
+    scheduler: SamplerName | None = None
+    width: Size | None = None
+    height: Size | None = None
     seed_policy: Literal["random", "increment", "fixed"] = "random"
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    variations: int = Field(default=1, ge=1, le=16)
+    seed: Seed | None = None
+    variations: Variations = 1
 
 
 FIELD_NAMES = tuple(GenerationDefaults.model_fields)

@@ -9,31 +9,46 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-MAX_SEED = 2**53  # the largest integer a browser's JSON keeps exactly
+from data.models.generation_fields import (
+    MODEL_NAME_MAX,
+    SEED_MAX,
+    Cfg,
+    Denoise,
+    Fps,
+    Frames,
+    LoraStrength,
+    ModelName,
+    SamplerName,
+    Seed,
+    Size,
+    Steps,
+)
+
+MAX_SEED = SEED_MAX
 
 
 class LoraSpec(BaseModel):
-    name: str = Field(min_length=1, max_length=500)
-    strength: float = Field(default=1.0, ge=-5, le=5)
+    name: str = Field(min_length=1, max_length=MODEL_NAME_MAX)
+    strength: LoraStrength = 1.0
 
 
 class GenerationParams(BaseModel):
     prompt: str = ""
     # None keeps the workflow's own negative prompt (the built-ins carry a sensible one).
     negative_prompt: str | None = None
-    checkpoint: str | None = Field(default=None, max_length=500)
+    checkpoint: ModelName | None = None
     loras: list[LoraSpec] = Field(default_factory=list)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    steps: int | None = Field(default=None, ge=1, le=200)
-    cfg: float | None = Field(default=None, ge=0, le=30)
-    sampler: str | None = Field(default=None, max_length=100)
-    scheduler: str | None = Field(default=None, max_length=100)
-    width: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
-    height: int | None = Field(default=None, ge=64, le=8192, multiple_of=8)
-    vae: str | None = Field(default=None, max_length=500)
+    seed: Seed | None = None
+    steps: Steps | None = None
+    cfg: Cfg | None = None
+    sampler: SamplerName | None = None
+    scheduler: SamplerName | None = None
+    width: Size | None = None
+    height: Size | None = None
+    vae: ModelName | None = None
     # File names on the ComfyUI server (after POST /upload/image); the dispatcher sets them.
-    init_image: str | None = Field(default=None, max_length=500)
-    denoise: float | None = Field(default=None, ge=0, le=1)
-    face_image: str | None = Field(default=None, max_length=500)
-    frames: int | None = Field(default=None, ge=1, le=1000)
-    fps: float | None = Field(default=None, ge=1, le=120)
+    init_image: ModelName | None = None
+    denoise: Denoise | None = None
+    face_image: ModelName | None = None
+    frames: Frames | None = None
+    fps: Fps | None = None
