@@ -81,7 +81,6 @@ def test_api_keys_round_trip_encrypted(db, make_user) -> None:
         users.set_api_key(db, user, "midjourney", "x")
 
 
-<<<<<<< HEAD
 def test_a_saved_api_key_is_committed_for_that_account_only(db, make_user) -> None:
     from data.engine import session_scope
 
@@ -106,7 +105,8 @@ def test_the_acting_administrator_is_read_as_stored_now(db, make_user) -> None:
     assert root.is_admin
     with pytest.raises(Forbidden):
         user_admin.list_accounts(db, user_admin.stored_actor(db, root))
-=======
+
+
 def test_a_theme_is_set_on_the_acting_users_own_row_only(db, make_user) -> None:
     from data.engine import session_scope
     from data.errors import Unauthorized
@@ -125,4 +125,3 @@ def test_a_theme_is_set_on_the_acting_users_own_row_only(db, make_user) -> None:
         users.set_theme(db, ada, "sepia")
     with pytest.raises(Unauthorized):
         users.set_theme(db, User(**{**ada.model_dump(), "id": 999_999}), "dark")
->>>>>>> components-calls
