@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
@@ -48,13 +48,9 @@ from data.models.generation_fields import (
     LORAS_MAX,
     MODEL_NAME_MAX,
     SEED_MAX,
-    Cfg,
     ModelName,
     PromptText,
-    SamplerName,
-    Seed,
-    Size,
-    Steps,
+    SamplingFields,
     Variations,
 )
 from data.words import counted
@@ -65,7 +61,7 @@ MAX_SEED = SEED_MAX
 UPLOAD_SUBFOLDER = "storycanvas"
 
 
-class GenerationSettings(BaseModel):
+class GenerationSettings(SamplingFields):
     """What one generation asks for, apart from a clip's own texts and image: shared by a single clip's
     request and a batch's settings, so their fields and limits are declared once."""
 
@@ -75,13 +71,6 @@ class GenerationSettings(BaseModel):
     checkpoint: str | None = Field(default=None, min_length=1, max_length=MODEL_NAME_MAX)
     loras: list[LoraSpec] = Field(default_factory=list, max_length=LORAS_MAX)
     negative_prompt: PromptText | None = None
-    seed: Seed | None = None
-    steps: Steps | None = None
-    cfg: Cfg | None = None
-    sampler: SamplerName | None = None
-    scheduler: SamplerName | None = None
-    width: Size | None = None
-    height: Size | None = None
     variations: Variations = 1
     video_workflow_id: BodyId | None = None
     video_checkpoint: ModelName | None = None

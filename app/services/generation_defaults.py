@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlmodel import Session, col, select
 
 from data.errors import Conflict, Invalid, NotFound
@@ -19,13 +19,9 @@ from data.models._common import utcnow
 from data.models.generation_fields import (
     LORAS_MAX,
     SEED_MAX,
-    Cfg,
     ModelName,
     PromptText,
-    SamplerName,
-    Seed,
-    Size,
-    Steps,
+    SamplingFields,
     Variations,
 )
 
@@ -64,7 +60,7 @@ SCHEDULERS = ("normal", "karras", "exponential", "sgm_uniform", "simple", "ddim_
 PRESET_COLUMNS = ("sampler", "scheduler", "steps", "cfg", "width", "height", "seed_policy", "seed")
 
 
-class GenerationDefaults(BaseModel):
+class GenerationDefaults(SamplingFields):
     """Every choice of the generation dialog that is not a prompt of a clip; None means "the workflow's own"."""
 
     mode: Literal["image", "video", "both"] = "image"
@@ -75,14 +71,7 @@ class GenerationDefaults(BaseModel):
     video_checkpoint: ModelName | None = None
     loras: list[LoraSpec] = Field(default_factory=list, max_length=LORAS_MAX)
     negative_prompt: PromptText | None = None
-    steps: Steps | None = None
-    cfg: Cfg | None = None
-    sampler: SamplerName | None = None
-    scheduler: SamplerName | None = None
-    width: Size | None = None
-    height: Size | None = None
     seed_policy: Literal["random", "increment", "fixed"] = "random"
-    seed: Seed | None = None
     variations: Variations = 1
 
 

@@ -12,16 +12,12 @@ from pydantic import BaseModel, Field
 from data.models.generation_fields import (
     MODEL_NAME_MAX,
     SEED_MAX,
-    Cfg,
     Denoise,
     Fps,
     Frames,
     LoraStrength,
     ModelName,
-    SamplerName,
-    Seed,
-    Size,
-    Steps,
+    SamplingFields,
 )
 
 MAX_SEED = SEED_MAX
@@ -32,19 +28,12 @@ class LoraSpec(BaseModel):
     strength: LoraStrength = 1.0
 
 
-class GenerationParams(BaseModel):
+class GenerationParams(SamplingFields):
     prompt: str = ""
     # None keeps the workflow's own negative prompt (the built-ins carry a sensible one).
     negative_prompt: str | None = None
     checkpoint: ModelName | None = None
     loras: list[LoraSpec] = Field(default_factory=list)
-    seed: Seed | None = None
-    steps: Steps | None = None
-    cfg: Cfg | None = None
-    sampler: SamplerName | None = None
-    scheduler: SamplerName | None = None
-    width: Size | None = None
-    height: Size | None = None
     vae: ModelName | None = None
     # File names on the ComfyUI server (after POST /upload/image); the dispatcher sets them.
     init_image: ModelName | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 SEED_MAX = 2**53 - 1  # the largest integer a browser's JSON keeps exactly
 STEPS_MIN, STEPS_MAX = 1, 200
@@ -37,3 +37,16 @@ PromptText = Annotated[str, Field(max_length=PROMPT_MAX)]
 Frames = Annotated[int, Field(ge=1, le=FRAMES_MAX)]
 Fps = Annotated[float, Field(ge=FPS_MIN, le=FPS_MAX)]
 Denoise = Annotated[float, Field(ge=0, le=1)]
+
+
+class SamplingFields(BaseModel):
+    """The sampler's settings every generation shape carries (a request, a batch, a project's defaults, the
+    parameters stored with a job), by one set of names; None keeps the workflow's own."""
+
+    seed: Seed | None = None
+    steps: Steps | None = None
+    cfg: Cfg | None = None
+    sampler: SamplerName | None = None
+    scheduler: SamplerName | None = None
+    width: Size | None = None
+    height: Size | None = None
