@@ -127,7 +127,9 @@ class BatchDialog:
                     .props('outlined dense hide-bottom-space data-testid="batch-name-input"')
                     .classes("w-72")
                 )
-                ui.button(icon="close", on_click=self.dialog.close).props("flat dense round").tooltip("Close")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat dense round aria-label="Close the batch dialog"'
+                ).tooltip("Close")
             with ui.row().classes("w-full gap-4 no-wrap items-start"):
                 with ui.column().classes("grow gap-1 min-w-0"):
                     self._picker()
@@ -420,7 +422,9 @@ class BatchDialog:
                 ui.link("Open the batch page", f"/batches/{batch_id}").classes("text-sm").props(
                     'data-testid="batch-page-link"'
                 )
-                ui.button(icon="close", on_click=self.dialog.close).props("flat dense round").tooltip("Close")
+                ui.button(icon="close", on_click=self.dialog.close).props(
+                    'flat dense round aria-label="Close the batch dialog"'
+                ).tooltip("Close")
             self.progress = BatchProgress(self.user, batch_id)
             with ui.row().classes("w-full justify-end"):
                 ui.label("Closing this keeps the batch running; the queue and the batch page follow it.").classes(
