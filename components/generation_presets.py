@@ -13,13 +13,13 @@ from nicegui import ui
 
 from app.services import generation_defaults
 from app.services.generation_defaults import GenerationDefaults
-from data.engine import session_scope
 from data.errors import DomainError
 from data.models import User
 
 from .confirm import confirm
 from .feedback import success
 from .generation_settings import FIELD
+from .service_call import read
 
 
 class PresetBar:
@@ -53,8 +53,7 @@ class PresetBar:
                 button.props["aria-label"] = tip
 
     def _read(self) -> dict[int, str]:
-        with session_scope() as session:
-            found = generation_defaults.list_presets(session, self.user, self.project_id)
+        found = read(generation_defaults.list_presets, self.user, self.project_id)
         return {p.id: p.name for p in found}  # type: ignore[misc]  # a stored row's id is never None
 
     def reload(self, chosen: int | None = None) -> None:
@@ -67,8 +66,7 @@ class PresetBar:
             ui.notify("Choose a preset to apply.", type="warning")
             return
         try:
-            with session_scope() as session:
-                loaded = generation_defaults.apply_preset(session, self.user, preset_id)
+            loaded = read(generation_defaults.apply_preset, self.user, preset_id)
         except DomainError as error:
             self.error(error.message)
             self.reload()
@@ -90,10 +88,14 @@ class PresetBar:
 
             def save() -> None:
                 try:
-                    with session_scope() as session:
-                        preset = generation_defaults.save_preset(
-                            session, self.user, self.project_id, name.value, self.values(), replace=overwrite.value
-                        )
+                    preset = read(
+                        generation_defaults.save_preset,
+                        self.user,
+                        self.project_id,
+                        name.value,
+                        self.values(),
+                        replace=overwrite.value,
+                    )
                 except DomainError as error:
                     note.set_text(error.message)
                     return
@@ -117,8 +119,7 @@ class PresetBar:
 
         def go() -> None:
             try:
-                with session_scope() as session:
-                    generation_defaults.delete_preset(session, self.user, preset_id)
+                read(generation_defaults.delete_preset, self.user, preset_id)
             except DomainError as error:
                 ui.notify(error.message, type="negative")
             self.reload()

@@ -18,7 +18,6 @@ COMPONENTS_NOT_YET: set[str] = {
     "components/batch_dialog.py",
     "components/clip_generation.py",
     "components/generation_dialog.py",
-    "components/generation_presets.py",
     "components/generation_settings.py",
 }
 
