@@ -347,6 +347,7 @@ def claim_many(session: Session, picks: list[Pick], worker_id: str, lease_second
     with SKIP LOCKED, so two processes claiming at once never wait for each other: one takes a row,
     the other passes over it (SQLite has one writer at a time, and the status guard decides)."""
     if not picks:
+        session.commit()  # ends the transaction fit_to_room() began: its slot locks go with it
         return set()
     now = utcnow()
     ids = [pick.job_id for pick in picks]
