@@ -8,6 +8,7 @@ runs skip with the reason, unless STORYCANVAS_REQUIRE_POSTGRES=1 (CI), where the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -65,6 +66,14 @@ if BACKEND in ("postgresql", "postgres", "pg"):
             raise RuntimeError(_pg_skip_reason) from error
 
 os.environ["NICEGUI_STORAGE_PATH"] = str(_DATA_DIR / "nicegui-storage")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller of a parallel run imports this module too, and so made a database no test uses: drop it
+    (workers drop their own after their tests; IF EXISTS makes a second drop harmless)."""
+    if _pg_database:
+        with contextlib.suppress(Exception):
+            drop_pg_database(_pg_database)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
