@@ -76,7 +76,8 @@ class Dispatcher(Upkeep):
         if self._lock.locked():
             self._again = True
             return
-        if self._loop is None:
+        if not self.loop_watch.started:
+            self.loop_watch.started = True  # a first tick from kick() has set _loop already: a flag of its own
             self.spawn(self.loop_watch.run())
         self._loop = asyncio.get_running_loop()
         async with self._lock:

@@ -21,6 +21,7 @@ class LoopWatch:
     def __init__(self) -> None:
         self._stalls: deque[tuple[float, float]] = deque(maxlen=256)  # (stall began, stall ended), monotonic
         self._last_wake: float | None = None
+        self.started = False  # the dispatcher starts run() once, at its first tick
 
     async def run(self) -> None:
         while True:

@@ -266,3 +266,14 @@ async def test_a_runpod_endpoint_that_stops_answering_hands_its_job_on_and_the_j
         assert [entry["job_id"] for entry in runpod.cancels] == [left_there]
     finally:
         runpod.stop()
+
+
+async def test_the_loop_watch_runs_when_the_first_tick_came_from_a_wake_up(db, dispatcher) -> None:
+    """A job queued before the scheduler's first tick wakes the dispatcher first; its stall watch starts anyway."""
+    import asyncio
+
+    dispatcher.kick()
+    await asyncio.sleep(0.35)
+    assert dispatcher.loop_watch.started
+    assert dispatcher.loop_watch.stalled_since(time.monotonic() - 0.3) is False
+    assert dispatcher.loop_watch._last_wake is not None  # it has woken: it is running
