@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import case, delete, func, or_, text, update
 from sqlmodel import Session, col, select
 
-from data.models import AbandonedPrompt, ComfyServer, GenerationJob, ModelEntry, ServerModel
+from data.models import WORKING_SERVER_STATUSES, AbandonedPrompt, ComfyServer, GenerationJob, ModelEntry, ServerModel
 from data.models._common import utcnow
 from data.words import counted
 
 ACTIVE = ("dispatched", "running")
-WORKING = ("online", "degraded")  # server states that get work
+WORKING = WORKING_SERVER_STATUSES
 FINISHED = ("completed", "failed", "cancelled")
 
 

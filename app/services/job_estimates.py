@@ -17,11 +17,10 @@ from datetime import datetime
 from sqlalchemy import case, or_
 from sqlmodel import Session, col, select
 
-from data.models import ComfyServer, GenerationJob
+from data.models import WORKING_SERVER_STATUSES, ComfyServer, GenerationJob
 from data.models._common import utcnow
 
 ACTIVE_STATUSES = ("dispatched", "running")
-WORKING_SERVER_STATUSES = ("online", "degraded")
 HISTORY_SIZE = 50
 DEFAULT_DURATION_S = 30.0
 

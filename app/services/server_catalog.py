@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.integrations.comfyui import Catalog, ComfyError, fetch_catalog
 from data.engine import session_scope
 from data.errors import Invalid
-from data.models import ComfyServer, ModelEntry, ServerModel, ServerNodeSpecs, User
+from data.models import WORKING_SERVER_STATUSES, ComfyServer, ModelEntry, ServerModel, ServerNodeSpecs, User
 from data.models._common import utcnow
 
 from . import events
@@ -216,7 +216,7 @@ def fleet_note(session: Session) -> str | None:
     enabled = [status for on, status in servers if on]
     if not enabled:
         return "Every server is disabled: enable one on the Servers page. Jobs you queue wait until then."
-    if not any(status in ("online", "degraded") for status in enabled):
+    if not any(status in WORKING_SERVER_STATUSES for status in enabled):
         return "Every server is offline: jobs you queue wait until one answers (see the Servers page)."
     return None
 

@@ -20,7 +20,7 @@ from app.integrations.comfyui import ComfyClient, ComfyError, SystemStats, test_
 from app.integrations.runpod import RunpodClient
 from data.engine import session_scope
 from data.errors import DomainError, Invalid
-from data.models import ComfyServer, User
+from data.models import WORKING_SERVER_STATUSES, ComfyServer, User
 from data.models._common import utcnow
 
 from . import events
@@ -75,7 +75,7 @@ def _target(server: ComfyServer) -> _Target:
         api_key=decrypt_secret(server.encrypted_api_key) if server.encrypted_api_key else None,
         runpod_endpoint_id=server.runpod_endpoint_id,
         runpod_key=runpod_key(server),
-        was_up=server.status in ("online", "degraded"),
+        was_up=server.status in WORKING_SERVER_STATUSES,
         catalog_due=refreshed is None or utcnow() - refreshed > interval,
     )
 
@@ -88,7 +88,7 @@ def _store(server_id: int, **fields: Any) -> ComfyServer | None:
         for key, value in fields.items():
             setattr(server, key, value)
         server.last_checked_at = utcnow()
-        if server.status in ("online", "degraded"):
+        if server.status in WORKING_SERVER_STATUSES:
             server.last_seen_at = server.last_checked_at
         session.add(server)
         session.commit()

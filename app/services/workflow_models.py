@@ -15,12 +15,9 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from data.models import ComfyServer, ModelEntry, ServerModel, User, WorkflowTemplate
+from data.models import WORKING_SERVER_STATUSES, ComfyServer, ModelEntry, ServerModel, User, WorkflowTemplate
 
 from . import server_catalog, workflow_graph, workflows
-
-# Servers that take work now: a degraded one answers slowly but still gets jobs.
-WORKING = ("online", "degraded")
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def loader_files(
     kind = workflow_graph.MODEL_INPUTS.get(class_type, ("checkpoint" if binding == "checkpoint" else binding, ""))[0]
     servers = session.exec(
         select(ComfyServer)
-        .where(col(ComfyServer.enabled), col(ComfyServer.status).in_(WORKING))
+        .where(col(ComfyServer.enabled), col(ComfyServer.status).in_(WORKING_SERVER_STATUSES))
         .order_by(col(ComfyServer.id))
     ).all()
     found: dict[str, set[str]] = {}
@@ -126,7 +123,6 @@ def model_choices(
         loader=loader[0] if loader else None,
         note=note,
     )
-
 
 
 def server_catalog_for(session: Session, actor: User, server_id: int, workflow_id: int) -> dict[str, list[str]]:

@@ -14,6 +14,8 @@ from sqlmodel import Field, SQLModel
 from ._common import big_int_column, json_column, utcnow
 
 JOB_STATUSES = ("queued", "dispatched", "running", "completed", "failed", "cancelled")
+# Server states that get work: online, or degraded (slow but answering, as its health message promises).
+WORKING_SERVER_STATUSES = ("online", "degraded")
 
 
 # Jobs one server runs at once at most.
