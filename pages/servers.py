@@ -25,22 +25,16 @@ EMPTY = "No ComfyUI servers yet: add the address of a machine running ComfyUI (e
 
 
 def load_views(user: User) -> list[ServerView]:
-    jobs = read(servers.active_job_counts)
     counts = read(server_catalog.catalog_counts)
-    return [
-        ServerView(servers.public_server(s, jobs.get(s.id, 0)), counts.get(s.id, {}))  # type: ignore[arg-type]  # a stored row's id is never None
-        for s in read(servers.list_servers, user)
-    ]
+    return [ServerView(server, counts.get(server.id, {})) for server in read(servers.public_servers, user)]
 
 
 def load_view(user: User, server_id: int) -> ServerView | None:
     try:
-        server = read(servers.get_server, user, server_id)
+        server = read(servers.public_server_of, user, server_id)
     except NotFound:
         return None
-    jobs = read(servers.active_job_counts).get(server_id, 0)
-    counts = read(server_catalog.catalog_counts).get(server_id, {})
-    return ServerView(servers.public_server(server, jobs), counts)
+    return ServerView(server, read(server_catalog.catalog_counts).get(server_id, {}))
 
 
 def count_summary(catalog: dict[str, list[str]]) -> str:

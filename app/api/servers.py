@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from app.services import server_catalog, server_health, servers, workflow_models
 from app.services.servers import ServerCreate, ServerPublic, ServerUpdate
-from data.models import ComfyServer, RowId
+from data.models import RowId
 
 from .deps import SessionDep, UserDep
 
@@ -29,16 +29,9 @@ class CatalogPublic(BaseModel):
     upscalers: list[str]
 
 
-def _public(session: SessionDep, server_id: int) -> ServerPublic:
-    server = session.get(ComfyServer, server_id)
-    assert server is not None
-    return servers.public_server(server, servers.active_job_counts(session).get(server_id, 0))
-
-
 @router.get("/servers", response_model=list[ServerPublic])
 def list_servers(user: UserDep, session: SessionDep) -> list[ServerPublic]:
-    counts = servers.active_job_counts(session)
-    return [servers.public_server(s, counts.get(s.id, 0)) for s in servers.list_servers(session, user)]  # type: ignore[arg-type]  # a stored row's id is never None
+    return servers.public_servers(session, user)
 
 
 @router.post("/servers", response_model=ServerPublic, status_code=status.HTTP_201_CREATED)
@@ -48,14 +41,13 @@ def create_server(data: ServerCreate, user: UserDep, session: SessionDep) -> Ser
 
 @router.get("/servers/{server_id}", response_model=ServerPublic)
 def get_server(server_id: RowId, user: UserDep, session: SessionDep) -> ServerPublic:
-    servers.get_server(session, user, server_id)
-    return _public(session, server_id)
+    return servers.public_server_of(session, user, server_id)
 
 
 @router.patch("/servers/{server_id}", response_model=ServerPublic)
 def update_server(server_id: RowId, data: ServerUpdate, user: UserDep, session: SessionDep) -> ServerPublic:
     servers.update_server(session, user, server_id, data)
-    return _public(session, server_id)
+    return servers.public_server_of(session, user, server_id)
 
 
 @router.delete("/servers/{server_id}", status_code=status.HTTP_204_NO_CONTENT)

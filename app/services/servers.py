@@ -131,6 +131,18 @@ def active_job_counts(session: Session) -> dict[int, int]:
     return {server_id: count for server_id, count in session.exec(query) if server_id is not None}
 
 
+def public_servers(session: Session, actor: User) -> list[ServerPublic]:
+    """The fleet as the REST list and the servers page show it, each with its active jobs counted."""
+    counts = active_job_counts(session)
+    return [public_server(s, counts.get(s.id, 0)) for s in list_servers(session, actor)]  # type: ignore[arg-type]  # a stored row's id is never None
+
+
+def public_server_of(session: Session, actor: User | None, server_id: int) -> ServerPublic:
+    """One server as the REST answer and the servers page show it; NotFound when it is gone."""
+    server = get_server(session, actor, server_id)
+    return public_server(server, active_job_counts(session).get(server_id, 0))
+
+
 def jobs_to_requeue(session: Session, server_id: int) -> int:
     """How many jobs go back to the queue if this server is deleted (said in the confirmation)."""
     return active_job_counts(session).get(server_id, 0)
