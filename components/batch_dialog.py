@@ -294,7 +294,7 @@ class BatchDialog:
         settings = {key: self.state.get(key) for key in BatchSettings.model_fields}
         settings["checkpoint"] = self.form.checkpoint_value()
         settings["negative_prompt"] = (self.negative.value or "").strip() or None
-        settings["loras"] = [dict(lora) for lora in self.state["loras"] if lora.get("name")]
+        settings["loras"] = self.form.lora_values()
         settings["init_image"] = settings["face_image"] = None  # only the pictures the workflow loads are sent
         settings.update(self.form.picture_values())
         ordered = [clip_id for clip_id in self.clips if clip_id in self.selected]

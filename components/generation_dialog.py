@@ -172,6 +172,7 @@ class GenerationDialog:
         mode = values["mode"]
         request = {key: values[key] for key in values if key not in ("base_model", "video_checkpoint")}
         request["checkpoint"] = self.form.checkpoint_value()
+        request["loras"] = self.form.lora_values()
         request["prompt"] = self.video_editor.value if mode == "video" else self.image_editor.value
         if mode == "both":
             request["video_prompt"] = self.video_editor.value

@@ -273,6 +273,10 @@ class GenerationSettingsForm:
         """The model to send: none for a workflow that loads none (the stored default stays for the next one)."""
         return (self.state.get("checkpoint") or None) if self.loads_model else None
 
+    def lora_values(self) -> list[dict[str, Any]]:
+        """The LoRAs to send: none for a workflow that loads no model (there is no model to apply them to)."""
+        return [dict(lora) for lora in self.state["loras"] if lora.get("name")] if self.loads_model else []
+
     def refresh_models(self) -> None:
         """The files the chosen workflow's loader lists on the working servers, under the base model chosen."""
         state = self.state
@@ -285,7 +289,7 @@ class GenerationSettingsForm:
             chosen = state["checkpoint"] if state["checkpoint"] in options else next(iter(options), None)
             state["checkpoint"] = chosen
             self.checkpoint.set_options(options, value=chosen)
-        for element in (self.checkpoint, self.base_model):
+        for element in (self.checkpoint, self.base_model, self.lora_box):
             element.set_visibility(self.loads_model)
         self.no_models.set_text(self.offered.note or "")
         self.no_models.set_visibility(bool(self.offered.note))
